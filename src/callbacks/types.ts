@@ -1,0 +1,128 @@
+import type { HangupCause } from '../telephony/types.js';
+
+/** A dialable endpoint, already validated and normalised. */
+export type Endpoint =
+  | { kind: 'number'; /** E.164, e.g. +12025550100 */ e164: string; /** ISO 3166 alpha-2 */ country: string }
+  | { kind: 'sip'; uri: string };
+
+export type LegRole = 'callee' | 'caller';
+
+export interface Party {
+  endpoint: Endpoint;
+  /** Display name, validated by DISPLAY_NAME. */
+  name?: string;
+}
+
+export interface CalleeParty extends Party {
+  /** IVR digits sent after the called party answers, validated by DTMF. */
+  dtmf?: string;
+}
+
+export type CallOrder = 'callee-first' | 'caller-first';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  delaySeconds: number;
+}
+
+/** A validated callback request: what the domain accepts from any intake. */
+export interface CallbackRequest {
+  caller: Party;
+  callee: CalleeParty;
+  /** When to place the call (ISO 8601, UTC); absent = now. */
+  at?: string;
+  ringTimeoutSec: number;
+  retry: RetryPolicy;
+  announce: { callee?: string; caller?: string };
+  /** E.164 caller id presented to both legs. */
+  callerId?: string;
+  webhook?: string;
+  order: CallOrder;
+}
+
+export type CallbackStatus =
+  | 'scheduled'
+  | 'queued'
+  | 'calling-callee'
+  | 'callee-answered'
+  | 'calling-caller'
+  | 'bridged'
+  | 'completed'
+  | 'failed'
+  | 'canceled';
+
+export const FINAL_STATUSES: readonly CallbackStatus[] = ['completed', 'failed', 'canceled'];
+
+/**
+ * A leg's own lifecycle. `dialing` is written *before* the originate is sent, with the UUID we
+ * chose, so that a worker taking over can ask the switch about that UUID instead of dialling again.
+ */
+export type LegState = 'dialing' | 'answered' | 'ended';
+
+export interface Leg {
+  role: LegRole;
+  /** E.164 number or SIP URI. */
+  endpoint: string;
+  uuid: string;
+  state: LegState;
+  startedAt: string;
+  answeredAt?: string;
+  endedAt?: string;
+  hangupCause?: HangupCause;
+}
+
+export interface Attempt {
+  number: number;
+  startedAt: string;
+  endedAt?: string;
+  legs: Leg[];
+}
+
+export type TimelineEvent =
+  | 'created'
+  | 'scheduled'
+  | 'queued'
+  | 'attempt-started'
+  | 'leg-dialing'
+  | 'leg-answered'
+  | 'leg-failed'
+  | 'leg-ended'
+  | 'announcement-played'
+  | 'dtmf-sent'
+  | 'caller-no-answer-message-played'
+  | 'bridged'
+  | 'attempt-failed'
+  | 'retry-scheduled'
+  | 'resumed'
+  | 'cancel-requested'
+  | 'completed'
+  | 'failed'
+  | 'canceled';
+
+export interface TimelineEntry {
+  at: string;
+  event: TimelineEvent;
+  status?: CallbackStatus;
+  attempt?: number;
+  role?: LegRole;
+  uuid?: string;
+  hangupCause?: HangupCause;
+  detail?: string;
+}
+
+/** The stored callback: request, lifecycle and history. */
+export interface Callback {
+  id: string;
+  status: CallbackStatus;
+  request: CallbackRequest;
+  attempts: Attempt[];
+  timeline: TimelineEntry[];
+  createdAt: string;
+  updatedAt: string;
+  /** When the next attempt is due (scheduled or retry). */
+  nextAttemptAt?: string;
+  /** Why the callback failed, when it did. */
+  failureCause?: HangupCause;
+  /** API key (its id, not the key) that created it. */
+  owner: string;
+}

@@ -1,0 +1,185 @@
+import Ajv from 'ajv';
+
+/**
+ * Crossline's configuration: read once from the environment at boot, validated, frozen and
+ * passed in. Nothing below `src/config` reads `process.env`.
+ */
+export interface Config {
+  /** HTTP listen port. @defaultValue 8080 */
+  port: number;
+  /** HTTP listen address. @defaultValue '0.0.0.0' */
+  host: string;
+  /** API keys accepted as `Authorization: Bearer <key>`. Empty only in the embedded default, which makes one. */
+  apiKeys: string[];
+  /** Redis URL; undefined means "use 127.0.0.1:6379 if it answers, else spawn redis-server". */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key and BullMQ queue. @defaultValue 'crossline' */
+  keyPrefix: string;
+  /** FreeSWITCH inbound ESL, `esl://:password@host:port`; undefined starts the in-process simulator. */
+  eslUrl: string | undefined;
+  /** Timeout of one ESL api/bgapi acknowledgement, ms. @defaultValue 5000 */
+  eslApiTimeoutMs: number;
+  /** Region for national-format numbers (ISO 3166 alpha-2). @defaultValue 'US' */
+  defaultRegion: string;
+  /** Countries destinations may be in. @defaultValue [defaultRegion] */
+  allowedCountries: string[];
+  /** E.164 prefixes (with '+') always refused, checked before the allow rules. @defaultValue [] */
+  deniedPrefixes: string[];
+  /** E.164 prefixes allowed even outside allowedCountries. @defaultValue [] */
+  allowedPrefixes: string[];
+  /** FreeSWITCH gateway that numbers are dialled through: sofia/gateway/<gateway>/<number>. @defaultValue 'default' */
+  dialGateway: string;
+  /** Number format handed to the gateway: 'e164' (+12025550100) or 'digits' (12025550100). @defaultValue 'e164' */
+  dialNumberFormat: 'e164' | 'digits';
+  /** Sofia profile SIP URIs are dialled through: sofia/<profile>/<uri>. @defaultValue 'external' */
+  sipProfile: string;
+  /** Caller id presented when a request gives none (E.164). @defaultValue undefined (switch default) */
+  defaultCallerId: string | undefined;
+  /** Ring timeout when the request gives none, s. @defaultValue 30 */
+  defaultRingTimeoutSec: number;
+  /** Attempts when the request gives no retry policy. @defaultValue 3 */
+  defaultMaxAttempts: number;
+  /** Delay between attempts when the request gives none, s. @defaultValue 60 */
+  defaultRetryDelaySec: number;
+  /** How far ahead a callback may be scheduled, days. @defaultValue 30 */
+  maxScheduleDays: number;
+  /** TTS engine and voice for announcements (FreeSWITCH `speak` app). @defaultValue 'flite', 'kal' */
+  ttsEngine: string;
+  ttsVoice: string;
+  /** What the callee hears when the caller never answers. */
+  callerNoAnswerMessage: string;
+  /** Shared secret that signs webhooks (HMAC-SHA256). Generated at boot when unset, and logged as such. */
+  webhookSecret: string | undefined;
+  /** Allow webhook URLs that resolve to loopback/private/link-local addresses. @defaultValue false */
+  webhookAllowPrivate: boolean;
+  /** Webhook HTTP timeout, ms. @defaultValue 5000 */
+  webhookTimeoutMs: number;
+  /** Webhook delivery attempts. @defaultValue 8 */
+  webhookMaxAttempts: number;
+  /** Requests per minute per API key. @defaultValue 120 */
+  rateLimitPerMinute: number;
+  /** How long idempotency keys are kept, s. @defaultValue 86400 */
+  idempotencyTtlSec: number;
+  /** Concurrent callbacks one worker process drives. @defaultValue 50 */
+  workerConcurrency: number;
+  /** BullMQ job lock, ms: how soon a crashed worker's callback is taken over. @defaultValue 30000 */
+  jobLockMs: number;
+  /** Simulator time scale for the embedded default (0.1 = ten times faster). @defaultValue 1 */
+  simulatorTimeScale: number;
+  /** pino level. @defaultValue 'info' */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+    HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
+    API_KEYS: { type: 'string', default: '' },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+    KEY_PREFIX: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$', default: 'crossline' },
+    ESL_URL: { type: 'string', pattern: '^esl://' },
+    ESL_API_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 120000, default: 5000 },
+    DEFAULT_REGION: { type: 'string', pattern: '^[A-Z]{2}$', default: 'US' },
+    ALLOWED_COUNTRIES: { type: 'string', pattern: '^([A-Z]{2}(,[A-Z]{2})*)?$' },
+    DENIED_PREFIXES: { type: 'string', pattern: '^(\\+[0-9]{1,15}(,\\+[0-9]{1,15})*)?$', default: '' },
+    ALLOWED_PREFIXES: { type: 'string', pattern: '^(\\+[0-9]{1,15}(,\\+[0-9]{1,15})*)?$', default: '' },
+    DIAL_GATEWAY: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'default' },
+    DIAL_NUMBER_FORMAT: { enum: ['e164', 'digits'], default: 'e164' },
+    SIP_PROFILE: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'external' },
+    DEFAULT_CALLER_ID: { type: 'string', pattern: '^\\+[1-9][0-9]{6,14}$' },
+    DEFAULT_RING_TIMEOUT: { type: 'integer', minimum: 5, maximum: 120, default: 30 },
+    DEFAULT_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 10, default: 3 },
+    DEFAULT_RETRY_DELAY: { type: 'integer', minimum: 0, maximum: 86400, default: 60 },
+    MAX_SCHEDULE_DAYS: { type: 'integer', minimum: 1, maximum: 366, default: 30 },
+    TTS_ENGINE: { type: 'string', pattern: '^[a-z0-9_]{1,32}$', default: 'flite' },
+    TTS_VOICE: { type: 'string', pattern: '^[a-z0-9_]{1,32}$', default: 'kal' },
+    CALLER_NO_ANSWER_MESSAGE: {
+      type: 'string',
+      pattern: "^[A-Za-z0-9 .,'?!-]{1,200}$",
+      default: 'Sorry, the person who asked for this call did not answer. We will try again later. Goodbye.',
+    },
+    WEBHOOK_SECRET: { type: 'string', minLength: 16 },
+    WEBHOOK_ALLOW_PRIVATE: { enum: ['true', 'false', '1', '0'], default: 'false' },
+    WEBHOOK_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+    WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 30, default: 8 },
+    RATE_LIMIT_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 1000000, default: 120 },
+    IDEMPOTENCY_TTL: { type: 'integer', minimum: 60, maximum: 604800, default: 86400 },
+    WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+    JOB_LOCK_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 30000 },
+    SIMULATOR_TIME_SCALE: { type: 'number', exclusiveMinimum: 0, maximum: 100, default: 1 },
+    LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+  },
+} as const;
+
+const KNOWN_KEYS = Object.keys(schema.properties);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const list = (value: unknown): string[] =>
+  typeof value === 'string' && value.length > 0 ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
+
+/**
+ * Reads the known keys from `env`, coerces, validates and freezes them.
+ * Unknown keys are ignored (the environment holds much else); invalid ones throw {@link ConfigError}.
+ */
+export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Readonly<Config> {
+  const raw: Record<string, unknown> = {};
+  for (const key of KNOWN_KEYS) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true });
+  const validate = ajv.compile(schema);
+  if (!validate(raw)) {
+    throw new ConfigError((validate.errors ?? []).map((e) => `${e.instancePath.slice(1) || 'config'}: ${e.message ?? 'invalid'}`));
+  }
+  const v = raw as Record<string, string | number | undefined>;
+  const defaultRegion = String(v.DEFAULT_REGION);
+  const allowedCountries = list(v.ALLOWED_COUNTRIES);
+  const config: Config = {
+    port: Number(v.PORT),
+    host: String(v.HOST),
+    apiKeys: list(v.API_KEYS),
+    redisUrl: v.REDIS_URL === undefined ? undefined : String(v.REDIS_URL),
+    keyPrefix: String(v.KEY_PREFIX),
+    eslUrl: v.ESL_URL === undefined ? undefined : String(v.ESL_URL),
+    eslApiTimeoutMs: Number(v.ESL_API_TIMEOUT_MS),
+    defaultRegion,
+    allowedCountries: allowedCountries.length > 0 ? allowedCountries : [defaultRegion],
+    deniedPrefixes: list(v.DENIED_PREFIXES),
+    allowedPrefixes: list(v.ALLOWED_PREFIXES),
+    dialGateway: String(v.DIAL_GATEWAY),
+    dialNumberFormat: v.DIAL_NUMBER_FORMAT === 'digits' ? 'digits' : 'e164',
+    sipProfile: String(v.SIP_PROFILE),
+    defaultCallerId: v.DEFAULT_CALLER_ID === undefined ? undefined : String(v.DEFAULT_CALLER_ID),
+    defaultRingTimeoutSec: Number(v.DEFAULT_RING_TIMEOUT),
+    defaultMaxAttempts: Number(v.DEFAULT_MAX_ATTEMPTS),
+    defaultRetryDelaySec: Number(v.DEFAULT_RETRY_DELAY),
+    maxScheduleDays: Number(v.MAX_SCHEDULE_DAYS),
+    ttsEngine: String(v.TTS_ENGINE),
+    ttsVoice: String(v.TTS_VOICE),
+    callerNoAnswerMessage: String(v.CALLER_NO_ANSWER_MESSAGE),
+    webhookSecret: v.WEBHOOK_SECRET === undefined ? undefined : String(v.WEBHOOK_SECRET),
+    webhookAllowPrivate: v.WEBHOOK_ALLOW_PRIVATE === 'true' || v.WEBHOOK_ALLOW_PRIVATE === '1',
+    webhookTimeoutMs: Number(v.WEBHOOK_TIMEOUT_MS),
+    webhookMaxAttempts: Number(v.WEBHOOK_MAX_ATTEMPTS),
+    rateLimitPerMinute: Number(v.RATE_LIMIT_PER_MINUTE),
+    idempotencyTtlSec: Number(v.IDEMPOTENCY_TTL),
+    workerConcurrency: Number(v.WORKER_CONCURRENCY),
+    jobLockMs: Number(v.JOB_LOCK_MS),
+    simulatorTimeScale: Number(v.SIMULATOR_TIME_SCALE),
+    logLevel: v.LOG_LEVEL as Config['logLevel'],
+    ...overrides,
+  };
+  return Object.freeze(config);
+}
+
+/** The environment keys Crossline reads, for the README table and for `--help`. */
+export const CONFIG_KEYS: readonly string[] = KNOWN_KEYS;

@@ -1,0 +1,65 @@
+/**
+ * The error catalogue: every error Crossline reports has one stable code, listed here once with
+ * its HTTP status and whether a job that hits it may be retried. `openapi.yaml` documents each
+ * code; a test fails when one is missing there.
+ */
+export const ERROR_CATALOGUE = {
+  VALIDATION_FAILED: { status: 400, retryable: false, message: 'The request does not match the schema.' },
+  INVALID_NUMBER: { status: 400, retryable: false, message: 'The phone number is not a valid number.' },
+  INVALID_SIP_URI: { status: 400, retryable: false, message: 'The SIP URI is not allowed by the SIP URI grammar.' },
+  INVALID_DTMF: { status: 400, retryable: false, message: 'The DTMF sequence may only contain 0-9 * # A-D w W.' },
+  INVALID_ANNOUNCEMENT: { status: 400, retryable: false, message: 'The announcement text contains characters that cannot be spoken safely.' },
+  INVALID_CALLER_ID: { status: 400, retryable: false, message: 'The caller id must be a valid phone number.' },
+  INVALID_NAME: { status: 400, retryable: false, message: 'The display name contains characters that are not allowed.' },
+  INVALID_WEBHOOK_URL: { status: 400, retryable: false, message: 'The webhook URL must be an absolute http(s) URL.' },
+  INVALID_SCHEDULE: { status: 400, retryable: false, message: 'The scheduled time must be an ISO 8601 time with an offset, in the future and within the scheduling horizon.' },
+  MALFORMED_JSON: { status: 400, retryable: false, message: 'The request body is not valid JSON.' },
+  UNAUTHENTICATED: { status: 401, retryable: false, message: 'A valid API key is required: Authorization: Bearer <key>.' },
+  CALLBACK_NOT_FOUND: { status: 404, retryable: false, message: 'No callback with this id.' },
+  ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
+  CALLBACK_FINISHED: { status: 409, retryable: false, message: 'The callback has already finished.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, retryable: false, message: 'This Idempotency-Key was used with a different request body.' },
+  IDEMPOTENCY_KEY_IN_USE: { status: 409, retryable: false, message: 'A request with this Idempotency-Key is still being processed.' },
+  INVALID_IDEMPOTENCY_KEY: { status: 400, retryable: false, message: 'The Idempotency-Key must be 1-255 printable ASCII characters.' },
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'The request body must be application/json.' },
+  DESTINATION_NOT_ALLOWED: { status: 422, retryable: false, message: 'The destination is not allowed by the toll-fraud policy.' },
+  PREMIUM_RATE_DENIED: { status: 422, retryable: false, message: 'Premium-rate and shared-cost numbers cannot be called.' },
+  WEBHOOK_URL_NOT_ALLOWED: { status: 422, retryable: false, message: 'The webhook URL resolves to an address that is not allowed.' },
+  RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; retry later.' },
+  SWITCH_UNAVAILABLE: { status: 503, retryable: true, message: 'The telephone switch is not reachable.' },
+  SWITCH_TIMEOUT: { status: 503, retryable: true, message: 'The telephone switch did not answer in time.' },
+  SWITCH_COMMAND_FAILED: { status: 502, retryable: true, message: 'The telephone switch refused a command.' },
+  STORE_UNAVAILABLE: { status: 503, retryable: true, message: 'The data store is not reachable.' },
+  INTERNAL: { status: 500, retryable: false, message: 'An internal error occurred.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ErrorDetail {
+  /** JSON pointer (or field path) of the offending input, when there is one. */
+  path?: string;
+  message: string;
+}
+
+/** Base class for every error Crossline raises on purpose. */
+export class CrosslineError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details: ErrorDetail[];
+
+  constructor(code: ErrorCode, message?: string, details: ErrorDetail[] = [], options?: { cause?: unknown }) {
+    super(message ?? ERROR_CATALOGUE[code].message, options);
+    this.name = 'CrosslineError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.retryable = ERROR_CATALOGUE[code].retryable;
+    this.details = details;
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+export function isCrosslineError(err: unknown): err is CrosslineError {
+  return err instanceof CrosslineError;
+}

@@ -1,0 +1,34 @@
+/**
+ * Strict grammars for every value that may reach an ESL command. Anything outside them is refused
+ * before it is queued (400 at the API) and again by the dial-string builder (defence in depth).
+ * They are deliberately narrower than the RFCs: no escapes, no parameters, no headers.
+ */
+
+/** E.164: '+', country code, up to 15 digits in all. */
+export const E164 = /^\+[1-9][0-9]{6,14}$/;
+
+/**
+ * SIP URI: sip: or sips:, a user part of unreserved characters, '@', a host name or IPv4 address,
+ * an optional port. No ';' parameters, no '?' headers, no '%' escapes, no spaces.
+ */
+export const SIP_URI =
+  /^sips?:[A-Za-z0-9._~+-]{1,64}@(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:[0-9]{1,3}\.){3}[0-9]{1,3})(?::[0-9]{1,5})?$/;
+
+/** DTMF as FreeSWITCH sends it: digits, * #, A-D, and w / W pauses (0.5 s / 1 s). */
+export const DTMF = /^[0-9*#A-Dw W]{1,64}$/;
+
+/** A display name for caller id: letters, marks, digits, spaces, '.', '-'. */
+export const DISPLAY_NAME = /^[\p{L}\p{M}\p{N} .-]{1,64}$/u;
+
+/** Text spoken by TTS: letters, digits, spaces and plain punctuation; no '|', no line breaks. */
+export const SPEAKABLE_TEXT = /^[\p{L}\p{M}\p{N} .,;:!?'()-]{1,500}$/u;
+
+/** Our own identifiers (callback ids, leg UUIDs) are lower-case UUIDs. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const isE164 = (s: string): boolean => E164.test(s);
+export const isSipUri = (s: string): boolean => s.length <= 256 && SIP_URI.test(s);
+export const isDtmf = (s: string): boolean => DTMF.test(s) && s.trim() === s;
+export const isDisplayName = (s: string): boolean => DISPLAY_NAME.test(s) && s.trim() === s;
+export const isSpeakableText = (s: string): boolean => SPEAKABLE_TEXT.test(s) && s.trim() === s;
+export const isUuid = (s: string): boolean => UUID.test(s);

@@ -1,0 +1,92 @@
+import type { Endpoint, LegRole } from '../callbacks/types.js';
+
+/** Hangup causes as FreeSWITCH names them (switch_cause_t), plus UNKNOWN when the switch could not tell us. */
+export const HANGUP_CAUSES = [
+  'UNSPECIFIED', 'UNALLOCATED_NUMBER', 'NO_ROUTE_TRANSIT_NET', 'NO_ROUTE_DESTINATION', 'CHANNEL_UNACCEPTABLE',
+  'CALL_AWARDED_DELIVERED', 'NORMAL_CLEARING', 'USER_BUSY', 'NO_USER_RESPONSE', 'NO_ANSWER', 'SUBSCRIBER_ABSENT',
+  'CALL_REJECTED', 'NUMBER_CHANGED', 'REDIRECTION_TO_NEW_DESTINATION', 'EXCHANGE_ROUTING_ERROR',
+  'DESTINATION_OUT_OF_ORDER', 'INVALID_NUMBER_FORMAT', 'FACILITY_REJECTED', 'RESPONSE_TO_STATUS_ENQUIRY',
+  'NORMAL_UNSPECIFIED', 'NORMAL_CIRCUIT_CONGESTION', 'NETWORK_OUT_OF_ORDER', 'NORMAL_TEMPORARY_FAILURE',
+  'SWITCH_CONGESTION', 'ACCESS_INFO_DISCARDED', 'REQUESTED_CHAN_UNAVAIL', 'PRE_EMPTED', 'FACILITY_NOT_SUBSCRIBED',
+  'OUTGOING_CALL_BARRED', 'INCOMING_CALL_BARRED', 'BEARERCAPABILITY_NOTAUTH', 'BEARERCAPABILITY_NOTAVAIL',
+  'SERVICE_UNAVAILABLE', 'BEARERCAPABILITY_NOTIMPL', 'CHAN_NOT_IMPLEMENTED', 'FACILITY_NOT_IMPLEMENTED',
+  'SERVICE_NOT_IMPLEMENTED', 'INVALID_CALL_REFERENCE', 'INCOMPATIBLE_DESTINATION', 'INVALID_MSG_UNSPECIFIED',
+  'MANDATORY_IE_MISSING', 'MESSAGE_TYPE_NONEXIST', 'WRONG_MESSAGE', 'IE_NONEXIST', 'INVALID_IE_CONTENTS',
+  'WRONG_CALL_STATE', 'RECOVERY_ON_TIMER_EXPIRE', 'MANDATORY_IE_LENGTH_ERROR', 'PROTOCOL_ERROR', 'INTERWORKING',
+  'SUCCESS', 'ORIGINATOR_CANCEL', 'CRASH', 'SYSTEM_SHUTDOWN', 'LOSE_RACE', 'MANAGER_REQUEST', 'BLIND_TRANSFER',
+  'ATTENDED_TRANSFER', 'ALLOTTED_TIMEOUT', 'USER_CHALLENGE', 'MEDIA_TIMEOUT', 'PICKED_OFF', 'USER_NOT_REGISTERED',
+  'PROGRESS_TIMEOUT', 'INVALID_GATEWAY', 'GATEWAY_DOWN', 'INVALID_URL', 'INVALID_PROFILE', 'NO_PICKUP',
+  'SRTP_READ_ERROR', 'BOWOUT', 'BUSY_EVERYWHERE', 'DECLINE', 'DOES_NOT_EXIST_ANYWHERE', 'NOT_ACCEPTABLE',
+  'UNWANTED', 'NO_IDENTITY', 'BAD_IDENTITY_INFO', 'UNSUPPORTED_CERTIFICATE', 'INVALID_IDENTITY',
+  'STALE_DATE', 'REJECT_ALL', 'UNKNOWN',
+] as const;
+
+export type HangupCause = (typeof HANGUP_CAUSES)[number];
+
+const CAUSE_SET: ReadonlySet<string> = new Set(HANGUP_CAUSES);
+
+/** Turns switch text ("USER_BUSY", "-ERR USER_BUSY\n") into a typed cause; anything unrecognised is UNKNOWN. */
+export function parseHangupCause(text: string | undefined): HangupCause {
+  const name = (text ?? '').replace(/^-ERR\s+/, '').trim();
+  return CAUSE_SET.has(name) ? (name as HangupCause) : 'UNKNOWN';
+}
+
+/** Something the switch plays to a leg. */
+export type Announcement =
+  | { kind: 'speak'; /** validated by SPEAKABLE_TEXT */ text: string }
+  | { kind: 'file'; /** a sound path from config or a tone_stream:// URL we built ourselves */ path: string };
+
+/** One outbound leg, built only from validated values. */
+export interface DialRequest {
+  /** The leg's UUID, chosen and stored by the caller before dialling (origination_uuid). */
+  uuid: string;
+  endpoint: Endpoint;
+  /** Presented caller id, E.164. */
+  callerIdNumber?: string;
+  /** Presented caller name, validated by DISPLAY_NAME. */
+  callerIdName?: string;
+  ringTimeoutSec: number;
+  /** Written to channel variables crossline_callback_id / crossline_role / crossline_attempt. */
+  tags: { callbackId: string; role: LegRole; attempt: number };
+}
+
+/** How a dial ended: answered (answer supervision, early media ignored) or not, with the cause. */
+export type LegResult = { outcome: 'answered' } | { outcome: 'failed'; cause: HangupCause };
+
+/** What the switch says about a UUID right now. */
+export type ChannelState = 'absent' | 'ringing' | 'answered';
+
+export type TelephonyStatus = { connected: true; since: string } | { connected: false; since: string; lastError?: string };
+
+/**
+ * The switch as the domain sees it. The ESL client implements it over FreeSWITCH; the domain never
+ * sees ESL text. Every method fails with CrosslineError SWITCH_UNAVAILABLE / SWITCH_TIMEOUT /
+ * SWITCH_COMMAND_FAILED when the switch is down, slow, or refuses.
+ */
+export interface Telephony {
+  status(): TelephonyStatus;
+  /**
+   * Originates one leg (bgapi originate … &park()) and resolves when it is answered or has failed.
+   * Aborting the signal hangs the leg up and resolves `failed` with ORIGINATOR_CANCEL.
+   */
+  dial(request: DialRequest, signal?: AbortSignal): Promise<LegResult>;
+  /** Asks the switch about a UUID (for a worker taking over, or after an ESL reconnect). */
+  channelState(uuid: string): Promise<ChannelState>;
+  /**
+   * Waits for a leg we did not dial in this process (resume) to be answered or to end.
+   * Resolves `failed` at once when the channel is absent (cause UNKNOWN: the switch no longer knows it).
+   */
+  awaitAnswer(uuid: string, timeoutMs: number, signal?: AbortSignal): Promise<LegResult>;
+  /** Resolves with the hangup cause when the channel hangs up (UNKNOWN when it vanished while we were away). */
+  awaitHangup(uuid: string, signal?: AbortSignal): Promise<HangupCause>;
+  /** Plays an announcement to an answered leg and resolves when it has finished (or the leg hung up). */
+  play(uuid: string, announcement: Announcement, signal?: AbortSignal): Promise<void>;
+  /** Sends DTMF (with w/W pauses) to an answered leg and resolves when the switch accepted it. */
+  sendDtmf(uuid: string, digits: string): Promise<void>;
+  /** Bridges two answered legs (uuid_bridge). */
+  bridge(uuidA: string, uuidB: string): Promise<void>;
+  /** Hangs a leg up; a leg that no longer exists is not an error. */
+  hangup(uuid: string, cause?: HangupCause): Promise<void>;
+  /** Closes the connection; safe to call twice. */
+  close(): Promise<void>;
+}
