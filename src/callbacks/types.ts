@@ -125,4 +125,6 @@ export interface Callback {
   failureCause?: HangupCause;
   /** API key (its id, not the key) that created it. */
   owner: string;
+  /** Incremented by every save; a save based on an older revision is refused (optimistic concurrency). */
+  revision: number;
 }

@@ -14,14 +14,24 @@ export const E164 = /^\+[1-9][0-9]{6,14}$/;
 export const SIP_URI =
   /^sips?:[A-Za-z0-9._~+-]{1,64}@(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:[0-9]{1,3}\.){3}[0-9]{1,3})(?::[0-9]{1,5})?$/;
 
-/** DTMF as FreeSWITCH sends it: digits, * #, A-D, and w / W pauses (0.5 s / 1 s). */
-export const DTMF = /^[0-9*#A-Dw W]{1,64}$/;
+/**
+ * DTMF as FreeSWITCH sends it: digits, * #, A-D, and w / W pauses (0.5 s / 1 s). No spaces: the
+ * digits are one argument of `uuid_send_dtmf`, and a space would split it.
+ */
+export const DTMF = /^[0-9*#A-DwW]{1,64}$/;
 
 /** A display name for caller id: letters, marks, digits, spaces, '.', '-'. */
 export const DISPLAY_NAME = /^[\p{L}\p{M}\p{N} .-]{1,64}$/u;
 
 /** Text spoken by TTS: letters, digits, spaces and plain punctuation; no '|', no line breaks. */
-export const SPEAKABLE_TEXT = /^[\p{L}\p{M}\p{N} .,;:!?'()-]{1,500}$/u;
+export const SPEAKABLE_TEXT = /^[\p{L}\p{M}\p{N} .,:!?'()-]{1,500}$/u;
+
+/**
+ * A sound the switch plays: a relative or absolute file path of plain characters, or a
+ * `tone_stream://` we built ourselves. No `{}` (per-file variables), no `$` (variable expansion),
+ * no `..`, no spaces.
+ */
+export const SOUND_PATH = /^(?:(?!.*\.\.)[A-Za-z0-9_./-]{1,255}|tone_stream:\/\/[A-Za-z0-9%(),;=.+-]{1,200})$/;
 
 /** Our own identifiers (callback ids, leg UUIDs) are lower-case UUIDs. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -31,4 +41,5 @@ export const isSipUri = (s: string): boolean => s.length <= 256 && SIP_URI.test(
 export const isDtmf = (s: string): boolean => DTMF.test(s) && s.trim() === s;
 export const isDisplayName = (s: string): boolean => DISPLAY_NAME.test(s) && s.trim() === s;
 export const isSpeakableText = (s: string): boolean => SPEAKABLE_TEXT.test(s) && s.trim() === s;
+export const isSoundPath = (s: string): boolean => SOUND_PATH.test(s);
 export const isUuid = (s: string): boolean => UUID.test(s);

@@ -1,0 +1,419 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AttemptScheduler } from '../queue/index.js';
+import type { CallbackRepository, CancelSignal } from '../store/index.js';
+import type { Announcement, DialRequest, HangupCause, LegResult, Telephony } from '../telephony/types.js';
+import type { CallbackNotifier } from './ports.js';
+import { isFinal, record, transition } from './state-machine.js';
+import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
+
+export interface FlowDeps {
+  repository: CallbackRepository;
+  telephony: Telephony;
+  scheduler: AttemptScheduler;
+  notifier: CallbackNotifier;
+  cancelSignal: CancelSignal;
+  messages: {
+    /** Spoken to the callee when the caller never answers. */
+    callerNoAnswer: string;
+    /** Spoken to the caller when the callee cannot be reached (caller-first order). */
+    calleeUnavailable: string;
+  };
+  /** Caller id presented when the request gives none. */
+  defaultCallerId: string | undefined;
+  clock: () => Date;
+  logger: Logger;
+}
+
+// Causes that say the number itself is wrong: trying again later cannot help.
+const NOT_RETRYABLE: ReadonlySet<HangupCause> = new Set<HangupCause>([
+  'UNALLOCATED_NUMBER',
+  'INVALID_NUMBER_FORMAT',
+  'NUMBER_CHANGED',
+  'INCOMPATIBLE_DESTINATION',
+  'OUTGOING_CALL_BARRED',
+  'INVALID_GATEWAY',
+  'INVALID_PROFILE',
+  'INVALID_URL',
+]);
+
+/** Extra time given to a resumed ringing leg beyond its ring timeout, for the switch's own timer. */
+const RESUME_RING_SLACK_MS = 5_000;
+
+class CanceledError extends Error {
+  constructor() {
+    super('callback canceled');
+    this.name = 'CanceledError';
+  }
+}
+
+/** A previous attempt is still open (its job has not finished): this job must wait and retry. */
+export class AttemptStillOpenError extends Error {
+  constructor(callbackId: string, attempt: number) {
+    super(`callback ${callbackId}: attempt ${attempt} is still open`);
+    this.name = 'AttemptStillOpenError';
+  }
+}
+
+const endpointText = (endpoint: Endpoint): string => (endpoint.kind === 'number' ? endpoint.e164 : endpoint.uri);
+const other = (role: LegRole): LegRole => (role === 'callee' ? 'caller' : 'callee');
+
+/**
+ * Runs (or resumes) attempt `attemptNumber` of a callback: the called party first, then the
+ * caller, then the bridge (or the other way round for caller-first). Every step is written to the
+ * store before and after it touches the switch, so a worker that takes over after a crash carries
+ * on from what is stored and what the switch says exists: it never dials a leg twice.
+ */
+export async function runAttempt(deps: FlowDeps, callbackId: string, attemptNumber: number): Promise<void> {
+  const callback = await deps.repository.get(callbackId);
+  if (!callback || isFinal(callback.status)) return;
+  await new AttemptRun(deps, callback, attemptNumber).run();
+}
+
+/**
+ * Gives up on a callback whose job cannot be completed (the switch or store stayed down through
+ * every retry): hangs up what is still up and ends it `failed`, so nothing stays stuck.
+ */
+export async function abandonCallback(deps: FlowDeps, callbackId: string, reason: string): Promise<void> {
+  const callback = await deps.repository.get(callbackId);
+  if (!callback || isFinal(callback.status)) return;
+  const previous = callback.status;
+  const now = deps.clock();
+  for (const leg of callback.attempts.flatMap((a) => a.legs)) {
+    if (leg.state === 'ended') continue;
+    await deps.telephony.hangup(leg.uuid, 'NORMAL_TEMPORARY_FAILURE').catch(() => undefined);
+    Object.assign(leg, { state: 'ended', endedAt: now.toISOString(), hangupCause: 'UNKNOWN' });
+  }
+  const last = callback.attempts[callback.attempts.length - 1];
+  if (last && !last.endedAt) last.endedAt = now.toISOString();
+  callback.failureCause = 'UNKNOWN';
+  delete callback.nextAttemptAt;
+  const entry = transition(callback, 'failed', { event: 'failed', detail: reason }, now);
+  await deps.repository.save(callback, previous);
+  await notify(deps, callback, entry);
+}
+
+async function notify(deps: FlowDeps, callback: Callback, entry: TimelineEntry): Promise<void> {
+  try {
+    await deps.notifier.statusChanged(callback, entry);
+  } catch (err) {
+    deps.logger.warn({ err, callbackId: callback.id, status: entry.status }, 'status notification could not be queued');
+  }
+}
+
+class AttemptRun {
+  private storedStatus: CallbackStatus;
+  private readonly cancel = new AbortController();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: FlowDeps, private readonly callback: Callback, private readonly attemptNumber: number) {
+    this.storedStatus = callback.status;
+    this.log = deps.logger.child({ callbackId: callback.id, attempt: attemptNumber });
+  }
+
+  async run(): Promise<void> {
+    const requested = await this.deps.cancelSignal.isRequested(this.callback.id);
+    const open = this.callback.attempts.find((a) => a.number === this.attemptNumber && !a.endedAt);
+    // Canceled before this attempt began: end it without dialling anything.
+    if (requested && !open) return this.finishCanceled(undefined);
+    const attempt = await this.openAttempt();
+    if (!attempt) return;
+    const stopWatching = await this.deps.cancelSignal.watch(this.callback.id, () => this.cancel.abort());
+    try {
+      if (requested || (await this.deps.cancelSignal.isRequested(this.callback.id))) this.cancel.abort();
+      await this.drive(attempt);
+    } catch (err) {
+      if (!(err instanceof CanceledError) && !this.cancel.signal.aborted) throw err;
+      await this.finishCanceled(attempt);
+    } finally {
+      stopWatching();
+    }
+  }
+
+  /** Finds or starts this job's attempt; undefined when there is nothing (left) to do. */
+  private async openAttempt(): Promise<Attempt | undefined> {
+    const { attempts } = this.callback;
+    const existing = attempts.find((a) => a.number === this.attemptNumber);
+    if (existing?.endedAt) {
+      await this.ensureFollowUp();
+      return undefined;
+    }
+    if (existing) {
+      this.note('resumed', { detail: 'a worker took over this attempt' });
+      await this.commit();
+      return existing;
+    }
+    const last = attempts[attempts.length - 1];
+    if (this.attemptNumber !== attempts.length + 1) {
+      this.log.warn({ stored: attempts.length }, 'stale attempt job ignored');
+      return undefined;
+    }
+    if (last && !last.endedAt) throw new AttemptStillOpenError(this.callback.id, last.number);
+    const attempt: Attempt = { number: this.attemptNumber, startedAt: this.now(), legs: [] };
+    attempts.push(attempt);
+    delete this.callback.nextAttemptAt;
+    this.note('attempt-started', {});
+    await this.commit();
+    return attempt;
+  }
+
+  /** The attempt ended but this job was run again (crash after the save): make sure the next one is queued. */
+  private async ensureFollowUp(): Promise<void> {
+    const { status, nextAttemptAt, attempts } = this.callback;
+    if (status !== 'scheduled' && status !== 'queued') return;
+    const delay = nextAttemptAt ? Date.parse(nextAttemptAt) - this.deps.clock().getTime() : 0;
+    await this.deps.scheduler.enqueue(this.callback.id, attempts.length + 1, Math.max(0, delay));
+  }
+
+  private async drive(attempt: Attempt): Promise<void> {
+    const firstRole: LegRole = this.callback.request.order === 'caller-first' ? 'caller' : 'callee';
+    const secondRole = other(firstRole);
+    // Taken over after the bridge: only the end of the conversation is left to see.
+    const [legA, legB] = attempt.legs;
+    if (this.done(attempt, 'bridged') && legA && legB) return this.awaitCallEnd(attempt, legA, legB);
+
+    const first = await this.reachLeg(attempt, firstRole, this.cancel.signal);
+    if (first.result.outcome === 'failed') return this.attemptFailed(attempt, first.result.cause, firstRole);
+    await this.afterAnswer(attempt, first.leg);
+
+    const second = await this.reachSecondLeg(attempt, secondRole, first.leg);
+    if (second === 'first-hung-up') return this.attemptFailed(attempt, first.leg.hangupCause ?? 'UNKNOWN', firstRole);
+    if (second.result.outcome === 'failed') {
+      await this.dismissFirstLeg(attempt, first.leg);
+      return this.attemptFailed(attempt, second.result.cause, secondRole);
+    }
+    await this.afterAnswer(attempt, second.leg);
+    await this.bridge(attempt, first.leg, second.leg);
+    await this.awaitCallEnd(attempt, first.leg, second.leg);
+  }
+
+  /** Dials a leg, or picks up a leg that an earlier worker dialled, until answered or failed. */
+  private async reachLeg(attempt: Attempt, role: LegRole, signal: AbortSignal): Promise<{ leg: Leg; result: LegResult }> {
+    const existing = attempt.legs.find((l) => l.role === role);
+    if (existing) return { leg: existing, result: await this.resumeLeg(existing, signal) };
+
+    const party = role === 'callee' ? this.callback.request.callee : this.callback.request.caller;
+    const leg: Leg = { role, endpoint: endpointText(party.endpoint), uuid: randomUUID(), state: 'dialing', startedAt: this.now() };
+    attempt.legs.push(leg);
+    // The UUID is stored before the originate is sent: a successor asks the switch about it instead of redialling.
+    this.move(role === 'callee' ? 'calling-callee' : 'calling-caller', 'leg-dialing', { role, uuid: leg.uuid });
+    await this.commit();
+    this.throwIfCanceled();
+
+    const result = await this.deps.telephony.dial(this.dialRequest(leg, role, party.endpoint), signal);
+    await this.settleLeg(leg, result);
+    return { leg, result };
+  }
+
+  private dialRequest(leg: Leg, role: LegRole, endpoint: Endpoint): DialRequest {
+    const { request } = this.callback;
+    const callerIdNumber = request.callerId ?? this.deps.defaultCallerId;
+    // Each party sees the other's name, so the phone shows who the call is for.
+    const callerIdName = (role === 'callee' ? request.caller.name : request.callee.name) ?? 'Crossline';
+    return {
+      uuid: leg.uuid,
+      endpoint,
+      ...(callerIdNumber !== undefined ? { callerIdNumber } : {}),
+      callerIdName,
+      ringTimeoutSec: request.ringTimeoutSec,
+      tags: { callbackId: this.callback.id, role, attempt: this.attemptNumber },
+    };
+  }
+
+  private async resumeLeg(leg: Leg, signal: AbortSignal): Promise<LegResult> {
+    const { telephony } = this.deps;
+    if (leg.state === 'ended') return { outcome: 'failed', cause: leg.hangupCause ?? 'UNKNOWN' };
+    if (leg.state === 'answered') {
+      const state = await telephony.channelState(leg.uuid);
+      if (state === 'answered') return { outcome: 'answered' };
+      await this.endLeg(leg, 'UNKNOWN', 'leg-ended');
+      return { outcome: 'failed', cause: 'UNKNOWN' };
+    }
+    const ringMs = this.callback.request.ringTimeoutSec * 1000;
+    const remaining = Date.parse(leg.startedAt) + ringMs + RESUME_RING_SLACK_MS - this.deps.clock().getTime();
+    const result = await telephony.awaitAnswer(leg.uuid, Math.max(remaining, 1_000), signal);
+    await this.settleLeg(leg, result);
+    return result;
+  }
+
+  /** Records how a dialling leg came out. */
+  private async settleLeg(leg: Leg, result: LegResult): Promise<void> {
+    if (leg.state !== 'dialing') return;
+    this.throwIfCanceled();
+    if (result.outcome === 'failed') return this.endLeg(leg, result.cause, 'leg-failed');
+    leg.state = 'answered';
+    leg.answeredAt = this.now();
+    if (leg.role === 'callee') this.move('callee-answered', 'leg-answered', { role: leg.role, uuid: leg.uuid });
+    else this.note('leg-answered', { role: leg.role, uuid: leg.uuid });
+    await this.commit();
+  }
+
+  private async endLeg(leg: Leg, cause: HangupCause, event: 'leg-failed' | 'leg-ended'): Promise<void> {
+    if (leg.state === 'ended') return;
+    leg.state = 'ended';
+    leg.endedAt = this.now();
+    leg.hangupCause = cause;
+    this.note(event, { role: leg.role, uuid: leg.uuid, hangupCause: cause });
+    await this.commit();
+  }
+
+  /**
+   * Dials the second leg while the first waits on the line. If the first hangs up meanwhile, the
+   * second dial is called off: nobody would be there to talk to.
+   */
+  private async reachSecondLeg(attempt: Attempt, role: LegRole, first: Leg): Promise<{ leg: Leg; result: LegResult } | 'first-hung-up'> {
+    const firstGone = new AbortController();
+    const stopWatching = new AbortController();
+    let firstCause: HangupCause | undefined;
+    const watcher = this.deps.telephony
+      .awaitHangup(first.uuid, AbortSignal.any([stopWatching.signal, this.cancel.signal]))
+      .then((cause) => {
+        firstCause = cause;
+        firstGone.abort();
+      })
+      .catch(() => undefined);
+    try {
+      const second = await this.reachLeg(attempt, role, AbortSignal.any([this.cancel.signal, firstGone.signal]));
+      if (firstCause === undefined) return second;
+      await this.endLeg(first, firstCause, 'leg-ended');
+      if (second.result.outcome === 'answered') await this.hangupLeg(second.leg, 'NORMAL_CLEARING');
+      return 'first-hung-up';
+    } finally {
+      stopWatching.abort();
+      await watcher;
+    }
+  }
+
+  /** Announcement and IVR digits for a freshly answered leg; each done at most once per attempt. */
+  private async afterAnswer(attempt: Attempt, leg: Leg): Promise<void> {
+    const { request } = this.callback;
+    const text = leg.role === 'callee' ? request.announce.callee : request.announce.caller;
+    if (text !== undefined && !this.done(attempt, 'announcement-played', leg.role)) {
+      await this.deps.telephony.play(leg.uuid, { kind: 'speak', text }, this.cancel.signal);
+      this.throwIfCanceled();
+      this.note('announcement-played', { role: leg.role, uuid: leg.uuid });
+      await this.commit();
+    }
+    const dtmf = leg.role === 'callee' ? request.callee.dtmf : undefined;
+    if (dtmf !== undefined && !this.done(attempt, 'dtmf-sent', leg.role)) {
+      await this.deps.telephony.sendDtmf(leg.uuid, dtmf);
+      this.note('dtmf-sent', { role: leg.role, uuid: leg.uuid, detail: dtmf });
+      await this.commit();
+    }
+  }
+
+  /** The second party never came: tell the first one so, then hang it up. */
+  private async dismissFirstLeg(attempt: Attempt, first: Leg): Promise<void> {
+    if (first.state === 'ended') return;
+    const text = first.role === 'callee' ? this.deps.messages.callerNoAnswer : this.deps.messages.calleeUnavailable;
+    if (!this.done(attempt, 'caller-no-answer-message-played', first.role)) {
+      const announcement: Announcement = { kind: 'speak', text };
+      await this.deps.telephony.play(first.uuid, announcement, this.cancel.signal);
+      this.throwIfCanceled();
+      this.note('caller-no-answer-message-played', { role: first.role, uuid: first.uuid });
+      await this.commit();
+    }
+    await this.hangupLeg(first, 'NORMAL_CLEARING');
+  }
+
+  private async bridge(attempt: Attempt, a: Leg, b: Leg): Promise<void> {
+    if (this.done(attempt, 'bridged')) return;
+    this.throwIfCanceled();
+    const callee = a.role === 'callee' ? a : b;
+    const caller = a.role === 'caller' ? a : b;
+    await this.deps.telephony.bridge(callee.uuid, caller.uuid);
+    this.move('bridged', 'bridged', { uuid: caller.uuid, detail: `${callee.uuid} <-> ${caller.uuid}` });
+    await this.commit();
+  }
+
+  /** Waits for the conversation to end; when one side hangs up the other is hung up too. */
+  private async awaitCallEnd(attempt: Attempt, a: Leg, b: Leg): Promise<void> {
+    const { telephony } = this.deps;
+    if (a.state !== 'ended' && b.state !== 'ended') {
+      const ended = await Promise.race([
+        telephony.awaitHangup(a.uuid, this.cancel.signal).then((cause) => ({ leg: a, cause })),
+        telephony.awaitHangup(b.uuid, this.cancel.signal).then((cause) => ({ leg: b, cause })),
+      ]);
+      this.throwIfCanceled();
+      await this.endLeg(ended.leg, ended.cause, 'leg-ended');
+    }
+    for (const survivor of [a, b].filter((l) => l.state !== 'ended')) {
+      await telephony.hangup(survivor.uuid, 'NORMAL_CLEARING');
+      const cause = await telephony.awaitHangup(survivor.uuid, this.cancel.signal);
+      await this.endLeg(survivor, cause, 'leg-ended');
+    }
+    attempt.endedAt = this.now();
+    this.move('completed', 'completed', {});
+    await this.commit();
+  }
+
+  private async attemptFailed(attempt: Attempt, cause: HangupCause, role: LegRole): Promise<void> {
+    attempt.endedAt = this.now();
+    this.note('attempt-failed', { role, hangupCause: cause });
+    const { maxAttempts, delaySeconds } = this.callback.request.retry;
+    if (NOT_RETRYABLE.has(cause) || attempt.number >= maxAttempts) {
+      this.callback.failureCause = cause;
+      this.move('failed', 'failed', { role, hangupCause: cause });
+      await this.commit();
+      return;
+    }
+    const delayMs = delaySeconds * 1000;
+    this.callback.nextAttemptAt = new Date(this.deps.clock().getTime() + delayMs).toISOString();
+    this.move(delayMs > 0 ? 'scheduled' : 'queued', 'retry-scheduled', { detail: `attempt ${attempt.number + 1} at ${this.callback.nextAttemptAt}` });
+    // Saved first, queued second: a crash in between is mended by ensureFollowUp when this job runs again.
+    await this.commit();
+    await this.deps.scheduler.enqueue(this.callback.id, attempt.number + 1, delayMs);
+  }
+
+  private async finishCanceled(attempt: Attempt | undefined): Promise<void> {
+    if (isFinal(this.callback.status)) return;
+    this.note('cancel-requested', {});
+    if (attempt) {
+      for (const leg of attempt.legs) await this.hangupLeg(leg, 'ORIGINATOR_CANCEL');
+      attempt.endedAt ??= this.now();
+    }
+    delete this.callback.nextAttemptAt;
+    this.move('canceled', 'canceled', {});
+    await this.commit();
+  }
+
+  private async hangupLeg(leg: Leg, cause: HangupCause): Promise<void> {
+    if (leg.state === 'ended') return;
+    await this.deps.telephony.hangup(leg.uuid, cause);
+    await this.endLeg(leg, cause, 'leg-ended');
+  }
+
+  private done(attempt: Attempt, event: TimelineEvent, role?: LegRole): boolean {
+    return this.callback.timeline.some((e) => e.attempt === attempt.number && e.event === event && (role === undefined || e.role === role));
+  }
+
+  private throwIfCanceled(): void {
+    if (this.cancel.signal.aborted) throw new CanceledError();
+  }
+
+  private now(): string {
+    return this.deps.clock().toISOString();
+  }
+
+  private pending: TimelineEntry[] = [];
+
+  private note(event: TimelineEvent, fields: Omit<TimelineEntry, 'at' | 'event' | 'attempt'>): void {
+    record(this.callback, { event, attempt: this.attemptNumber, ...fields }, this.deps.clock());
+  }
+
+  private move(to: CallbackStatus, event: TimelineEvent, fields: Omit<TimelineEntry, 'at' | 'event' | 'attempt' | 'status'>): void {
+    this.pending.push(transition(this.callback, to, { event, attempt: this.attemptNumber, ...fields }, this.deps.clock()));
+  }
+
+  /** Saves, then tells the notifier about each status change made since the last save. */
+  private async commit(): Promise<void> {
+    await this.deps.repository.save(this.callback, this.storedStatus);
+    this.storedStatus = this.callback.status;
+    const changes = this.pending;
+    this.pending = [];
+    for (const entry of changes) {
+      this.log.info({ status: entry.status, event: entry.event, hangupCause: entry.hangupCause }, 'callback status changed');
+      await notify(this.deps, this.callback, entry);
+    }
+  }
+}

@@ -1,0 +1,9 @@
+export type * from './types.js';
+export { FINAL_STATUSES } from './types.js';
+export type { CallbackInput, CallbackNotifier, CallbackPage, CallbackService, EndpointInput, ListQuery, WebhookUrlGuard } from './ports.js';
+export { toCallbackView, type CallbackView } from './view.js';
+export { parseCallbackInput, parseNumber, type RequestPolicy } from './request.js';
+export { assertDestinationAllowed, type FraudPolicy } from './fraud.js';
+export { canTransition, isFinal, transition, IllegalTransitionError } from './state-machine.js';
+export { DefaultCallbackService, type CallbackServiceDeps } from './service.js';
+export { runAttempt, abandonCallback, AttemptStillOpenError, type FlowDeps } from './flow.js';

@@ -1,0 +1,73 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+
+/** The BullMQ queue that carries one job per callback attempt. */
+export const ATTEMPT_QUEUE = 'callback-attempts';
+
+export interface AttemptJobData {
+  callbackId: string;
+  attempt: number;
+}
+
+/**
+ * Job ids are derived from (callback, attempt): BullMQ refuses a second job with the same id, so an
+ * attempt can be queued twice by accident (a retried request, a takeover) and still run once.
+ */
+export const attemptJobId = (callbackId: string, attempt: number): string => `${callbackId}-a${attempt}`;
+
+/** Where the domain puts attempts; implemented over BullMQ. */
+export interface AttemptScheduler {
+  enqueue(callbackId: string, attempt: number, delayMs: number): Promise<void>;
+  /** Takes a not-yet-started attempt off the queue: 'removed', 'active' (a worker holds it) or 'missing'. */
+  remove(callbackId: string, attempt: number): Promise<'removed' | 'active' | 'missing'>;
+}
+
+export interface AttemptQueueOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  /**
+   * How often a job is retried after a *switch or store* failure (not a call failure: those are
+   * attempts of their own). @defaultValue 6
+   */
+  jobAttempts?: number;
+}
+
+export class AttemptQueue implements AttemptScheduler {
+  readonly queue: Queue<AttemptJobData>;
+  private closed = false;
+
+  constructor(private readonly options: AttemptQueueOptions) {
+    this.queue = new Queue<AttemptJobData>(ATTEMPT_QUEUE, { connection: options.connection, prefix: options.prefix });
+  }
+
+  async enqueue(callbackId: string, attempt: number, delayMs: number): Promise<void> {
+    await this.queue.add(
+      'attempt',
+      { callbackId, attempt },
+      {
+        jobId: attemptJobId(callbackId, attempt),
+        delay: Math.max(0, Math.round(delayMs)),
+        attempts: this.options.jobAttempts ?? 6,
+        backoff: { type: 'exponential', delay: 2_000 },
+        // Kept a day so that the job id keeps deduplicating late duplicates.
+        removeOnComplete: { age: 86_400, count: 100_000 },
+        removeOnFail: { age: 7 * 86_400 },
+      },
+    );
+  }
+
+  async remove(callbackId: string, attempt: number): Promise<'removed' | 'active' | 'missing'> {
+    const job = await this.queue.getJob(attemptJobId(callbackId, attempt));
+    if (!job) return 'missing';
+    const state = await job.getState();
+    if (state === 'active') return 'active';
+    if (state === 'completed' || state === 'failed' || state === 'unknown') return 'missing';
+    const removed = await this.queue.remove(job.id ?? attemptJobId(callbackId, attempt));
+    return removed === 1 ? 'removed' : 'active';
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.close();
+  }
+}

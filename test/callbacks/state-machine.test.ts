@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { canTransition, IllegalTransitionError, isFinal, transition, type Callback } from '../../src/callbacks/index.js';
+
+const callback = (status: Callback['status']): Callback => ({
+  id: 'x',
+  status,
+  request: {
+    caller: { endpoint: { kind: 'number', e164: '+12025550100', country: 'US' } },
+    callee: { endpoint: { kind: 'number', e164: '+12025550101', country: 'US' } },
+    ringTimeoutSec: 30,
+    retry: { maxAttempts: 1, delaySeconds: 0 },
+    announce: {},
+    order: 'callee-first',
+  },
+  attempts: [],
+  timeline: [],
+  createdAt: '2026-11-22T12:00:00.000Z',
+  updatedAt: '2026-11-22T12:00:00.000Z',
+  owner: 'o',
+  revision: 0,
+});
+
+describe('the callback state machine', () => {
+  it('walks the callee-first happy path and records each step in the timeline', () => {
+    const cb = callback('queued');
+    const now = new Date('2026-11-22T12:00:01Z');
+    for (const to of ['calling-callee', 'callee-answered', 'calling-caller', 'bridged', 'completed'] as const) {
+      transition(cb, to, { event: 'bridged' }, now);
+    }
+    assert.equal(cb.status, 'completed');
+    assert.deepEqual(cb.timeline.map((e) => e.status), ['calling-callee', 'callee-answered', 'calling-caller', 'bridged', 'completed']);
+    assert.equal(cb.updatedAt, now.toISOString());
+  });
+
+  it('refuses to leave a final status and to skip answer supervision', () => {
+    for (const s of ['completed', 'failed', 'canceled'] as const) {
+      assert.ok(isFinal(s));
+      assert.throws(() => transition(callback(s), 'queued', { event: 'queued' }, new Date()), IllegalTransitionError);
+    }
+    assert.equal(canTransition('calling-callee', 'bridged'), false);
+    assert.equal(canTransition('queued', 'completed'), false);
+  });
+
+  it('lets a caller-first callback dial the callee after the caller', () => {
+    assert.ok(canTransition('calling-caller', 'calling-callee'));
+    assert.ok(canTransition('callee-answered', 'bridged'));
+  });
+});
