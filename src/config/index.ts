@@ -48,6 +48,8 @@ export interface Config {
   ttsVoice: string;
   /** What the callee hears when the caller never answers. */
   callerNoAnswerMessage: string;
+  /** What the caller hears when the callee cannot be reached (caller-first order). */
+  calleeUnavailableMessage: string;
   /** Shared secret that signs webhooks (HMAC-SHA256). Generated at boot when unset, and logged as such. */
   webhookSecret: string | undefined;
   /** Allow webhook URLs that resolve to loopback/private/link-local addresses. @defaultValue false */
@@ -99,6 +101,11 @@ const schema = {
       type: 'string',
       pattern: "^[A-Za-z0-9 .,'?!-]{1,200}$",
       default: 'Sorry, the person who asked for this call did not answer. We will try again later. Goodbye.',
+    },
+    CALLEE_UNAVAILABLE_MESSAGE: {
+      type: 'string',
+      pattern: "^[A-Za-z0-9 .,'?!-]{1,200}$",
+      default: 'Sorry, the person you asked to be connected to could not be reached. We will try again later. Goodbye.',
     },
     WEBHOOK_SECRET: { type: 'string', minLength: 16 },
     WEBHOOK_ALLOW_PRIVATE: { enum: ['true', 'false', '1', '0'], default: 'false' },
@@ -166,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     ttsEngine: String(v.TTS_ENGINE),
     ttsVoice: String(v.TTS_VOICE),
     callerNoAnswerMessage: String(v.CALLER_NO_ANSWER_MESSAGE),
+    calleeUnavailableMessage: String(v.CALLEE_UNAVAILABLE_MESSAGE),
     webhookSecret: v.WEBHOOK_SECRET === undefined ? undefined : String(v.WEBHOOK_SECRET),
     webhookAllowPrivate: v.WEBHOOK_ALLOW_PRIVATE === 'true' || v.WEBHOOK_ALLOW_PRIVATE === '1',
     webhookTimeoutMs: Number(v.WEBHOOK_TIMEOUT_MS),

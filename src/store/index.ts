@@ -3,3 +3,4 @@ export { CancelSignal } from './cancel-signal.js';
 export { createRedis, type Redis } from './redis.js';
 export { resolveRedis, redisAnswers, RedisUnavailableError, type ResolvedRedis } from './embedded-redis.js';
 export { uuidv7 } from './ids.js';
+export { SwitchStatusBoard } from './switch-status.js';

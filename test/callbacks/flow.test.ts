@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import pino from 'pino';
+import { runAttempt, type Callback, type CallbackNotifier, type FlowDeps, type TimelineEntry } from '../../src/callbacks/index.js';
+import type { AttemptScheduler } from '../../src/queue/index.js';
+import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
+import type { Announcement, ChannelState, DialRequest, HangupCause, LegResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
+import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+
+/**
+ * The Telephony port scripted per number, so the flow's edge cases (a party hanging up at the
+ * worst moment, a takeover, a stale job) can be arranged exactly. The ESL client itself is tested
+ * against the simulator's socket in test/telephony and test/e2e.
+ */
+class ScriptedTelephony implements Telephony {
+  readonly log: string[] = [];
+  readonly channels = new Map<string, { state: ChannelState; hangup: (cause: HangupCause) => void; ended: Promise<HangupCause> }>();
+  /** What a dial to each E.164 number does. */
+  script = new Map<string, (uuid: string) => Promise<LegResult>>();
+
+  status(): TelephonyStatus {
+    return { connected: true, since: new Date().toISOString() };
+  }
+
+  private open(uuid: string, state: ChannelState): void {
+    let hangup: (cause: HangupCause) => void = () => undefined;
+    const ended = new Promise<HangupCause>((resolve) => (hangup = resolve));
+    const channel = { state, hangup: (c: HangupCause) => ((channel.state = 'absent'), hangup(c)), ended };
+    this.channels.set(uuid, channel);
+  }
+
+  async dial(request: DialRequest, signal?: AbortSignal): Promise<LegResult> {
+    const number = request.endpoint.kind === 'number' ? request.endpoint.e164 : request.endpoint.uri;
+    this.log.push(`dial ${request.tags.role} ${number}`);
+    this.open(request.uuid, 'ringing');
+    const behaviour = this.script.get(number) ?? (async () => ({ outcome: 'answered' }) as LegResult);
+    const aborted = new Promise<LegResult>((resolve) =>
+      signal?.addEventListener('abort', () => resolve({ outcome: 'failed', cause: 'ORIGINATOR_CANCEL' }), { once: true }),
+    );
+    const result = await Promise.race([behaviour(request.uuid), aborted]);
+    const channel = this.channels.get(request.uuid);
+    if (result.outcome === 'answered' && channel) channel.state = 'answered';
+    else channel?.hangup(result.outcome === 'failed' ? result.cause : 'NORMAL_CLEARING');
+    return result;
+  }
+
+  async channelState(uuid: string): Promise<ChannelState> {
+    return this.channels.get(uuid)?.state ?? 'absent';
+  }
+
+  async awaitAnswer(uuid: string): Promise<LegResult> {
+    return this.channels.get(uuid)?.state === 'answered' ? { outcome: 'answered' } : { outcome: 'failed', cause: 'UNKNOWN' };
+  }
+
+  async awaitHangup(uuid: string, signal?: AbortSignal): Promise<HangupCause> {
+    const channel = this.channels.get(uuid);
+    if (!channel || channel.state === 'absent') return 'UNKNOWN';
+    return new Promise((resolve, reject) => {
+      channel.ended.then(resolve, reject);
+      signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+    });
+  }
+
+  async play(uuid: string, announcement: Announcement): Promise<void> {
+    this.log.push(`play ${uuid.slice(0, 4)} ${announcement.kind === 'speak' ? announcement.text : announcement.path}`);
+  }
+
+  async sendDtmf(uuid: string, digits: string): Promise<void> {
+    this.log.push(`dtmf ${digits}`);
+  }
+
+  async bridge(): Promise<void> {
+    this.log.push('bridge');
+  }
+
+  async hangup(uuid: string, cause: HangupCause = 'NORMAL_CLEARING'): Promise<void> {
+    this.log.push(`hangup ${cause}`);
+    this.channels.get(uuid)?.hangup(cause);
+  }
+
+  async close(): Promise<void> {}
+}
+
+const CALLER = '+12025550100';
+const CALLEE = '+12025550101';
+
+describe('the attempt flow', () => {
+  let redis: Redis;
+  const subscribers: Redis[] = [];
+  let telephony: ScriptedTelephony;
+  let deps: FlowDeps;
+  let repository: CallbackRepository;
+  const enqueued: Array<{ id: string; attempt: number; delayMs: number }> = [];
+  const notified: TimelineEntry[] = [];
+
+  before(async () => {
+    redis = createRedis(await testRedisUrl());
+  });
+  after(async () => {
+    await Promise.all(subscribers.map((s) => s.quit()));
+    await redis.quit();
+  });
+  beforeEach(() => {
+    const prefix = uniquePrefix();
+    telephony = new ScriptedTelephony();
+    repository = new CallbackRepository(redis, prefix);
+    enqueued.length = 0;
+    notified.length = 0;
+    const scheduler: AttemptScheduler = {
+      enqueue: async (id, attempt, delayMs) => void enqueued.push({ id, attempt, delayMs }),
+      remove: async () => 'missing',
+    };
+    const subscriber = redis.duplicate();
+    subscribers.push(subscriber);
+    const notifier: CallbackNotifier = { statusChanged: async (_cb, entry) => void notified.push(entry) };
+    deps = {
+      repository,
+      telephony,
+      scheduler,
+      notifier,
+      cancelSignal: new CancelSignal(redis, prefix, subscriber),
+      messages: { callerNoAnswer: 'caller did not answer', calleeUnavailable: 'callee unavailable' },
+      defaultCallerId: undefined,
+      clock: () => new Date(),
+      logger: pino({ level: 'silent' }),
+    };
+  });
+
+  async function stored(overrides: Partial<Callback['request']> = {}): Promise<Callback> {
+    const now = new Date().toISOString();
+    const callback: Callback = {
+      id: `0190${Math.random().toString(16).slice(2, 6)}-0000-7000-8000-000000000000`,
+      status: 'queued',
+      request: {
+        caller: { endpoint: { kind: 'number', e164: CALLER, country: 'US' } },
+        callee: { endpoint: { kind: 'number', e164: CALLEE, country: 'US' } },
+        ringTimeoutSec: 30,
+        retry: { maxAttempts: 2, delaySeconds: 30 },
+        announce: {},
+        order: 'callee-first',
+        ...overrides,
+      },
+      attempts: [],
+      timeline: [],
+      createdAt: now,
+      updatedAt: now,
+      owner: 'owner',
+      revision: 0,
+    };
+    await repository.create(callback);
+    return callback;
+  }
+
+  const reload = async (id: string): Promise<Callback> => (await repository.get(id)) as Callback;
+
+  it('when the callee hangs up while the caller rings, the caller dial is called off and the attempt fails with the callee cause', async () => {
+    const cb = await stored();
+    let calleeUuid = '';
+    telephony.script.set(CALLEE, async (uuid) => ((calleeUuid = uuid), { outcome: 'answered' }));
+    telephony.script.set(CALLER, () => {
+      setTimeout(() => telephony.channels.get(calleeUuid)?.hangup('NORMAL_CLEARING'), 20);
+      return new Promise(() => undefined);
+    });
+    await runAttempt(deps, cb.id, 1);
+    const after = await reload(cb.id);
+    assert.equal(after.status, 'scheduled');
+    const caller = after.attempts[0]?.legs.find((l) => l.role === 'caller');
+    assert.equal(caller?.hangupCause, 'ORIGINATOR_CANCEL');
+    assert.equal(after.timeline.find((e) => e.event === 'attempt-failed')?.hangupCause, 'NORMAL_CLEARING');
+    assert.deepEqual(enqueued, [{ id: cb.id, attempt: 2, delayMs: 30_000 }]);
+    assert.ok(!telephony.log.includes('bridge'));
+  });
+
+  it('an unallocated number is not retried even when attempts remain', async () => {
+    const cb = await stored();
+    telephony.script.set(CALLEE, async () => ({ outcome: 'failed', cause: 'UNALLOCATED_NUMBER' }));
+    await runAttempt(deps, cb.id, 1);
+    const after = await reload(cb.id);
+    assert.equal(after.status, 'failed');
+    assert.equal(after.failureCause, 'UNALLOCATED_NUMBER');
+    assert.equal(enqueued.length, 0);
+  });
+
+  it('a job that runs again after its attempt ended only makes sure the next attempt is queued', async () => {
+    const cb = await stored();
+    telephony.script.set(CALLEE, async () => ({ outcome: 'failed', cause: 'USER_BUSY' }));
+    await runAttempt(deps, cb.id, 1);
+    const dials = telephony.log.filter((l) => l.startsWith('dial')).length;
+    await runAttempt(deps, cb.id, 1);
+    assert.equal(telephony.log.filter((l) => l.startsWith('dial')).length, dials, 'no second dial');
+    assert.equal(enqueued.length, 2);
+    assert.deepEqual(enqueued.map((e) => e.attempt), [2, 2]);
+    assert.ok((enqueued[1]?.delayMs ?? 0) <= 30_000);
+  });
+
+  it('a stale job for an attempt that is not next does nothing', async () => {
+    const cb = await stored();
+    await runAttempt(deps, cb.id, 3);
+    assert.equal(telephony.log.length, 0);
+    assert.equal((await reload(cb.id)).attempts.length, 0);
+  });
+
+  it('a takeover with the callee answered and the caller leg gone asks the switch and does not redial the callee', async () => {
+    const cb = await stored();
+    // What a crashed worker left behind: callee answered and up, caller dialled but its channel vanished.
+    telephony.channels.clear();
+    const first = await reload(cb.id);
+    first.status = 'calling-caller';
+    first.attempts.push({
+      number: 1,
+      startedAt: new Date().toISOString(),
+      legs: [
+        { role: 'callee', endpoint: CALLEE, uuid: '11111111-1111-4111-8111-111111111111', state: 'answered', startedAt: new Date().toISOString() },
+        { role: 'caller', endpoint: CALLER, uuid: '22222222-2222-4222-8222-222222222222', state: 'dialing', startedAt: new Date().toISOString() },
+      ],
+    });
+    await repository.save(first, 'queued');
+    telephony.channels.set('11111111-1111-4111-8111-111111111111', {
+      state: 'answered',
+      hangup: () => undefined,
+      ended: new Promise(() => undefined),
+    });
+    await runAttempt(deps, cb.id, 1);
+    const after = await reload(cb.id);
+    assert.equal(telephony.log.filter((l) => l.startsWith('dial')).length, 0, 'nothing redialled');
+    assert.ok(after.timeline.some((e) => e.event === 'resumed'));
+    assert.equal(after.attempts[0]?.legs.find((l) => l.role === 'caller')?.hangupCause, 'UNKNOWN');
+    assert.ok(telephony.log.some((l) => l.includes('caller did not answer')), 'the callee was told');
+    assert.equal(after.status, 'scheduled');
+  });
+
+  it('a callback canceled before its attempt starts ends canceled without dialling', async () => {
+    const cb = await stored();
+    await deps.cancelSignal.request(cb.id);
+    await runAttempt(deps, cb.id, 1);
+    const after = await reload(cb.id);
+    assert.equal(after.status, 'canceled');
+    assert.equal(telephony.log.length, 0);
+    assert.equal(notified.at(-1)?.status, 'canceled');
+  });
+
+  it('a save based on an old revision is refused, so two writers cannot overwrite each other', async () => {
+    const cb = await stored();
+    const a = await reload(cb.id);
+    const b = await reload(cb.id);
+    a.status = 'calling-callee';
+    await repository.save(a, 'queued');
+    b.status = 'canceled';
+    await assert.rejects(repository.save(b, 'queued'), /changed concurrently/);
+    assert.equal((await reload(cb.id)).status, 'calling-callee');
+  });
+});
