@@ -63,7 +63,7 @@ function parseAt(at: string, now: Date, maxScheduleDays: number): string | undef
 
 function parseAnnouncement(text: string | undefined, path: string): string | undefined {
   if (text === undefined) return undefined;
-  if (!isSpeakableText(text)) throw invalid('INVALID_ANNOUNCEMENT', path, 'letters, digits, spaces and . , ; : ! ? \' ( ) - only, at most 500');
+  if (!isSpeakableText(text)) throw invalid('INVALID_ANNOUNCEMENT', path, 'letters, digits, spaces and . , : ! ? \' ( ) - only, at most 500');
   return text;
 }
 

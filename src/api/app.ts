@@ -1,0 +1,74 @@
+import express from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { CallbackService } from '../callbacks/ports.js';
+import type { Config } from '../config/index.js';
+import { authenticate } from './auth.js';
+import { requestContext } from './context.js';
+import { docsHandler, openApiHandler } from './docs.js';
+import { errorHandler, routeNotFound } from './errors.js';
+import { IdempotencyStore } from './idempotency.js';
+import { httpMetrics } from './metrics.js';
+import { loadOpenApi } from './openapi.js';
+import { rateLimit } from './rate-limit.js';
+import { callbackRoutes } from './routes/callbacks.js';
+import { healthRoutes, type Readiness } from './routes/health.js';
+
+/** What the HTTP API needs; built by the entry point, passed in. */
+export interface AppDeps {
+  config: Readonly<Config>;
+  /** The domain: every /v1 route ends in one of its methods. */
+  callbacks: CallbackService;
+  /** Shared ioredis client: rate limits, idempotency keys, the readiness PING. */
+  redis: Redis;
+  /** The switch connection, for /readyz. */
+  readiness: Readiness;
+  logger: Logger;
+  /**
+   * Registry for the HTTP metrics, to share one /metrics with other parts of the process; it
+   * should hold the default Node.js metrics already. @defaultValue a registry of the app's own,
+   * with the default metrics
+   */
+  metricsRegistry?: Registry;
+}
+
+/** The Express app (no listen): operations endpoints, then /v1 behind auth and the rate limit. */
+export function createApp(deps: AppDeps): express.Express {
+  const { config, redis, logger } = deps;
+  const api = loadOpenApi();
+  const metrics = httpMetrics(deps.metricsRegistry);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(api, logger));
+  app.use(metrics.middleware);
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  app.use(healthRoutes(redis, deps.readiness));
+  app.get('/metrics', metrics.handler);
+  app.get('/openapi.yaml', openApiHandler(api));
+  app.get('/docs', docsHandler(api));
+
+  app.use('/v1', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  app.use('/v1', authenticate(config.apiKeys), rateLimit(redis, config.keyPrefix, config.rateLimitPerMinute));
+  app.use(
+    callbackRoutes({
+      api,
+      callbacks: deps.callbacks,
+      idempotency: new IdempotencyStore(redis, config.keyPrefix, config.idempotencyTtlSec),
+    }),
+  );
+
+  app.use(routeNotFound(api));
+  app.use(errorHandler());
+  return app;
+}

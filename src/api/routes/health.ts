@@ -1,0 +1,72 @@
+import { Router } from 'express';
+import type { Redis } from 'ioredis';
+import type { TelephonyStatus } from '../../telephony/types.js';
+
+export interface Readiness {
+  /**
+   * The switch connection: the ESL client's own status in the process that holds the connection,
+   * or a status another process published (hence a promise is fine).
+   */
+  switchStatus(): TelephonyStatus | Promise<TelephonyStatus>;
+}
+
+interface Check {
+  status: 'up' | 'down';
+  since?: string;
+  error?: string;
+}
+
+/** Each check answers within this, so a probe never hangs on a dependency. */
+const CHECK_TIMEOUT_MS = 1000;
+const TIMED_OUT = Symbol('timed out');
+
+async function withTimeout<T>(work: Promise<T>): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), CHECK_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function redisCheck(redis: Redis): Promise<Check> {
+  // a client that is reconnecting would queue the PING; say so at once instead
+  if (redis.status !== 'ready') return { status: 'down', error: `not connected (${redis.status})` };
+  try {
+    const reply = await withTimeout(redis.ping());
+    if (reply === TIMED_OUT) return { status: 'down', error: `PING timed out after ${CHECK_TIMEOUT_MS} ms` };
+    return reply === 'PONG' ? { status: 'up' } : { status: 'down', error: 'unexpected PING reply' };
+  } catch {
+    return { status: 'down', error: 'PING failed' };
+  }
+}
+
+async function switchCheck(readiness: Readiness): Promise<Check> {
+  let s: TelephonyStatus | typeof TIMED_OUT;
+  try {
+    s = await withTimeout(Promise.resolve().then(() => readiness.switchStatus()));
+  } catch {
+    return { status: 'down', error: 'switch status unavailable' };
+  }
+  if (s === TIMED_OUT) return { status: 'down', error: `switch status not known within ${CHECK_TIMEOUT_MS} ms` };
+  if (s.connected) return { status: 'up', since: s.since };
+  return { status: 'down', since: s.since, ...(s.lastError !== undefined ? { error: s.lastError } : {}) };
+}
+
+/** /healthz: the process answers. /readyz: Redis answers PING and the switch is connected. */
+export function healthRoutes(redis: Redis, readiness: Readiness): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const [redisResult, switchResult] = await Promise.all([redisCheck(redis), switchCheck(readiness)]);
+    const checks = { redis: redisResult, switch: switchResult };
+    const ready = checks.redis.status === 'up' && checks.switch.status === 'up';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+  return router;
+}
