@@ -1,0 +1,25 @@
+/** The telephony capability: the Telephony port, its grammars, and the FreeSWITCH ESL client. */
+export * from './types.js';
+export * from './grammar.js';
+export {
+  MAX_RING_TIMEOUT_SEC,
+  ORIGINATE_VARIABLES,
+  assertSafeCommand,
+  buildDialString,
+  buildOriginateArgs,
+  buildVariableBlock,
+  formatNumber,
+  originateVariables,
+  type DialStringOptions,
+  type OriginateVariables,
+} from './dial-string.js';
+export {
+  EslTelephony,
+  SUBSCRIBED_EVENTS,
+  connectTelephony,
+  parseEslUrl,
+  type ChannelEvent,
+  type EslAddress,
+  type EslTelephonyEvents,
+  type EslTelephonyOptions,
+} from './esl-client.js';
