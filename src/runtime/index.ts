@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import type { Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { createCallbackWorker } from '../../workers/callback-worker.js';
+import { createApp } from '../api/index.js';
+import { DefaultCallbackService, type FlowDeps } from '../callbacks/index.js';
+import type { Config } from '../config/index.js';
+import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, type WebhookWorker } from '../notify/index.js';
+import { AttemptQueue } from '../queue/index.js';
+import { createEslSimulator, type EslSimulator } from '../simulator/index.js';
+import { CallbackRepository, CancelSignal, createRedis, resolveRedis, SwitchStatusBoard, uuidv7, type Redis, type ResolvedRedis } from '../store/index.js';
+import { connectTelephony, parseEslUrl, type EslTelephony } from '../telephony/index.js';
+
+/** Which parts this process runs: `npm start` runs both; `npm run api` / `npm run worker` one each. */
+export interface Roles {
+  api: boolean;
+  workers: boolean;
+}
+
+export interface Runtime {
+  readonly redis: ResolvedRedis;
+  /** The in-process ESL simulator, when no ESL_URL was configured. */
+  readonly simulator: EslSimulator | undefined;
+  /** Where the API listens, e.g. http://127.0.0.1:8080. */
+  readonly apiUrl: string | undefined;
+  /** The webhook signing secret in force (generated when WEBHOOK_SECRET is unset). */
+  readonly webhookSecret: string;
+  readonly webhookSecretGenerated: boolean;
+  /** Stops everything, in order; safe to call twice; runs every step even if one fails. */
+  close(): Promise<void>;
+}
+
+/** How long shutdown lets calls in progress finish before leaving them to another worker. */
+const DRAIN_GRACE_MS = 10_000;
+const SWITCH_STATUS_EVERY_MS = 5_000;
+
+/** Builds and starts the parts of Crossline named by `roles`, from a validated config. */
+export async function startRuntime(config: Readonly<Config>, roles: Roles, logger: Logger): Promise<Runtime> {
+  const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
+  const onClose = (name: string, run: () => Promise<unknown>): void => void cleanups.unshift({ name, run });
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      for (const step of cleanups) {
+        try {
+          await step.run();
+        } catch (err) {
+          logger.warn({ err, step: step.name }, 'shutdown step failed');
+        }
+      }
+    })());
+
+  try {
+    const redis = await resolveRedis(config.redisUrl);
+    onClose('redis-server', () => redis.stop());
+    const commands = createRedis(redis.url);
+    onClose('redis', () => commands.quit());
+    // Serve nothing before the store answers: the rate limiter refuses a connection that is not ready.
+    await waitUntilReady(commands);
+    const connection = commands;
+
+    const webhookSecret = config.webhookSecret ?? randomBytes(24).toString('hex');
+    const repository = new CallbackRepository(commands, config.keyPrefix);
+    const scheduler = new AttemptQueue({ connection, prefix: config.keyPrefix });
+    onClose('attempt-queue', () => scheduler.close());
+    const notifier = createWebhookNotifier({ connection, prefix: config.keyPrefix, maxAttempts: config.webhookMaxAttempts, logger });
+    onClose('webhook-notifier', () => notifier.close());
+    const board = new SwitchStatusBoard(commands, config.keyPrefix);
+
+    let simulator: EslSimulator | undefined;
+    let telephony: EslTelephony | undefined;
+    if (roles.workers) {
+      const subscriber = commands.duplicate();
+      onClose('redis-subscriber', () => subscriber.quit());
+      const cancelSignal = new CancelSignal(commands, config.keyPrefix, subscriber);
+      let eslUrl = config.eslUrl;
+      if (eslUrl === undefined) {
+        simulator = await createEslSimulator({ timeScale: config.simulatorTimeScale });
+        const sim = simulator;
+        onClose('simulator', () => sim.close());
+        eslUrl = simulator.url;
+      }
+      const esl = parseEslUrl(eslUrl);
+      const connected = await connectTelephony({
+        ...esl,
+        apiTimeoutMs: config.eslApiTimeoutMs,
+        dialGateway: config.dialGateway,
+        dialNumberFormat: config.dialNumberFormat,
+        sipProfile: config.sipProfile,
+        ttsEngine: config.ttsEngine,
+        ttsVoice: config.ttsVoice,
+        logger: logger.child({ component: 'esl' }),
+      });
+      telephony = connected;
+      onClose('telephony', () => connected.close());
+
+      const flow: FlowDeps = {
+        repository,
+        telephony: connected,
+        scheduler,
+        notifier,
+        cancelSignal,
+        messages: { callerNoAnswer: config.callerNoAnswerMessage, calleeUnavailable: config.calleeUnavailableMessage },
+        defaultCallerId: config.defaultCallerId,
+        clock: () => new Date(),
+        logger: logger.child({ component: 'flow' }),
+      };
+      const worker = createCallbackWorker(flow, {
+        connection,
+        prefix: config.keyPrefix,
+        concurrency: config.workerConcurrency,
+        lockMs: config.jobLockMs,
+      });
+      onClose('callback-worker', () => drain(worker));
+      const webhooks: WebhookWorker = createWebhookWorker({
+        connection,
+        prefix: config.keyPrefix,
+        secret: webhookSecret,
+        timeoutMs: config.webhookTimeoutMs,
+        allowPrivate: config.webhookAllowPrivate,
+        logger: logger.child({ component: 'webhooks' }),
+      });
+      onClose('webhook-worker', () => webhooks.close());
+
+      const workerName = `${os.hostname()}:${process.pid}`;
+      const post = (): void => void board.post(workerName, connected.status()).catch(() => undefined);
+      post();
+      const timer = setInterval(post, SWITCH_STATUS_EVERY_MS);
+      connected.on('ready', post);
+      connected.on('lost', post);
+      onClose('switch-status', async () => {
+        clearInterval(timer);
+        await board.remove(workerName);
+      });
+    }
+
+    let apiUrl: string | undefined;
+    if (roles.api) {
+      const service = new DefaultCallbackService({
+        repository,
+        scheduler,
+        cancelSignal: new CancelSignal(commands, config.keyPrefix),
+        notifier,
+        webhookGuard: createWebhookUrlGuard({ allowPrivate: config.webhookAllowPrivate }),
+        policy: {
+          defaultRegion: config.defaultRegion,
+          defaultRingTimeoutSec: config.defaultRingTimeoutSec,
+          defaultMaxAttempts: config.defaultMaxAttempts,
+          defaultRetryDelaySec: config.defaultRetryDelaySec,
+          maxScheduleDays: config.maxScheduleDays,
+          fraud: { allowedCountries: config.allowedCountries, deniedPrefixes: config.deniedPrefixes, allowedPrefixes: config.allowedPrefixes },
+        },
+        clock: () => new Date(),
+        newId: () => uuidv7(),
+        logger: logger.child({ component: 'callbacks' }),
+      });
+      const local = telephony;
+      const app = createApp({
+        config,
+        callbacks: service,
+        redis: commands,
+        readiness: { switchStatus: () => (local ? Promise.resolve(local.status()) : board.read()) },
+        logger: logger.child({ component: 'api' }),
+      });
+      const server = await listen(app, config.port, config.host);
+      onClose('http', () => closeServer(server));
+      const address = server.address() as AddressInfo;
+      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      apiUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    }
+
+    return {
+      redis,
+      simulator,
+      apiUrl,
+      webhookSecret,
+      webhookSecretGenerated: config.webhookSecret === undefined,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+function waitUntilReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Redis at ${redis.options.host ?? ''}:${redis.options.port ?? ''} did not become ready within 10 s`)), 10_000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * Lets calls in progress finish for a short while, then lets go of them: their jobs' locks lapse
+ * and another worker resumes them from the store and the switch, without redialling.
+ */
+async function drain(worker: Worker): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const graceful = worker.close();
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => resolve(worker.close(true)), DRAIN_GRACE_MS);
+  });
+  await Promise.race([graceful, forced]);
+  clearTimeout(timer);
+}
+
+export type { Redis };
