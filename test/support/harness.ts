@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import pino from 'pino';
+import supertest from 'supertest';
+import type { CallbackView } from '../../src/callbacks/index.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { startRuntime, type Roles, type Runtime } from '../../src/runtime/index.js';
+import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
+import { testRedisUrl, uniquePrefix } from './redis.js';
+
+export const API_KEY = 'test-key-0123456789';
+/** Simulator time scale for end-to-end tests: 1 s of phone behaviour takes 50 ms. */
+export const TIME_SCALE = 0.05;
+
+export interface Harness {
+  sim: EslSimulator;
+  runtime: Runtime;
+  config: Readonly<Config>;
+  env: Record<string, string>;
+  api: () => supertest.Agent;
+  create(body: unknown, headers?: Record<string, string>): Promise<supertest.Response>;
+  get(id: string): Promise<CallbackView>;
+  waitFor(id: string, predicate: (cb: CallbackView) => boolean, timeoutMs?: number): Promise<CallbackView>;
+  waitForStatus(id: string, status: CallbackView['status'], timeoutMs?: number): Promise<CallbackView>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  roles?: Roles;
+  env?: Record<string, string>;
+  /** @defaultValue TIME_SCALE */
+  timeScale?: number;
+}
+
+/**
+ * A whole Crossline over real parts: Redis (own key prefix), the ESL simulator on a real socket,
+ * the ESL client, BullMQ workers and the HTTP API on port 0.
+ */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const sim = await createEslSimulator({ timeScale: options.timeScale ?? TIME_SCALE });
+  const env: Record<string, string> = {
+    REDIS_URL: await testRedisUrl(),
+    ESL_URL: sim.url,
+    KEY_PREFIX: uniquePrefix(),
+    API_KEYS: API_KEY,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    JOB_LOCK_MS: '2000',
+    DEFAULT_RETRY_DELAY: '0',
+    DEFAULT_RING_TIMEOUT: '5',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_SECRET: 'whsec_test_0123456789abcdef',
+    ESL_API_TIMEOUT_MS: '3000',
+    RATE_LIMIT_PER_MINUTE: '10000',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const runtime = await startRuntime(config, options.roles ?? { api: true, workers: true }, pino({ level: config.logLevel }));
+  const apiUrl = runtime.apiUrl ?? '';
+  const api = (): supertest.Agent => supertest.agent(apiUrl).set('Authorization', `Bearer ${API_KEY}`);
+  const get = async (id: string): Promise<CallbackView> => {
+    const res = await api().get(`/v1/callbacks/${id}`);
+    if (res.status !== 200) throw new Error(`GET ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body as CallbackView;
+  };
+  const waitFor = async (id: string, predicate: (cb: CallbackView) => boolean, timeoutMs = 15_000): Promise<CallbackView> => {
+    const deadline = Date.now() + timeoutMs;
+    let last = await get(id);
+    while (!predicate(last)) {
+      if (Date.now() > deadline) throw new Error(`timed out; last state: ${JSON.stringify({ status: last.status, timeline: last.timeline }, null, 1)}`);
+      await new Promise((r) => setTimeout(r, 40));
+      last = await get(id);
+    }
+    return last;
+  };
+  return {
+    sim,
+    runtime,
+    config,
+    env,
+    api,
+    create: (body, headers = {}) => api().post('/v1/callbacks').set(headers).send(body as object),
+    get,
+    waitFor,
+    waitForStatus: (id, status, timeoutMs) => waitFor(id, (cb) => cb.status === status, timeoutMs),
+    close: async () => {
+      await runtime.close();
+      await sim.close();
+    },
+  };
+}
+
+/** A worker as its own OS process (`workers/main.ts`), so a test can kill -9 it mid-call. */
+export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
+  const root = path.resolve(__dirname, '..', '..');
+  return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'workers', 'main.ts')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** The commands the simulator received, as text, that start with `prefix` (after api/bgapi). */
+export function commandsLike(sim: EslSimulator, pattern: RegExp): string[] {
+  return sim.commands.map((c) => c.text).filter((t) => pattern.test(t));
+}
