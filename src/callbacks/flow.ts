@@ -179,11 +179,16 @@ class AttemptRun {
     const second = await this.reachSecondLeg(attempt, secondRole, first.leg);
     if (second === 'first-hung-up') return this.attemptFailed(attempt, first.leg.hangupCause ?? 'UNKNOWN', firstRole);
     if (second.result.outcome === 'failed') {
-      await this.dismissFirstLeg(attempt, first.leg);
+      await this.dismissWaitingLeg(attempt, first.leg);
       return this.attemptFailed(attempt, second.result.cause, secondRole);
     }
     await this.afterAnswer(attempt, second.leg);
-    await this.bridge(attempt, first.leg, second.leg);
+    const gone = await this.bridge(attempt, first.leg, second.leg);
+    if (gone) {
+      const survivor = gone === first.leg ? second.leg : first.leg;
+      await this.dismissWaitingLeg(attempt, survivor);
+      return this.attemptFailed(attempt, gone.hangupCause ?? 'UNKNOWN', gone.role);
+    }
     await this.awaitCallEnd(attempt, first.leg, second.leg);
   }
 
@@ -302,9 +307,10 @@ class AttemptRun {
     }
   }
 
-  /** The second party never came: tell the first one so, then hang it up. */
-  private async dismissFirstLeg(attempt: Attempt, first: Leg): Promise<void> {
+  /** The other party never came (or left before the bridge): tell the one waiting so, then hang it up. */
+  private async dismissWaitingLeg(attempt: Attempt, first: Leg): Promise<void> {
     if (first.state === 'ended') return;
+    // The callee waiting hears that the caller did not come; a caller waiting, that the callee could not be reached.
     const text = first.role === 'callee' ? this.deps.messages.callerNoAnswer : this.deps.messages.calleeUnavailable;
     if (!this.done(attempt, 'caller-no-answer-message-played', first.role)) {
       const announcement: Announcement = { kind: 'speak', text };
@@ -316,14 +322,35 @@ class AttemptRun {
     await this.hangupLeg(first, 'NORMAL_CLEARING');
   }
 
-  private async bridge(attempt: Attempt, a: Leg, b: Leg): Promise<void> {
-    if (this.done(attempt, 'bridged')) return;
+  /**
+   * Bridges the two legs. A party can hang up between answering and the bridge; the switch then
+   * refuses it, and that leg is returned (ended, with its cause) instead of an error being thrown.
+   */
+  private async bridge(attempt: Attempt, a: Leg, b: Leg): Promise<Leg | undefined> {
+    if (this.done(attempt, 'bridged')) return undefined;
     this.throwIfCanceled();
     const callee = a.role === 'callee' ? a : b;
     const caller = a.role === 'caller' ? a : b;
-    await this.deps.telephony.bridge(callee.uuid, caller.uuid);
+    try {
+      await this.deps.telephony.bridge(callee.uuid, caller.uuid);
+    } catch (err) {
+      const gone = await this.legThatLeft([callee, caller]);
+      if (!gone) throw err;
+      return gone;
+    }
     this.move('bridged', 'bridged', { uuid: caller.uuid, detail: `${callee.uuid} <-> ${caller.uuid}` });
     await this.commit();
+    return undefined;
+  }
+
+  /** The first of `legs` the switch no longer has, recorded as ended with the cause the switch gave. */
+  private async legThatLeft(legs: Leg[]): Promise<Leg | undefined> {
+    for (const leg of legs) {
+      if ((await this.deps.telephony.channelState(leg.uuid)) !== 'absent') continue;
+      await this.endLeg(leg, await this.deps.telephony.awaitHangup(leg.uuid, this.cancel.signal), 'leg-ended');
+      return leg;
+    }
+    return undefined;
   }
 
   /** Waits for the conversation to end; when one side hangs up the other is hung up too. */

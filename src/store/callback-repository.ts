@@ -93,6 +93,11 @@ export class CallbackRepository {
       .exec();
   }
 
+  /** How many of an owner's callbacks are in `status` now. */
+  countByStatus(owner: string, status: CallbackStatus): Promise<number> {
+    return this.redis.zcard(this.statusIndex(owner, status));
+  }
+
   /** Newest first; `cursor` is the last id of the previous page. */
   async list(owner: string, options: { status?: CallbackStatus; limit: number; cursor?: string }): Promise<{ items: Callback[]; nextCursor?: string }> {
     const key = options.status === undefined ? this.ownerIndex(owner) : this.statusIndex(owner, options.status);

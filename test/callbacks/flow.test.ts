@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import { runAttempt, type Callback, type CallbackNotifier, type FlowDeps, type TimelineEntry } from '../../src/callbacks/index.js';
+import { CrosslineError } from '../../src/errors.js';
 import type { AttemptScheduler } from '../../src/queue/index.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import type { Announcement, ChannelState, DialRequest, HangupCause, LegResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
@@ -14,7 +15,7 @@ import { testRedisUrl, uniquePrefix } from '../support/redis.js';
  */
 class ScriptedTelephony implements Telephony {
   readonly log: string[] = [];
-  readonly channels = new Map<string, { state: ChannelState; hangup: (cause: HangupCause) => void; ended: Promise<HangupCause> }>();
+  readonly channels = new Map<string, { state: ChannelState; hangup: (cause: HangupCause) => void; ended: Promise<HangupCause>; cause?: HangupCause }>();
   /** What a dial to each E.164 number does. */
   script = new Map<string, (uuid: string) => Promise<LegResult>>();
 
@@ -25,7 +26,16 @@ class ScriptedTelephony implements Telephony {
   private open(uuid: string, state: ChannelState): void {
     let hangup: (cause: HangupCause) => void = () => undefined;
     const ended = new Promise<HangupCause>((resolve) => (hangup = resolve));
-    const channel = { state, hangup: (c: HangupCause) => ((channel.state = 'absent'), hangup(c)), ended };
+    // Like the ESL client, it remembers how a channel ended, so asking afterwards gives the real cause.
+    const channel: { state: ChannelState; hangup: (c: HangupCause) => void; ended: Promise<HangupCause>; cause?: HangupCause } = {
+      state,
+      hangup: (c: HangupCause) => {
+        channel.state = 'absent';
+        channel.cause ??= c;
+        hangup(c);
+      },
+      ended,
+    };
     this.channels.set(uuid, channel);
   }
 
@@ -39,7 +49,7 @@ class ScriptedTelephony implements Telephony {
     );
     const result = await Promise.race([behaviour(request.uuid), aborted]);
     const channel = this.channels.get(request.uuid);
-    if (result.outcome === 'answered' && channel) channel.state = 'answered';
+    if (result.outcome === 'answered' && channel && channel.state !== 'absent') channel.state = 'answered';
     else channel?.hangup(result.outcome === 'failed' ? result.cause : 'NORMAL_CLEARING');
     return result;
   }
@@ -54,7 +64,7 @@ class ScriptedTelephony implements Telephony {
 
   async awaitHangup(uuid: string, signal?: AbortSignal): Promise<HangupCause> {
     const channel = this.channels.get(uuid);
-    if (!channel || channel.state === 'absent') return 'UNKNOWN';
+    if (!channel || channel.state === 'absent') return channel?.cause ?? 'UNKNOWN';
     return new Promise((resolve, reject) => {
       channel.ended.then(resolve, reject);
       signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
@@ -69,8 +79,12 @@ class ScriptedTelephony implements Telephony {
     this.log.push(`dtmf ${digits}`);
   }
 
+  /** Set to make the switch refuse the next bridge (a party left between answer and bridge). */
+  refuseBridge = false;
+
   async bridge(): Promise<void> {
     this.log.push('bridge');
+    if (this.refuseBridge) throw new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to bridge the legs.');
   }
 
   async hangup(uuid: string, cause: HangupCause = 'NORMAL_CLEARING'): Promise<void> {
@@ -169,6 +183,24 @@ describe('the attempt flow', () => {
     assert.equal(after.timeline.find((e) => e.event === 'attempt-failed')?.hangupCause, 'NORMAL_CLEARING');
     assert.deepEqual(enqueued, [{ id: cb.id, attempt: 2, delayMs: 30_000 }]);
     assert.ok(!telephony.log.includes('bridge'));
+  });
+
+  it('when the caller hangs up between answering and the bridge, the callee is told and the attempt fails with the caller cause', async () => {
+    const cb = await stored();
+    telephony.script.set(CALLER, async (uuid) => {
+      telephony.refuseBridge = true;
+      // Answered, then gone before the worker could bridge.
+      setTimeout(() => telephony.channels.get(uuid)?.hangup('NORMAL_CLEARING'), 0);
+      await new Promise((r) => setTimeout(r, 10));
+      return { outcome: 'answered' };
+    });
+    await runAttempt(deps, cb.id, 1);
+    const after = await reload(cb.id);
+    assert.equal(after.status, 'scheduled');
+    assert.equal(after.attempts[0]?.legs.find((l) => l.role === 'caller')?.hangupCause, 'NORMAL_CLEARING');
+    assert.ok(telephony.log.some((l) => l.includes('caller did not answer')), 'the callee was told');
+    assert.equal(after.timeline.find((e) => e.event === 'attempt-failed')?.role, 'caller');
+    assert.ok(!after.timeline.some((e) => e.event === 'bridged'));
   });
 
   it('an unallocated number is not retried even when attempts remain', async () => {
