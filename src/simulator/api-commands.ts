@@ -1,0 +1,151 @@
+/**
+ * The API commands the simulator implements (`api <cmd> <arg>` / `bgapi …`), with FreeSWITCH's
+ * output text. A handler calls `done(output)` once — at once, or (originate) when the result is
+ * known — and defers any events that FreeSWITCH fires after the command has returned.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CallCenter } from './callcenter.js';
+import type { SwitchContext } from './context.js';
+import { breakApp, execute } from './apps.js';
+import { uuidBridge, uuidBridgeProblem } from './bridge.js';
+import { hangup } from './hangup.js';
+import { originate } from './originate.js';
+import { show, status } from './show.js';
+import { FREESWITCH_VERSION } from './switch-core.js';
+
+export type ApiDone = (output: string) => void;
+type Handler = (ctx: SwitchContext, arg: string | undefined, done: ApiDone) => void;
+
+export interface ApiDeps {
+  callCenter: CallCenter;
+}
+
+const words = (arg: string | undefined): string[] => (arg ?? '').split(' ').filter(Boolean);
+
+const NO_SUCH_CHANNEL = '-ERR No such channel!\n';
+
+function handlers(deps: ApiDeps): Record<string, Handler> {
+  return {
+    originate: (ctx, arg, done) => originate(ctx, arg ?? '', done),
+    status: (ctx, _arg, done) => done(status(ctx)),
+    show: (ctx, arg, done) => done(show(ctx, arg)),
+    hostname: (ctx, _arg, done) => done(ctx.factory.identity.hostname),
+    version: (_ctx, _arg, done) => done(`FreeSWITCH Version ${FREESWITCH_VERSION} (1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit)\n`),
+    callcenter_config: (_ctx, arg, done) => done(deps.callCenter.command(arg)),
+    uuid_exists: (ctx, arg, done) => done(ctx.live.get(arg ?? '')?.up ? 'true' : 'false'),
+    uuid_kill: uuidKill,
+    uuid_getvar: uuidGetvar,
+    uuid_setvar: uuidSetvar,
+    uuid_send_dtmf: uuidSendDtmf,
+    uuid_bridge: uuidBridgeCommand,
+    uuid_broadcast: uuidBroadcast,
+    uuid_break: uuidBreak,
+    uuid_answer: uuidAnswer,
+    hupall: hupall,
+  };
+}
+
+/** Runs `command`; false when FreeSWITCH would not know it (the caller prints "Command not found"). */
+export function runApi(ctx: SwitchContext, deps: ApiDeps, command: string, arg: string | undefined, done: ApiDone): boolean {
+  const handler = handlers(deps)[command];
+  if (!handler) return false;
+  handler(ctx, arg, done);
+  return true;
+}
+
+function uuidKill(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const [uuid = '', cause = 'NORMAL_CLEARING'] = words(arg);
+  const ch = ctx.live.get(uuid);
+  if (!ch?.up) return done(NO_SUCH_CHANNEL);
+  hangup(ctx, ch, cause.toUpperCase(), 'local');
+  done('+OK\n');
+}
+
+function uuidGetvar(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const [uuid, name] = words(arg);
+  if (!uuid || !name) return done('-USAGE: <uuid> <var>\n');
+  const ch = ctx.live.get(uuid);
+  if (!ch) return done('-ERR No Such Channel!\n');
+  done(ch.vars.get(name) ?? '_undef_');
+}
+
+function uuidSetvar(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const [uuid, name, ...value] = words(arg);
+  if (!uuid || !name) return done('-USAGE: <uuid> <var> [value]\n');
+  const ch = ctx.live.get(uuid);
+  if (!ch) return done('-ERR No Such Channel!\n');
+  if (value.length) ch.vars.set(name, value.join(' '));
+  else ch.vars.unset(name);
+  done('+OK\n');
+}
+
+/** One DTMF digit lasts about 260 ms plus a gap; `w` waits 0.5 s and `W` 1 s. */
+const DIGIT_MS = 300;
+
+function uuidSendDtmf(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const [uuid, data] = words(arg);
+  if (!uuid || !data) return done('-USAGE: <uuid> <dtmf_data>\n');
+  const ch = ctx.live.get(uuid);
+  if (!ch?.up) return done('-ERR Cannot locate session!\n');
+  done(`+OK ${uuid} sent DTMF ${data}.\n`);
+  const digits = data.split('@')[0] ?? '';
+  let offset = 0;
+  for (const digit of digits) {
+    if (digit === 'w' || digit === 'W') {
+      offset += digit === 'w' ? 500 : 1000;
+      continue;
+    }
+    ch.own(ctx.clock.after(offset, () => {
+      const origin = ch.profile.times.answered || ch.profile.times.created;
+      const atMs = Math.round((performance.timeOrigin + performance.now() - origin / 1000) / ctx.clock.timeScale);
+      ch.dtmf.push({ digit, atMs });
+      ch.vars.set('last_dtmf_duration', '2080');
+    }));
+    offset += DIGIT_MS;
+  }
+}
+
+function uuidBridgeCommand(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const [a, b] = words(arg);
+  if (!a || !b) return done('-USAGE: <uuid> <other_uuid>\n');
+  const problem = uuidBridgeProblem(ctx, a, b);
+  if (problem) return done(problem);
+  done(`+OK ${b}\n`);
+  ctx.clock.after(0, () => uuidBridge(ctx, a, b));
+}
+
+/** `uuid_broadcast <uuid> <path>|<app>::<args> [aleg|bleg|both]`: the leg runs it as if sent by sendmsg. */
+function uuidBroadcast(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const [uuid, what] = words(arg);
+  if (!uuid || !what) return done('-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n');
+  const ch = ctx.live.get(uuid);
+  if (!ch?.up) return done('-ERR Cannot locate session!\n');
+  const [app = 'playback', appArg = ''] = what.includes('::') ? what.split('::') : ['playback', what];
+  done('+OK Message sent successfully\n');
+  ctx.clock.after(0, () => execute(ctx, ch, { name: app, arg: appArg, uuid: randomUUID(), viaSendmsg: true, eventLock: false, command: undefined }));
+}
+
+/** `uuid_break <uuid> [all]`: stops what the leg plays (and, with all, what it would play next). */
+function uuidBreak(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const [uuid = '', all] = words(arg);
+  const ch = ctx.live.get(uuid);
+  if (!ch?.up) return done(NO_SUCH_CHANNEL);
+  done('+OK\n');
+  ctx.clock.after(0, () => breakApp(ch, all === 'all'));
+}
+
+/** `uuid_answer <uuid>` answers a ringing inbound leg (outbound-socket mode). */
+function uuidAnswer(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const ch = ctx.live.get(words(arg)[0] ?? '');
+  if (!ch?.up) return done(NO_SUCH_CHANNEL);
+  done('+OK\n');
+  if (ch.direction === 'inbound') {
+    ctx.clock.after(0, () => execute(ctx, ch, { name: 'answer', arg: '', uuid: randomUUID(), viaSendmsg: false, eventLock: false, command: undefined }));
+  }
+}
+
+function hupall(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const cause = (words(arg)[0] ?? 'MANAGER_REQUEST').toUpperCase();
+  for (const ch of [...ctx.live.values()]) hangup(ctx, ch, cause, 'local');
+  done(`+OK hangup all channels with cause ${cause}\n`);
+}

@@ -1,0 +1,213 @@
+/**
+ * Dialplan applications a leg can run (from originate's `&app()` or `sendmsg … call-command:
+ * execute`): playback, speak, answer, hangup, set, sleep, park, bridge. Apps sent while another runs
+ * wait in a per-leg queue, as in FreeSWITCH.
+ */
+import type { Channel, CurrentApp } from './channel.js';
+import type { SwitchContext } from './context.js';
+import type { Header } from './event.js';
+import { bridgeApp } from './bridge.js';
+import { hangup } from './hangup.js';
+import { executeCompleted, executeStarted, fire, markAnswered, park, setCallState } from './leg.js';
+import { ackVars, inboundAnswerVars } from './sofia-vars.js';
+
+export interface AppRequest extends CurrentApp {
+  viaSendmsg: boolean;
+  /** sendmsg with `event-lock: true`: PRIVATE_COMMAND comes after the app completes. */
+  eventLock: boolean;
+  /** The sendmsg command as headers, copied into PRIVATE_COMMAND. */
+  command: readonly Header[] | undefined;
+  /** Called when the app has completed (not when it was interrupted by a hangup). */
+  onDone?: () => void;
+}
+
+interface Running {
+  request: AppRequest;
+  /** The leg hung up: stop without running what is queued (playback still reports its stop). */
+  interrupted: () => void;
+  /** uuid_break: stop now, complete normally, go on with the queue. */
+  broken: () => void;
+}
+
+const running = new WeakMap<Channel, Running>();
+const queues = new WeakMap<Channel, AppRequest[]>();
+
+/** Runs the app now, or after the ones already queued on this leg. */
+export function execute(ctx: SwitchContext, ch: Channel, request: AppRequest): void {
+  const queue = queues.get(ch) ?? [];
+  queues.set(ch, queue);
+  queue.push(request);
+  if (!running.has(ch)) runNext(ctx, ch);
+}
+
+function runNext(ctx: SwitchContext, ch: Channel): void {
+  const request = queues.get(ch)?.shift();
+  if (!request || !ch.up) return;
+  if (request.viaSendmsg && !request.eventLock) privateCommand(ctx, ch, request);
+  const finish = (response?: string): void => {
+    running.delete(ch);
+    executeCompleted(ctx, ch, request, response);
+    if (request.viaSendmsg) {
+      ch.vars.unset('current_loop');
+      ch.vars.unset('total_loops');
+      if (request.eventLock) privateCommand(ctx, ch, request);
+    }
+    request.onDone?.();
+    runNext(ctx, ch);
+  };
+  startApp(ctx, ch, request, finish);
+}
+
+function privateCommand(ctx: SwitchContext, ch: Channel, request: AppRequest): void {
+  if (request.command) fire(ctx, 'PRIVATE_COMMAND', ch, { first: request.command });
+}
+
+type Finish = (response?: string) => void;
+
+function startApp(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: Finish): void {
+  switch (request.name) {
+    case 'playback':
+      return playback(ctx, ch, request, finish);
+    case 'speak':
+      return timed(ctx, ch, request, speakMs(request.arg), finish);
+    case 'sleep':
+      return timed(ctx, ch, request, Number.parseInt(request.arg, 10) || 0, finish);
+    case 'answer':
+      return answerApp(ctx, ch, request, finish);
+    case 'hangup':
+      executeStarted(ctx, ch, request, request.viaSendmsg);
+      return hangup(ctx, ch, request.arg || 'NORMAL_CLEARING', 'local');
+    case 'park':
+      if (!ch.parked) park(ctx, ch, request);
+      return;
+    case 'bridge':
+      return bridgeApp(ctx, ch, request);
+    case 'set':
+    case 'export':
+      setVariable(ch, request.arg);
+      return timed(ctx, ch, request, 0, finish);
+    default:
+      return timed(ctx, ch, request, 0, finish);
+  }
+}
+
+function setVariable(ch: Channel, arg: string): void {
+  const eq = arg.indexOf('=');
+  if (eq > 0) ch.vars.set(arg.slice(0, eq), arg.slice(eq + 1));
+}
+
+/** An app that just takes time (speak, sleep, set…). */
+function timed(ctx: SwitchContext, ch: Channel, request: AppRequest, ms: number, finish: Finish): void {
+  executeStarted(ctx, ch, request, request.viaSendmsg);
+  const cancel = ctx.clock.after(ms, () => finish());
+  running.set(ch, {
+    request,
+    interrupted: () => {
+      cancel();
+      executeCompleted(ctx, ch, request);
+    },
+    broken: () => {
+      cancel();
+      finish();
+    },
+  });
+  ch.own(cancel);
+}
+
+/** playback: PLAYBACK_START, the file's duration, PLAYBACK_STOP, then "FILE PLAYED". */
+function playback(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: Finish): void {
+  executeStarted(ctx, ch, request, request.viaSendmsg);
+  const file: Header[] = [['Playback-File-Type', fileType(request.arg)], ['Playback-File-Path', request.arg]];
+  fire(ctx, 'PLAYBACK_START', ch, { trail: file });
+  const started = performance.now();
+  const stop = (status: 'done' | 'break'): void => {
+    const ms = Math.round((performance.now() - started) / ctx.clock.timeScale);
+    ch.vars.setAll([
+      ['playback_last_offset_pos', String(ms * 8)], ['playback_seconds', String(Math.floor(ms / 1000))],
+      ['playback_ms', String(ms)], ['playback_samples', String(ms * 8)],
+    ]);
+    fire(ctx, 'PLAYBACK_STOP', ch, { trail: [...file, ['Playback-Status', status]] });
+  };
+  const ms = playbackMs(request.arg);
+  const cancel = Number.isFinite(ms)
+    ? ctx.clock.after(ms, () => {
+        stop('done');
+        finish('FILE PLAYED');
+      })
+    : () => undefined;
+  running.set(ch, {
+    request,
+    interrupted: () => {
+      cancel();
+      stop('done');
+      executeCompleted(ctx, ch, request, 'PLAYBACK ERROR');
+    },
+    broken: () => {
+      cancel();
+      stop('break');
+      finish('FILE PLAYED');
+    },
+  });
+  ch.own(cancel);
+}
+
+/** answer on an inbound leg (outbound-socket mode): 200 OK, ACTIVE, and the caller's ACK after. */
+function answerApp(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: Finish): void {
+  executeStarted(ctx, ch, request, request.viaSendmsg);
+  if (ch.phase !== 'ringing' || ch.direction !== 'inbound') return finish();
+  ch.hasMedia = true;
+  ch.vars.setAll(inboundAnswerVars(ch));
+  markAnswered(ch);
+  fire(ctx, 'CHANNEL_ANSWER', ch);
+  setCallState(ctx, ch, 'ACTIVE');
+  ch.vars.set('endpoint_disposition', 'ANSWER');
+  finish();
+  ch.own(ctx.clock.after(0, () => ch.vars.setAll(ackVars(ch))));
+}
+
+/** A hangup stops the running app: playback still reports PLAYBACK_STOP and its completion. */
+export function interruptApp(ch: Channel): void {
+  const current = running.get(ch);
+  queues.delete(ch);
+  if (!current) return;
+  running.delete(ch);
+  current.interrupted();
+}
+
+/** uuid_break: the running app stops and completes; with `all`, what is queued is dropped too. */
+export function breakApp(ch: Channel, all: boolean): void {
+  if (all) queues.delete(ch);
+  running.get(ch)?.broken();
+}
+
+function fileType(path: string): string {
+  const scheme = /^([a-z_]+):\/\//.exec(path);
+  if (scheme?.[1]) return scheme[1];
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path);
+  return ext?.[1] ?? 'file';
+}
+
+/** How long a playback lasts: tone_stream segments × loops, silence_stream://N, else one second. */
+export function playbackMs(path: string): number {
+  if (path.startsWith('tone_stream://')) {
+    const loops = /loops=(-?\d+)/.exec(path);
+    const count = loops?.[1] ? Number.parseInt(loops[1], 10) : 1;
+    if (count < 0) return Number.POSITIVE_INFINITY;
+    let total = 0;
+    for (const m of path.matchAll(/%\((\d+),(\d+)/g)) total += Number(m[1]) + Number(m[2]);
+    return total * count;
+  }
+  const silence = /^silence_stream:\/\/(-?\d+)/.exec(path);
+  if (silence?.[1]) {
+    const ms = Number.parseInt(silence[1], 10);
+    return ms < 0 ? Number.POSITIVE_INFINITY : ms;
+  }
+  if (path.startsWith('say:')) return speakMs(path.slice(4));
+  return 1000;
+}
+
+/** TTS takes about 60 ms per character of `engine|voice|text`, at least half a second. */
+export function speakMs(arg: string): number {
+  const text = arg.split('|').pop() ?? arg;
+  return Math.max(500, text.length * 60);
+}

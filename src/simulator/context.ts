@@ -1,0 +1,26 @@
+/**
+ * What the call-flow code shares: the channel registry, the event factory and bus, the clock and
+ * the phone plan. One per simulator.
+ */
+import type { Channel } from './channel.js';
+import type { SimClock } from './clock.js';
+import type { SwitchEvent } from './event.js';
+import type { PhonePlan } from './phone-plan.js';
+import type { EventFactory } from './switch-core.js';
+
+export interface SwitchContext {
+  readonly factory: EventFactory;
+  readonly clock: SimClock;
+  readonly plan: PhonePlan;
+  /** Live channels by UUID (removed at CHANNEL_DESTROY). */
+  readonly live: Map<string, Channel>;
+  /** Every channel ever created, for EslSimulator.channels(). */
+  readonly all: Channel[];
+  /** Hands an event to every listening connection. */
+  fire(event: SwitchEvent): void;
+  nextSessionId(): number;
+  /** Sessions created since start (status, HEARTBEAT). */
+  sessionsSinceStart(): number;
+  /** µs epoch of the simulator's start. */
+  readonly startedAt: number;
+}

@@ -1,0 +1,90 @@
+/**
+ * Dialling one outbound leg (for originate and for the bridge app): create the channel, then let
+ * the simulated phone at the other end ring, answer, refuse or stay silent until the timeout.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Channel, Outcome } from './channel.js';
+import type { SwitchContext } from './context.js';
+import { parseDialTarget } from './dial-string.js';
+import { hangup } from './hangup.js';
+import { answer, createOutboundLeg, ring } from './leg.js';
+import type { Resolution } from './phone-plan.js';
+import type { SipPeer } from './sofia-vars.js';
+
+/** How long the far end takes to send its first response, simulated ms. */
+const RESPONSE_MS = 20;
+
+export interface DialSpec {
+  uuid: string | undefined;
+  /** The endpoint part of the dial string, variables already removed. */
+  endpoint: string;
+  variables: Array<[string, string]>;
+  callerIdName: string;
+  callerIdNumber: string;
+  timeoutSec: number;
+  originator?: Channel;
+}
+
+export type DialCallback = (channel: Channel | undefined, outcome: Outcome) => void;
+
+/** Starts the leg; `done` is called once, when it answers or fails. */
+export function dial(ctx: SwitchContext, spec: DialSpec, done: DialCallback): void {
+  // One destination per originate: of `a,b` (simultaneous) or `a|b` (in turn) only `a` is dialled.
+  const target = parseDialTarget(spec.endpoint.split(/[,|]/)[0] ?? '');
+  if (typeof target === 'string' || target.endpoint === 'error') {
+    const cause = typeof target === 'string' ? target : target.cause;
+    ctx.clock.after(0, () => done(undefined, { answered: false, cause }));
+    return;
+  }
+  const isNumber = target.endpoint === 'loopback' || target.gateway !== undefined;
+  const peer: SipPeer = target.endpoint === 'loopback'
+    ? { profile: 'loopback', user: target.user, host: '127.0.0.1', port: '', fromUser: spec.callerIdNumber }
+    : { profile: target.profile, user: target.user, host: target.host, port: target.port, fromUser: spec.callerIdNumber };
+  const ch = createOutboundLeg(ctx, {
+    uuid: spec.uuid ?? randomUUID(), name: target.channelName, destination: spec.endpoint, peer,
+    originateVars: spec.variables, callerIdName: spec.callerIdName, callerIdNumber: spec.callerIdNumber,
+    ...(spec.originator ? { originator: spec.originator } : {}),
+  });
+  ch.onOutcome = (outcome) => done(ch, outcome);
+  const unallocated = target.endpoint === 'loopback' ? 'NO_ROUTE_DESTINATION' : 'UNALLOCATED_NUMBER';
+  drivePhone(ctx, ch, peer, ctx.plan.resolve(target.user, isNumber), unallocated);
+  ch.own(ctx.clock.after(spec.timeoutSec * 1000, () => {
+    if (ch.phase === 'ringing') hangup(ctx, ch, 'NO_ANSWER', 'cancelled');
+  }));
+}
+
+/** The far end picks up (also used by EslSimulator.answer()). */
+export function answerNow(ctx: SwitchContext, ch: Channel): void {
+  if (ch.phase !== 'ringing' || !ch.sipPeer) return;
+  answer(ctx, ch, ch.sipPeer);
+  ch.settle({ answered: true });
+}
+
+/** Plays the far end's part. Every step is a timer owned by the leg, so a hangup cancels the rest. */
+function drivePhone(ctx: SwitchContext, ch: Channel, peer: SipPeer, phone: Resolution, unallocated: string): void {
+  // A step only applies to the phase it was planned for: sim.answer() or a hangup may have moved on.
+  const later = (ms: number, step: () => void, phase: 'ringing' | 'answered' = 'ringing'): void => {
+    ch.own(ctx.clock.after(ms, () => {
+      if (ch.phase === phase) step();
+    }));
+  };
+  switch (phone.kind) {
+    case 'answer':
+    case 'collect-dtmf': {
+      if (phone.afterMs > 0) later(RESPONSE_MS, () => ring(ctx, ch, peer));
+      const answerAt = Math.max(RESPONSE_MS, phone.afterMs);
+      later(answerAt, () => answerNow(ctx, ch));
+      const hangupAfter = phone.kind === 'answer' ? phone.hangupAfterMs : undefined;
+      if (hangupAfter !== undefined) later(answerAt + hangupAfter, () => hangup(ctx, ch, 'NORMAL_CLEARING', 'remote'), 'answered');
+      return;
+    }
+    case 'no-answer':
+      return later(RESPONSE_MS, () => ring(ctx, ch, peer));
+    case 'busy':
+      return later(RESPONSE_MS, () => hangup(ctx, ch, 'USER_BUSY', 'refused'));
+    case 'fail':
+      return later(RESPONSE_MS, () => hangup(ctx, ch, phone.cause, 'refused'));
+    case 'unallocated':
+      return later(RESPONSE_MS, () => hangup(ctx, ch, unallocated, 'refused'));
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The ESL simulator: a TCP server that speaks FreeSWITCH 1.10's Event Socket byte for byte (see
+ * shared/esl-traces) and simulates the telephones at the far end, scripted by number. Used by the
+ * test suite and as the embedded default of `npm start` when no FreeSWITCH is configured.
+ */
+import type { QueueState } from './callcenter.js';
+import type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
+import { SimulatorServer } from './server.js';
+
+export type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
+export type { QueueAgent, QueueState } from './callcenter.js';
+export { DEFAULT_PLAN } from './phone-plan.js';
+
+export interface EslSimulatorOptions {
+  /** Address to listen on. @defaultValue '127.0.0.1' */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** The password `auth` must give. @defaultValue 'ClueCon' */
+  password?: string;
+  /** Multiplies every simulated delay (0.05: twenty times faster). @defaultValue 1 */
+  timeScale?: number;
+  /** Phones by number range. @defaultValue DEFAULT_PLAN (+1 202 555 0100–0199) */
+  plan?: PhoneRule[];
+  /** HEARTBEAT (and RE_SCHEDULE) period in simulated ms, as FreeSWITCH's 20 s. @defaultValue 20000 */
+  heartbeatMs?: number;
+}
+
+/** One command as a client sent it. */
+export interface ReceivedCommand {
+  /** Milliseconds since the simulator started (real time). */
+  at: number;
+  /** Which connection sent it (1, 2, … in connection order). */
+  connection: number;
+  /** The whole command as received, headers included, without the blank line that ends it. */
+  text: string;
+}
+
+/** A leg as the simulator sees it. */
+export interface SimulatedChannel {
+  uuid: string;
+  /** The dial string's endpoint, e.g. `sofia/gateway/default/+12025550100`. */
+  destination: string;
+  state: 'ringing' | 'answered' | 'hungup';
+  /** The UUID of the leg it is bridged to, while bridged. */
+  bridgedTo?: string;
+  hangupCause?: string;
+  variables: Record<string, string>;
+}
+
+/** Options of an inbound call handed to an outbound-socket client (`socket <host:port> async full`). */
+export interface InboundCallOptions {
+  /** Caller number. */
+  from: string;
+  /** Dialled number. */
+  to: string;
+  /** Where the `socket` application connects, e.g. `127.0.0.1:8084 async full`. */
+  socket: string;
+}
+
+export interface EslSimulator {
+  readonly host: string;
+  readonly port: number;
+  readonly password: string;
+  /** `esl://:<password>@<host>:<port>` */
+  readonly url: string;
+  /** Every command received, in order, on every connection (the latest 100 000). */
+  readonly commands: readonly ReceivedCommand[];
+  /** The `api`/`bgapi originate` commands among them. */
+  originates(): ReceivedCommand[];
+  /** Scripts one phone at run time (`number` in E.164; the '+' is optional). */
+  setPhone(number: string, behaviour: PhoneBehaviour): void;
+  /**
+   * The DTMF digits sent to a leg (uuid_send_dtmf), each with the simulated milliseconds since the
+   * leg answered at which it arrived (pauses `w`/`W` included).
+   */
+  dtmfReceived(uuid: string): Array<{ digit: string; atMs: number }>;
+  /** Every leg created since start, hung-up ones included (the latest 2 000 of those), oldest first. */
+  channels(): SimulatedChannel[];
+  /** Makes the far end hang up (an answered leg) or refuse (a ringing one). @param cause - @defaultValue 'NORMAL_CLEARING' */
+  remoteHangup(uuid: string, cause?: string): void;
+  /** Makes a ringing outbound leg answer now, whatever its phone's script says. */
+  answer(uuid: string): void;
+  /** Sets what `callcenter_config queue count members|list agents <queue>` report. */
+  setQueue(queue: string, state: QueueState): void;
+  /**
+   * Outbound-socket mode: an inbound call arrives and the dialplan runs `socket <options.socket>`;
+   * resolves with the new leg's UUID once the simulator has connected to the client.
+   */
+  inboundCall(options: InboundCallOptions): Promise<string>;
+  /** Closes every client socket abruptly, without a goodbye (for reconnect tests). */
+  dropConnections(): void;
+  /** Hangs up every channel, says goodbye to every client, stops listening. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Starts a simulator listening on `options.host:options.port`. */
+export async function createEslSimulator(options: EslSimulatorOptions = {}): Promise<EslSimulator> {
+  const server = new SimulatorServer(options);
+  await server.listen();
+  return server;
+}
