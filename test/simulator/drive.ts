@@ -50,11 +50,28 @@ export async function driveSimulator(sim: EslSimulator, capture: Capture): Promi
       waiters.add(check);
       check();
     });
+  const dtmfSent = new Map<string, number>();
   for (const send of sends) {
     const anchor = captured.filter((c) => c.index <= send.after_frame && c.relevant).length;
     await until(() => relevantSoFar() >= anchor || closed, `${anchor} frames before "${send.command.split('\n')[0]}"`);
+    await digitsDelivered(sim, send.command, dtmfSent);
     if (!closed) socket.write(`${send.command}\n\n`);
   }
   await until(() => closed, 'the simulator to close the connection');
   return received;
+}
+
+/**
+ * In the capture the client killed an IVR leg only after the phone reported the digits (a
+ * phones-side event the simulator does not send); here the kill waits until the simulator has
+ * delivered every digit sent to that leg, so the replay does not depend on machine load.
+ */
+async function digitsDelivered(sim: EslSimulator, command: string, dtmfSent: Map<string, number>): Promise<void> {
+  const dtmf = /uuid_send_dtmf (\S+) ([0-9*#A-D]+)/.exec(command);
+  if (dtmf?.[1] && dtmf[2]) dtmfSent.set(dtmf[1], dtmf[2].length);
+  const kill = /uuid_kill (\S+)/.exec(command)?.[1];
+  const expected = kill === undefined ? undefined : dtmfSent.get(kill);
+  if (kill === undefined || expected === undefined) return;
+  const deadline = Date.now() + WAIT_MS;
+  while (sim.dtmfReceived(kill).length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 }
