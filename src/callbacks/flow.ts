@@ -103,6 +103,8 @@ async function notify(deps: FlowDeps, callback: Callback, entry: TimelineEntry):
 
 class AttemptRun {
   private storedStatus: CallbackStatus;
+  /** Status changes made since the last save; announced to the notifier once saved. */
+  private pending: TimelineEntry[] = [];
   private readonly cancel = new AbortController();
   private readonly log: Logger;
 
@@ -421,8 +423,6 @@ class AttemptRun {
   private now(): string {
     return this.deps.clock().toISOString();
   }
-
-  private pending: TimelineEntry[] = [];
 
   private note(event: TimelineEvent, fields: Omit<TimelineEntry, 'at' | 'event' | 'attempt'>): void {
     record(this.callback, { event, attempt: this.attemptNumber, ...fields }, this.deps.clock());

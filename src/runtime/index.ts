@@ -60,13 +60,12 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     onClose('redis', () => commands.quit());
     // Serve nothing before the store answers: the rate limiter refuses a connection that is not ready.
     await waitUntilReady(commands);
-    const connection = commands;
 
     const webhookSecret = config.webhookSecret ?? randomBytes(24).toString('hex');
     const repository = new CallbackRepository(commands, config.keyPrefix);
-    const scheduler = new AttemptQueue({ connection, prefix: config.keyPrefix });
+    const scheduler = new AttemptQueue({ connection: commands, prefix: config.keyPrefix });
     onClose('attempt-queue', () => scheduler.close());
-    const notifier = createWebhookNotifier({ connection, prefix: config.keyPrefix, maxAttempts: config.webhookMaxAttempts, logger });
+    const notifier = createWebhookNotifier({ connection: commands, prefix: config.keyPrefix, maxAttempts: config.webhookMaxAttempts, logger });
     onClose('webhook-notifier', () => notifier.close());
     const board = new SwitchStatusBoard(commands, config.keyPrefix);
 
@@ -109,14 +108,14 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         logger: logger.child({ component: 'flow' }),
       };
       const worker = createCallbackWorker(flow, {
-        connection,
+        connection: commands,
         prefix: config.keyPrefix,
         concurrency: config.workerConcurrency,
         lockMs: config.jobLockMs,
       });
       onClose('callback-worker', () => drain(worker));
       const webhooks: WebhookWorker = createWebhookWorker({
-        connection,
+        connection: commands,
         prefix: config.keyPrefix,
         secret: webhookSecret,
         timeoutMs: config.webhookTimeoutMs,

@@ -700,16 +700,7 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
         this.#guardLeg(uuid, cause, windowMs);
       };
       onCleanup(
-        this.#watch(uuid, {
-          onEvent: (event) => {
-            if (event.type === 'answered') finish(ANSWERED);
-            else if (isHangup(event)) finish({ outcome: 'failed', cause: event.cause });
-          },
-          onReconcile: (state) => {
-            if (state === 'answered') finish(ANSWERED);
-            else if (state === 'absent') giveUp({ outcome: 'failed', cause: this.#causes.get(uuid) ?? 'UNKNOWN' }, 'ORIGINATOR_CANCEL');
-          },
-        }),
+        this.#watchForAnswer(uuid, finish, () => giveUp({ outcome: 'failed', cause: this.#causes.get(uuid) ?? 'UNKNOWN' }, 'ORIGINATOR_CANCEL')),
       );
       this.#jobs.set(jobId, (body) => {
         const text = body.trim();
@@ -742,6 +733,23 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
           this.#guardLeg(uuid, 'ORIGINATOR_CANCEL', windowMs);
         },
       );
+    });
+  }
+
+  /**
+   * Watches a ringing leg: answered → ANSWERED, hung up → failed with its cause; after a reconnect
+   * the switch is asked again, and a leg it no longer has goes to `onGone`. Returns the cleanup.
+   */
+  #watchForAnswer(uuid: string, finish: (result: LegResult) => void, onGone: () => void): () => void {
+    return this.#watch(uuid, {
+      onEvent: (event) => {
+        if (event.type === 'answered') finish(ANSWERED);
+        else if (isHangup(event)) finish({ outcome: 'failed', cause: event.cause });
+      },
+      onReconcile: (state) => {
+        if (state === 'answered') finish(ANSWERED);
+        else if (state === 'absent') onGone();
+      },
     });
   }
 
@@ -782,18 +790,7 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
         finish(result);
         this.#guardLeg(uuid, cause, guardMs);
       };
-      onCleanup(
-        this.#watch(uuid, {
-          onEvent: (event) => {
-            if (event.type === 'answered') finish(ANSWERED);
-            else if (isHangup(event)) finish({ outcome: 'failed', cause: event.cause });
-          },
-          onReconcile: (state) => {
-            if (state === 'answered') finish(ANSWERED);
-            else if (state === 'absent') gone();
-          },
-        }),
-      );
+      onCleanup(this.#watchForAnswer(uuid, finish, gone));
       const timer = setTimeout(() => giveUp({ outcome: 'failed', cause: 'NO_ANSWER' }, 'NO_ANSWER'), timeoutMs);
       onCleanup(() => clearTimeout(timer));
       this.#onAbort(signal, onCleanup, () => giveUp(CANCELED, 'ORIGINATOR_CANCEL'));
