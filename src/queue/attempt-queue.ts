@@ -29,6 +29,8 @@ export interface AttemptQueueOptions {
    * attempts of their own). @defaultValue 6
    */
   jobAttempts?: number;
+  /** Told about connection errors (BullMQ reconnects by itself); without it they go to stderr. */
+  onError?: (err: Error) => void;
 }
 
 export class AttemptQueue implements AttemptScheduler {
@@ -37,6 +39,7 @@ export class AttemptQueue implements AttemptScheduler {
 
   constructor(private readonly options: AttemptQueueOptions) {
     this.queue = new Queue<AttemptJobData>(ATTEMPT_QUEUE, { connection: options.connection, prefix: options.prefix });
+    this.queue.on('error', options.onError ?? (() => undefined));
   }
 
   async enqueue(callbackId: string, attempt: number, delayMs: number): Promise<void> {

@@ -57,13 +57,18 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     const redis = await resolveRedis(config.redisUrl);
     onClose('redis-server', () => redis.stop());
     const commands = createRedis(redis.url);
+    logRedisErrors(commands, logger, 'commands');
     onClose('redis', () => commands.quit());
     // Serve nothing before the store answers: the rate limiter refuses a connection that is not ready.
     await waitUntilReady(commands);
 
     const webhookSecret = config.webhookSecret ?? randomBytes(24).toString('hex');
     const repository = new CallbackRepository(commands, config.keyPrefix);
-    const scheduler = new AttemptQueue({ connection: commands, prefix: config.keyPrefix });
+    const scheduler = new AttemptQueue({
+      connection: commands,
+      prefix: config.keyPrefix,
+      onError: (err) => logger.warn({ err, component: 'attempt-queue' }, 'attempt queue connection error'),
+    });
     onClose('attempt-queue', () => scheduler.close());
     const notifier = createWebhookNotifier({ connection: commands, prefix: config.keyPrefix, maxAttempts: config.webhookMaxAttempts, logger });
     onClose('webhook-notifier', () => notifier.close());
@@ -73,6 +78,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     let telephony: EslTelephony | undefined;
     if (roles.workers) {
       const subscriber = commands.duplicate();
+      logRedisErrors(subscriber, logger, 'subscriber');
       onClose('redis-subscriber', () => subscriber.quit());
       const cancelSignal = new CancelSignal(commands, config.keyPrefix, subscriber);
       let eslUrl = config.eslUrl;
@@ -183,6 +189,24 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     await close();
     throw err;
   }
+}
+
+/**
+ * ioredis reconnects by itself; without a listener its errors would go to stderr unstructured.
+ * One line per outage (not per retry), and one when the connection is back.
+ */
+function logRedisErrors(redis: Redis, logger: Logger, connection: string): void {
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn({ err, connection }, 'Redis connection lost; reconnecting');
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info({ connection }, 'Redis connection back');
+  });
 }
 
 function waitUntilReady(redis: Redis): Promise<void> {

@@ -59,18 +59,28 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const runtime = await startRuntime(config, options.roles ?? { api: true, workers: true }, pino({ level: config.logLevel }));
   const apiUrl = runtime.apiUrl ?? '';
   const api = (): supertest.Agent => supertest.agent(apiUrl).set('Authorization', `Bearer ${API_KEY}`);
-  const get = async (id: string): Promise<CallbackView> => {
+  const fetchCallback = async (id: string): Promise<CallbackView | 'unavailable'> => {
     const res = await api().get(`/v1/callbacks/${id}`);
+    // 503 while the store reconnects is the API doing its job; a poller waits it out.
+    if (res.status === 503) return 'unavailable';
     if (res.status !== 200) throw new Error(`GET ${id}: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body as CallbackView;
   };
+  const get = async (id: string): Promise<CallbackView> => {
+    const cb = await fetchCallback(id);
+    if (cb === 'unavailable') throw new Error(`GET ${id}: 503`);
+    return cb;
+  };
   const waitFor = async (id: string, predicate: (cb: CallbackView) => boolean, timeoutMs = 15_000): Promise<CallbackView> => {
     const deadline = Date.now() + timeoutMs;
-    let last = await get(id);
-    while (!predicate(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out; last state: ${JSON.stringify({ status: last.status, timeline: last.timeline }, null, 1)}`);
+    let last = await fetchCallback(id);
+    while (last === 'unavailable' || !predicate(last)) {
+      if (Date.now() > deadline) {
+        const state = last === 'unavailable' ? 'store unavailable' : { status: last.status, timeline: last.timeline };
+        throw new Error(`timed out; last state: ${JSON.stringify(state, null, 1)}`);
+      }
       await new Promise((r) => setTimeout(r, 40));
-      last = await get(id);
+      last = await fetchCallback(id);
     }
     return last;
   };
