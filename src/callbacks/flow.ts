@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { CrosslineError } from '../errors.js';
 import type { AttemptScheduler } from '../queue/index.js';
 import type { CallbackRepository, CancelSignal } from '../store/index.js';
 import type { Announcement, DialRequest, HangupCause, LegResult, Telephony } from '../telephony/types.js';
@@ -199,6 +200,9 @@ class AttemptRun {
     const existing = attempt.legs.find((l) => l.role === role);
     if (existing) return { leg: existing, result: await this.resumeLeg(existing, signal) };
 
+    // A switch that is down now would make this leg a phantom that a retry must count as failed;
+    // refuse before it is recorded, so the job retries and the attempt is not used up.
+    if (!this.deps.telephony.status().connected) throw new CrosslineError('SWITCH_UNAVAILABLE');
     const party = role === 'callee' ? this.callback.request.callee : this.callback.request.caller;
     const leg: Leg = { role, endpoint: endpointText(party.endpoint), uuid: randomUUID(), state: 'dialing', startedAt: this.now() };
     attempt.legs.push(leg);

@@ -26,7 +26,7 @@ export interface AttemptQueueOptions {
   prefix: string;
   /**
    * How often a job is retried after a *switch or store* failure (not a call failure: those are
-   * attempts of their own). @defaultValue 6
+   * attempts of their own). @defaultValue 10
    */
   jobAttempts?: number;
   /** Told about connection errors (BullMQ reconnects by itself); without it they go to stderr. */
@@ -49,8 +49,9 @@ export class AttemptQueue implements AttemptScheduler {
       {
         jobId: attemptJobId(callbackId, attempt),
         delay: Math.max(0, Math.round(delayMs)),
-        attempts: this.options.jobAttempts ?? 6,
-        backoff: { type: 'exponential', delay: 2_000 },
+        attempts: this.options.jobAttempts ?? 10,
+        // 5 s, 10 s, … : ten tries span about 85 minutes, so a switch outage delays callbacks, not fails them.
+        backoff: { type: 'exponential', delay: 5_000 },
         // Kept a day so that the job id keeps deduplicating late duplicates.
         removeOnComplete: { age: 86_400, count: 100_000 },
         removeOnFail: { age: 7 * 86_400 },

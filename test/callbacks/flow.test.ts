@@ -19,8 +19,10 @@ class ScriptedTelephony implements Telephony {
   /** What a dial to each E.164 number does. */
   script = new Map<string, (uuid: string) => Promise<LegResult>>();
 
+  connected = true;
+
   status(): TelephonyStatus {
-    return { connected: true, since: new Date().toISOString() };
+    return { connected: this.connected, since: new Date().toISOString() };
   }
 
   private open(uuid: string, state: ChannelState): void {
@@ -201,6 +203,24 @@ describe('the attempt flow', () => {
     assert.ok(telephony.log.some((l) => l.includes('caller did not answer')), 'the callee was told');
     assert.equal(after.timeline.find((e) => e.event === 'attempt-failed')?.role, 'caller');
     assert.ok(!after.timeline.some((e) => e.event === 'bridged'));
+  });
+
+  it('while the switch is down an attempt records no leg and is not used up; the retried job dials once it is back', async () => {
+    const cb = await stored();
+    telephony.connected = false;
+    await assert.rejects(runAttempt(deps, cb.id, 1), (err: unknown) => err instanceof CrosslineError && err.code === 'SWITCH_UNAVAILABLE');
+    const during = await reload(cb.id);
+    assert.equal(during.attempts[0]?.legs.length, 0);
+    assert.equal(during.status, 'queued');
+    telephony.connected = true;
+    const run = runAttempt(deps, cb.id, 1);
+    while (!telephony.log.includes('bridge')) await new Promise((r) => setTimeout(r, 5));
+    for (const channel of telephony.channels.values()) channel.hangup('NORMAL_CLEARING');
+    await run;
+    const after = await reload(cb.id);
+    assert.equal(after.attempts.length, 1);
+    assert.deepEqual(telephony.log.filter((l) => l.startsWith('dial')), [`dial callee ${CALLEE}`, `dial caller ${CALLER}`]);
+    assert.equal(after.status, 'completed');
   });
 
   it('an unallocated number is not retried even when attempts remain', async () => {
