@@ -37,7 +37,8 @@ export function redisAnswers(host: string, port: number, timeoutMs = 500): Promi
   });
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -82,11 +83,15 @@ export async function resolveRedis(configuredUrl: string | undefined): Promise<R
   };
 }
 
-function startRedisServer(port: number, dir: string): Promise<ChildProcess> {
+/**
+ * Starts `redis-server` on 127.0.0.1:`port` with append-only persistence in `dir` and resolves once
+ * it answers PING. `extraArgs` are passed on (e.g. `--appendfsync always`).
+ */
+export function startRedisServer(port: number, dir: string, extraArgs: readonly string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes', ...extraArgs],
       { stdio: 'ignore' },
     );
     child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new RedisUnavailableError() : err));

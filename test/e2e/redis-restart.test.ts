@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CallbackView } from '../../src/callbacks/index.js';
-import { redisAnswers } from '../../src/store/index.js';
+import { freePort, startRedisServer } from '../../src/store/index.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 /*
@@ -15,28 +14,7 @@ import { startHarness, type Harness } from '../support/harness.js';
  * callback is bridged and another is scheduled. Both must still complete, each leg dialled once.
  */
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {
-    stdio: 'ignore',
-  });
-  const deadline = Date.now() + 10_000;
-  while (!(await redisAnswers('127.0.0.1', port, 200))) {
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return child;
-}
+const startRedis = (port: number, dir: string): Promise<ChildProcess> => startRedisServer(port, dir, ['--appendfsync', 'always']);
 
 function stopRedis(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
