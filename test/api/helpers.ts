@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -10,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { CrosslineError } from '../../src/errors.js';
 import type { TelephonyStatus } from '../../src/telephony/types.js';
 import { uniquePrefix } from '../support/redis.js';
+import { callbackFixture } from '../fixtures/callback.js';
 
 export const API_KEY = 'test-key-0123456789abcdef';
 export const OTHER_KEY = 'other-key-fedcba9876543210';
@@ -26,29 +26,7 @@ const endpointOf = (input: { number?: string; sipUri?: string }): Endpoint =>
     ? { kind: 'sip', uri: input.sipUri }
     : { kind: 'number', e164: input.number?.startsWith('+') ? input.number : `+1${input.number ?? ''}`, country: 'US' };
 
-/** A stored callback as the domain would return it, for tests that need one without a request. */
-export function callbackFixture(overrides: Partial<Callback> = {}): Callback {
-  const at = '2030-01-15T20:00:00.000Z';
-  return {
-    id: randomUUID(),
-    status: 'queued',
-    request: {
-      caller: { endpoint: { kind: 'number', e164: '+12025550123', country: 'US' } },
-      callee: { endpoint: { kind: 'number', e164: '+12025550100', country: 'US' } },
-      ringTimeoutSec: 30,
-      retry: { maxAttempts: 3, delaySeconds: 60 },
-      announce: {},
-      order: 'callee-first',
-    },
-    attempts: [],
-    timeline: [{ at, event: 'created', status: 'queued' }],
-    createdAt: at,
-    updatedAt: at,
-    owner: 'owner',
-    revision: 0,
-    ...overrides,
-  };
-}
+export { callbackFixture };
 
 /**
  * An in-memory CallbackService that records its calls. `failCreate` makes create throw;

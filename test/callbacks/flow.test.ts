@@ -6,6 +6,7 @@ import { CrosslineError } from '../../src/errors.js';
 import type { AttemptScheduler } from '../../src/queue/index.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import type { Announcement, ChannelState, DialRequest, HangupCause, LegResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
+import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
 /**
@@ -144,25 +145,15 @@ describe('the attempt flow', () => {
 
   async function stored(overrides: Partial<Callback['request']> = {}): Promise<Callback> {
     const now = new Date().toISOString();
-    const callback: Callback = {
-      id: `0190${Math.random().toString(16).slice(2, 6)}-0000-7000-8000-000000000000`,
-      status: 'queued',
-      request: {
+    const callback = callbackFixture(
+      { timeline: [], createdAt: now, updatedAt: now },
+      {
         caller: { endpoint: { kind: 'number', e164: CALLER, country: 'US' } },
         callee: { endpoint: { kind: 'number', e164: CALLEE, country: 'US' } },
-        ringTimeoutSec: 30,
         retry: { maxAttempts: 2, delaySeconds: 30 },
-        announce: {},
-        order: 'callee-first',
         ...overrides,
       },
-      attempts: [],
-      timeline: [],
-      createdAt: now,
-      updatedAt: now,
-      owner: 'owner',
-      revision: 0,
-    };
+    );
     await repository.create(callback);
     return callback;
   }

@@ -1,25 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { canTransition, IllegalTransitionError, isFinal, transition, type Callback } from '../../src/callbacks/index.js';
+import { callbackFixture } from '../fixtures/callback.js';
 
-const callback = (status: Callback['status']): Callback => ({
-  id: 'x',
-  status,
-  request: {
-    caller: { endpoint: { kind: 'number', e164: '+12025550100', country: 'US' } },
-    callee: { endpoint: { kind: 'number', e164: '+12025550101', country: 'US' } },
-    ringTimeoutSec: 30,
-    retry: { maxAttempts: 1, delaySeconds: 0 },
-    announce: {},
-    order: 'callee-first',
-  },
-  attempts: [],
-  timeline: [],
-  createdAt: '2026-11-22T12:00:00.000Z',
-  updatedAt: '2026-11-22T12:00:00.000Z',
-  owner: 'o',
-  revision: 0,
-});
+const callback = (status: Callback['status']): Callback => callbackFixture({ status, timeline: [] });
 
 describe('the callback state machine', () => {
   it('walks the callee-first happy path and records each step in the timeline', () => {
