@@ -78,7 +78,7 @@ class ScriptedTelephony implements Telephony {
     this.log.push(`play ${uuid.slice(0, 4)} ${announcement.kind === 'speak' ? announcement.text : announcement.path}`);
   }
 
-  async sendDtmf(uuid: string, digits: string): Promise<void> {
+  async sendDtmf(_uuid: string, digits: string): Promise<void> {
     this.log.push(`dtmf ${digits}`);
   }
 
