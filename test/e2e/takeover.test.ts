@@ -44,7 +44,12 @@ describe('a worker killed mid-call', () => {
     const first = worker();
     const res = await h.create({ caller: { number: '+12025550131' }, callee: { number: '+12025550130' }, ringTimeout: 120 });
     assert.equal(res.status, 202);
-    const ringing = await h.waitForStatus(res.body.id, 'calling-caller', 30_000);
+    // The status is saved before the originate is sent; wait until the switch really has the leg ringing.
+    const ringing = await h.waitFor(
+      res.body.id,
+      (cb) => cb.status === 'calling-caller' && h.sim.channels().some((c) => c.uuid === legOf(cb, 'caller')?.uuid && c.state === 'ringing'),
+      30_000,
+    );
     const callerUuid = legOf(ringing, 'caller')?.uuid ?? '';
     await killHard(first);
 
