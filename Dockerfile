@@ -1,15 +1,18 @@
 # Crossline: build with the dev toolchain, run with production dependencies only.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund
+# npm ci: exactly what package-lock.json pins. (It also fetches the dev dependency `node`, the Node 24
+# binary that npm scripts use on machines with an older Node; npm prune drops it again below.)
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json openapi.yaml ./
 COPY src ./src
 COPY workers ./workers
 COPY test ./test
-RUN npx tsc -p . && npm prune --omit=dev
+# npm run build regenerates src/api/contract.gen.ts from openapi.yaml, then compiles.
+RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
