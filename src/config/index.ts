@@ -1,4 +1,15 @@
 import Ajv from 'ajv';
+import ipaddr from 'ipaddr.js';
+
+/** One entry of ALLOWED_SIP_DOMAINS: a host SIP URIs may name, optionally with the one port allowed. */
+export interface SipDomainRule {
+  /** Lower-case host name or dotted-quad IPv4 address. */
+  host: string;
+  /** `*.example.com`: any subdomain of `host` (not `host` itself, and never an IP address). */
+  subdomains: boolean;
+  /** Only this port; undefined allows any. */
+  port?: number;
+}
 
 /**
  * Crossline's configuration: read once from the environment at boot, validated, frozen and
@@ -27,6 +38,11 @@ export interface Config {
   deniedPrefixes: string[];
   /** E.164 prefixes allowed even outside allowedCountries. @defaultValue [] */
   allowedPrefixes: string[];
+  /**
+   * Hosts SIP URIs may name: `example.com`, `*.example.com`, an IPv4 address, each with an
+   * optional `:port`. IP addresses are only reachable when listed here. @defaultValue [] (SIP refused)
+   */
+  allowedSipDomains: SipDomainRule[];
   /** FreeSWITCH gateway that numbers are dialled through: sofia/gateway/<gateway>/<number>. @defaultValue 'default' */
   dialGateway: string;
   /** Number format handed to the gateway: 'e164' (+12025550100) or 'digits' (12025550100). @defaultValue 'e164' */
@@ -87,6 +103,7 @@ const schema = {
     ALLOWED_COUNTRIES: { type: 'string', pattern: '^([A-Z]{2}(,[A-Z]{2})*)?$' },
     DENIED_PREFIXES: { type: 'string', pattern: '^(\\+[0-9]{1,15}(,\\+[0-9]{1,15})*)?$', default: '' },
     ALLOWED_PREFIXES: { type: 'string', pattern: '^(\\+[0-9]{1,15}(,\\+[0-9]{1,15})*)?$', default: '' },
+    ALLOWED_SIP_DOMAINS: { type: 'string', pattern: '^[A-Za-z0-9*.:, -]*$', default: '' },
     DIAL_GATEWAY: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'default' },
     DIAL_NUMBER_FORMAT: { enum: ['e164', 'digits'], default: 'e164' },
     SIP_PROFILE: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'external' },
@@ -132,6 +149,24 @@ export class ConfigError extends Error {
 const list = (value: unknown): string[] =>
   typeof value === 'string' && value.length > 0 ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
 
+const HOST_NAME = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** `host[:port]` or `*.domain[:port]`, as ALLOWED_SIP_DOMAINS lists them; throws ConfigError. */
+export function parseSipDomains(entries: readonly string[]): SipDomainRule[] {
+  return entries.map((entry) => {
+    const match = /^(\*\.)?([^:]+)(?::([0-9]{1,5}))?$/.exec(entry.toLowerCase());
+    const host = match?.[2] ?? '';
+    const port = match?.[3] === undefined ? undefined : Number(match[3]);
+    const isAddress = /^[0-9.]+$/.test(host);
+    const valid =
+      match !== null &&
+      (isAddress ? ipaddr.IPv4.isValidFourPartDecimal(host) && match[1] === undefined : HOST_NAME.test(host)) &&
+      (port === undefined || (port >= 1 && port <= 65535));
+    if (match === null || !valid) throw new ConfigError([`ALLOWED_SIP_DOMAINS: "${entry}" is not host[:port], *.domain[:port] or an IPv4 address[:port]`]);
+    return { host, subdomains: match[1] !== undefined, ...(port !== undefined ? { port } : {}) };
+  });
+}
+
 /**
  * Reads the known keys from `env`, coerces, validates and freezes them.
  * Unknown keys are ignored (the environment holds much else); invalid ones throw {@link ConfigError}.
@@ -162,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     allowedCountries: allowedCountries.length > 0 ? allowedCountries : [defaultRegion],
     deniedPrefixes: list(v.DENIED_PREFIXES),
     allowedPrefixes: list(v.ALLOWED_PREFIXES),
+    allowedSipDomains: parseSipDomains(list(v.ALLOWED_SIP_DOMAINS)),
     dialGateway: String(v.DIAL_GATEWAY),
     dialNumberFormat: v.DIAL_NUMBER_FORMAT === 'digits' ? 'digits' : 'e164',
     sipProfile: String(v.SIP_PROFILE),

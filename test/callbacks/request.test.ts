@@ -9,7 +9,13 @@ const policy: RequestPolicy = {
   defaultMaxAttempts: 3,
   defaultRetryDelaySec: 60,
   maxScheduleDays: 30,
-  fraud: { allowedCountries: ['US'], deniedPrefixes: ['+1202555099'], allowedPrefixes: [] },
+  fraud: {
+    allowedCountries: ['US'],
+    deniedPrefixes: ['+1202555099'],
+    allowedPrefixes: [],
+    allowedSipDomains: [{ host: 'example.com', subdomains: false }],
+    defaultRegion: 'US',
+  },
 };
 const now = new Date('2026-11-22T12:00:00Z');
 const base = { caller: { number: '+12025550100' }, callee: { number: '+12025550101' } };
