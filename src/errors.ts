@@ -26,6 +26,7 @@ export const ERROR_CATALOGUE = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'The request body must be application/json.' },
   DESTINATION_NOT_ALLOWED: { status: 422, retryable: false, message: 'The destination is not allowed by the toll-fraud policy.' },
   PREMIUM_RATE_DENIED: { status: 422, retryable: false, message: 'Premium-rate and shared-cost numbers cannot be called.' },
+  CALLER_ID_NOT_ALLOWED: { status: 422, retryable: false, message: 'This API key may not present this caller id.' },
   SIP_DOMAIN_NOT_ALLOWED: { status: 422, retryable: false, message: 'The SIP URI names a host that is not in the allowed SIP domains.' },
   WEBHOOK_URL_NOT_ALLOWED: { status: 422, retryable: false, message: 'The webhook URL resolves to an address that is not allowed.' },
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; retry later.' },

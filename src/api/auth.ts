@@ -1,17 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { apiKeyId } from '../config/index.js';
 import { CrosslineError } from '../errors.js';
 import { contextOf } from './context.js';
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 /**
- * The stable id of an API key: the first 16 hex digits of its SHA-256. It is what the domain
- * stores as a callback's owner and what logs show; the key itself is never kept or logged.
+ * The stable id of an API key ({@link apiKeyId}): what the domain stores as a callback's owner
+ * and what logs show; the key itself is never kept or logged.
  */
-export function apiKeyOwner(key: string): string {
-  return sha256(key).toString('hex').slice(0, 16);
-}
+export const apiKeyOwner = apiKeyId;
 
 /** `Bearer <token>`, the token being printable ASCII without spaces (RFC 6750 allows less). */
 const BEARER = /^Bearer +([!-~]+) *$/i;

@@ -1,10 +1,10 @@
 import ipaddr from 'ipaddr.js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
-import type { SipDomainRule } from '../config/index.js';
+import type { CallerIdPolicy, SipDomainRule } from '../config/index.js';
 import { CrosslineError } from '../errors.js';
 import type { Endpoint } from './types.js';
 
-export type { SipDomainRule };
+export type { CallerIdPolicy, SipDomainRule };
 
 /** Toll-fraud rules every destination passes before anything is queued. */
 export interface FraudPolicy {
@@ -128,4 +128,18 @@ export function numberReadings(user: string, region: string): string[] {
     if (national?.isValid()) readings.add(national.number);
   }
   return [...readings];
+}
+
+/**
+ * Throws CALLER_ID_NOT_ALLOWED unless `owner` may present `callerId`: a caller id is a claim the
+ * carrier passes on, so a key may only present numbers its operator listed for it (or for `*`).
+ */
+export function assertCallerIdAllowed(callerId: string | undefined, owner: string, policy: CallerIdPolicy): void {
+  if (callerId === undefined) return;
+  const rules = [...(policy[owner] ?? []), ...(policy['*'] ?? [])];
+  const allowed = rules.some((rule) => (rule.prefix ? callerId.startsWith(rule.number) : callerId === rule.number));
+  if (allowed) return;
+  throw new CrosslineError('CALLER_ID_NOT_ALLOWED', `This API key may not present ${callerId} as caller id.`, [
+    { path: '/callerId', message: rules.length === 0 ? 'no caller id is allowed for this API key (CALLER_IDS)' : 'not one of the caller ids allowed for this API key' },
+  ]);
 }

@@ -1,7 +1,7 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { CrosslineError, type ErrorCode } from '../errors.js';
 import { isDisplayName, isDtmf, isE164, isSipUri, isSpeakableText } from '../telephony/grammar.js';
-import { assertDestinationAllowed, type FraudPolicy } from './fraud.js';
+import { assertDestinationAllowed, type CallerIdPolicy, type FraudPolicy } from './fraud.js';
 import type { CallbackInput, EndpointInput } from './ports.js';
 import type { CallbackRequest, Endpoint, Party } from './types.js';
 
@@ -13,6 +13,8 @@ export interface RequestPolicy {
   defaultRetryDelaySec: number;
   maxScheduleDays: number;
   fraud: FraudPolicy;
+  /** Caller ids each API key may present (checked by the service, which knows the key). */
+  callerIds: CallerIdPolicy;
 }
 
 // Characters a human writes in a phone number; anything else is refused before parsing.
@@ -21,6 +23,10 @@ const NUMBER_CHARS = /^\+?[0-9 ().-]{3,32}$/;
 const DATE_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 // A time slightly in the past (clock skew, slow client) means "now"; further back is a mistake.
 const PAST_TOLERANCE_MS = 5 * 60_000;
+// Characters that show nothing or reorder what follows: a name made of them impersonates another.
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/u;
+// Stacks of combining marks ("zalgo") overdraw the neighbouring text; real scripts need few in a row.
+const MARK_STACK = /\p{M}{4}/u;
 
 const invalid = (code: ErrorCode, path: string, message: string): CrosslineError =>
   new CrosslineError(code, undefined, [{ path, message }]);
@@ -45,12 +51,28 @@ function parseEndpoint(input: EndpointInput, region: string, path: string): Endp
   return { kind: 'sip', uri };
 }
 
+/**
+ * Human text in its NFKC form (full-width and other compatibility look-alikes folded to the plain
+ * letters), or undefined when it holds invisible or bidi-control characters or stacked marks.
+ */
+export function normaliseText(text: string): string | undefined {
+  const normal = text.normalize('NFKC');
+  if (INVISIBLE.test(text) || INVISIBLE.test(normal) || MARK_STACK.test(normal)) return undefined;
+  return normal;
+}
+
+function parseName(name: string, path: string): string {
+  const normal = normaliseText(name);
+  if (normal === undefined) throw invalid('INVALID_NAME', path, 'contains invisible, bidirectional-control or stacked combining characters');
+  if (!isDisplayName(normal)) throw invalid('INVALID_NAME', path, 'letters, digits, spaces, "." and "-" only, at most 64');
+  return normal;
+}
+
 function parseParty(input: EndpointInput, policy: RequestPolicy, path: string): Party {
   const endpoint = parseEndpoint(input, policy.defaultRegion, path);
   assertDestinationAllowed(endpoint, policy.fraud, path);
   if (input.name === undefined) return { endpoint };
-  if (!isDisplayName(input.name)) throw invalid('INVALID_NAME', `${path}/name`, 'letters, digits, spaces, "." and "-" only, at most 64');
-  return { endpoint, name: input.name };
+  return { endpoint, name: parseName(input.name, `${path}/name`) };
 }
 
 function parseAt(at: string, now: Date, maxScheduleDays: number): string | undefined {
@@ -63,8 +85,10 @@ function parseAt(at: string, now: Date, maxScheduleDays: number): string | undef
 
 function parseAnnouncement(text: string | undefined, path: string): string | undefined {
   if (text === undefined) return undefined;
-  if (!isSpeakableText(text)) throw invalid('INVALID_ANNOUNCEMENT', path, 'letters, digits, spaces and . , : ! ? \' ( ) - only, at most 500');
-  return text;
+  const normal = normaliseText(text);
+  if (normal === undefined) throw invalid('INVALID_ANNOUNCEMENT', path, 'contains invisible, bidirectional-control or stacked combining characters');
+  if (!isSpeakableText(normal)) throw invalid('INVALID_ANNOUNCEMENT', path, 'letters, digits, spaces and . , : ! ? \' ( ) - only, at most 500');
+  return normal;
 }
 
 // The schema bounds these too; checked again because intakes other than REST build input as well.

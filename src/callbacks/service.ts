@@ -3,6 +3,7 @@ import { CrosslineError } from '../errors.js';
 import type { AttemptScheduler } from '../queue/index.js';
 import { RevisionConflictError, type CallbackRepository, type CancelSignal } from '../store/index.js';
 import type { CallbackInput, CallbackNotifier, CallbackPage, CallbackService, ListQuery, WebhookUrlGuard } from './ports.js';
+import { assertCallerIdAllowed } from './fraud.js';
 import { parseCallbackInput, type RequestPolicy } from './request.js';
 import { isFinal, transition } from './state-machine.js';
 import type { Callback, TimelineEntry } from './types.js';
@@ -32,6 +33,7 @@ export class DefaultCallbackService implements CallbackService {
     const { deps } = this;
     const now = deps.clock();
     const request = parseCallbackInput(input, deps.policy, now);
+    assertCallerIdAllowed(request.callerId, owner, deps.policy.callerIds);
     if (request.webhook !== undefined) await deps.webhookGuard(request.webhook);
     const at = request.at === undefined ? undefined : new Date(request.at);
     const createdAt = now.toISOString();

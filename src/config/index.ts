@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Ajv from 'ajv';
 import ipaddr from 'ipaddr.js';
 
@@ -9,6 +10,24 @@ export interface SipDomainRule {
   subdomains: boolean;
   /** Only this port; undefined allows any. */
   port?: number;
+}
+
+/** One caller id an API key may present: an E.164 number, or every number under an E.164 prefix. */
+export interface CallerIdRule {
+  /** `+12025550100`, or `+1202555` when `prefix`. */
+  number: string;
+  prefix: boolean;
+}
+
+/** Caller ids per API key id ({@link apiKeyId}); the entry `*` applies to every key. */
+export type CallerIdPolicy = Readonly<Record<string, readonly CallerIdRule[]>>;
+
+/**
+ * The stable id of an API key: the first 16 hex digits of its SHA-256. It is what the store keeps
+ * as a callback's owner, what logs show, and how CALLER_IDS names a key without repeating it.
+ */
+export function apiKeyId(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 16);
 }
 
 /**
@@ -49,6 +68,11 @@ export interface Config {
   dialNumberFormat: 'e164' | 'digits';
   /** Sofia profile SIP URIs are dialled through: sofia/<profile>/<uri>. @defaultValue 'external' */
   sipProfile: string;
+  /**
+   * Caller ids each API key may put in `callerId`, by key id: `CALLER_IDS="<key id>=+12025550100,+1202555*;*=+18005550100"`
+   * (`*` after digits: a prefix; key id `*`: every key). A key with no entry may present none. @defaultValue {}
+   */
+  callerIds: CallerIdPolicy;
   /** Caller id presented when a request gives none (E.164). @defaultValue undefined (switch default) */
   defaultCallerId: string | undefined;
   /** Ring timeout when the request gives none, s. @defaultValue 30 */
@@ -107,6 +131,7 @@ const schema = {
     DIAL_GATEWAY: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'default' },
     DIAL_NUMBER_FORMAT: { enum: ['e164', 'digits'], default: 'e164' },
     SIP_PROFILE: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'external' },
+    CALLER_IDS: { type: 'string', pattern: '^[0-9a-f*=+,; ]*$', default: '' },
     DEFAULT_CALLER_ID: { type: 'string', pattern: '^\\+[1-9][0-9]{6,14}$' },
     DEFAULT_RING_TIMEOUT: { type: 'integer', minimum: 5, maximum: 120, default: 30 },
     DEFAULT_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 10, default: 3 },
@@ -167,6 +192,33 @@ export function parseSipDomains(entries: readonly string[]): SipDomainRule[] {
   });
 }
 
+const CALLER_ID_ENTRY = /^\+[1-9][0-9]{0,14}\*$|^\+[1-9][0-9]{6,14}$/;
+
+/**
+ * `<key id>=<number>,<prefix>*;*=<number>` into a policy. A key id that no configured API key has
+ * is refused (a typo would silently allow nothing); throws ConfigError.
+ */
+export function parseCallerIds(text: string, apiKeys: readonly string[]): CallerIdPolicy {
+  const known = new Set(apiKeys.map(apiKeyId));
+  const policy: Record<string, CallerIdRule[]> = {};
+  const problems: string[] = [];
+  for (const group of text.split(';').map((g) => g.trim()).filter(Boolean)) {
+    const [owner = '', numbers = '', ...rest] = group.split('=').map((s) => s.trim());
+    if (rest.length > 0 || !/^(\*|[0-9a-f]{16})$/.test(owner)) {
+      problems.push(`CALLER_IDS: "${group}" is not <key id (16 hex digits) or *>=<numbers>`);
+      continue;
+    }
+    if (owner !== '*' && apiKeys.length > 0 && !known.has(owner)) problems.push(`CALLER_IDS: ${owner} is not the id of any API_KEYS entry`);
+    const rules = list(numbers).map((n): CallerIdRule | undefined =>
+      CALLER_ID_ENTRY.test(n) ? { number: n.replace('*', ''), prefix: n.endsWith('*') } : undefined,
+    );
+    if (rules.length === 0 || rules.includes(undefined)) problems.push(`CALLER_IDS: "${numbers}" must be E.164 numbers or prefixes ending in *`);
+    policy[owner] = [...(policy[owner] ?? []), ...rules.filter((r): r is CallerIdRule => r !== undefined)];
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(policy);
+}
+
 /**
  * Reads the known keys from `env`, coerces, validates and freezes them.
  * Unknown keys are ignored (the environment holds much else); invalid ones throw {@link ConfigError}.
@@ -201,6 +253,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     dialGateway: String(v.DIAL_GATEWAY),
     dialNumberFormat: v.DIAL_NUMBER_FORMAT === 'digits' ? 'digits' : 'e164',
     sipProfile: String(v.SIP_PROFILE),
+    callerIds: parseCallerIds(String(v.CALLER_IDS), list(v.API_KEYS)),
     defaultCallerId: v.DEFAULT_CALLER_ID === undefined ? undefined : String(v.DEFAULT_CALLER_ID),
     defaultRingTimeoutSec: Number(v.DEFAULT_RING_TIMEOUT),
     defaultMaxAttempts: Number(v.DEFAULT_MAX_ATTEMPTS),

@@ -163,6 +163,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
             allowedSipDomains: config.allowedSipDomains,
             defaultRegion: config.defaultRegion,
           },
+          callerIds: config.callerIds,
         },
         clock: () => new Date(),
         newId: () => uuidv7(),

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { apiKeyOwner } from '../../src/api/index.js';
 import { assertDestinationAllowed, type FraudPolicy } from '../../src/callbacks/index.js';
-import { numberReadings } from '../../src/callbacks/fraud.js';
-import { ConfigError, loadConfig, parseSipDomains } from '../../src/config/index.js';
+import { assertCallerIdAllowed, numberReadings } from '../../src/callbacks/fraud.js';
+import { apiKeyId, ConfigError, loadConfig, parseCallerIds, parseSipDomains } from '../../src/config/index.js';
 import { CrosslineError, type ErrorCode } from '../../src/errors.js';
 
 const policy: FraudPolicy = {
@@ -103,5 +104,50 @@ describe('ALLOWED_SIP_DOMAINS', () => {
     for (const bad of ['*.127.0.0.1', '127.1', 'exa mple.com', 'a..b', 'host:0', 'host:70000', '*', '-x.com', 'x.com:']) {
       assert.throws(() => loadConfig({ ALLOWED_SIP_DOMAINS: bad }), ConfigError, bad);
     }
+  });
+});
+
+describe('the caller id policy', () => {
+  const keyA = apiKeyId('key-a');
+  const keyB = apiKeyId('key-b');
+  const callerIds = parseCallerIds(`${keyA}=+12025550111,+1415555*;*=+18005550100`, ['key-a', 'key-b']);
+
+  function callerIdRefused(callerId: string, owner: string): void {
+    assert.throws(
+      () => assertCallerIdAllowed(callerId, owner, callerIds),
+      (err: unknown) => err instanceof CrosslineError && err.code === 'CALLER_ID_NOT_ALLOWED' && err.status === 422 && err.details[0]?.path === '/callerId',
+      `${callerId} for ${owner}`,
+    );
+  }
+
+  it('lets a key present its own numbers, its prefixes and the numbers listed for every key', () => {
+    for (const n of ['+12025550111', '+14155550123', '+18005550100']) assert.doesNotThrow(() => assertCallerIdAllowed(n, keyA, callerIds), n);
+    assert.doesNotThrow(() => assertCallerIdAllowed('+18005550100', keyB, callerIds));
+    assert.doesNotThrow(() => assertCallerIdAllowed(undefined, keyB, callerIds));
+  });
+
+  it("refuses another key's numbers, and any number when nothing is listed", () => {
+    callerIdRefused('+12025550111', keyB);
+    callerIdRefused('+14155550123', keyB);
+    callerIdRefused('+12025550112', keyA);
+    callerIdRefused('+447700900123', keyA);
+    assert.throws(() => assertCallerIdAllowed('+12025550111', keyA, {}), CrosslineError);
+  });
+
+  it('reads CALLER_IDS at boot and stops on a malformed entry or an id no API key has', () => {
+    assert.deepEqual(loadConfig({ API_KEYS: 'key-a', CALLER_IDS: `${keyA}=+12025550111, +1415*` }).callerIds, {
+      [keyA]: [
+        { number: '+12025550111', prefix: false },
+        { number: '+1415', prefix: true },
+      ],
+    });
+    assert.deepEqual(loadConfig({}).callerIds, {});
+    for (const bad of [`${keyB}=+12025550111`, `${keyA}=12025550111`, `${keyA}=`, 'abc=+12025550111', `${keyA}=+1202*5`, `${keyA}=+1=+2`]) {
+      assert.throws(() => loadConfig({ API_KEYS: 'key-a', CALLER_IDS: bad }), ConfigError, bad);
+    }
+  });
+
+  it('names a key by the same id the API gives its owner', () => {
+    assert.equal(apiKeyOwner('abc'), apiKeyId('abc'));
   });
 });

@@ -16,6 +16,7 @@ const policy: RequestPolicy = {
     allowedSipDomains: [{ host: 'example.com', subdomains: false }],
     defaultRegion: 'US',
   },
+  callerIds: {},
 };
 const now = new Date('2026-11-22T12:00:00Z');
 const base = { caller: { number: '+12025550100' }, callee: { number: '+12025550101' } };
@@ -129,5 +130,26 @@ describe('the toll-fraud policy', () => {
     const fr = { ...policy, fraud: { ...policy.fraud, allowedCountries: ['US', 'FR'] } };
     assert.equal(parseCallbackInput({ ...base, callee: { number: '+33612345678' } }, fr, now).callee.endpoint.kind, 'number');
     rejects({ ...base, callee: { number: '+33612345678' } }, 'DESTINATION_NOT_ALLOWED', '/callee', { ...policy, fraud: { ...policy.fraud, allowedCountries: ['US', 'DE'] } });
+  });
+});
+
+describe('display names and spoken text', () => {
+  it('folds full-width and other compatibility look-alikes to plain letters (NFKC)', () => {
+    const r = parseCallbackInput({ ...base, caller: { ...base.caller, name: 'Ａｃｍｅ Ｂａｎｋ' }, announce: { callee: 'Ｈｅｌｌｏ' } }, policy, now);
+    assert.equal(r.caller.name, 'Acme Bank');
+    assert.equal(r.announce.callee, 'Hello');
+  });
+
+  it('refuses invisible fillers, zero-width characters, bidi controls and stacked marks in a name', () => {
+    for (const name of ['\u3164', 'Bob\u3164', 'Ali\u200Bce', 'Bob\u200D', 'Bank\u202Egro', 'A\u2066B', 'Z\u0301\u0302\u0303\u0304\u0305', 'Bob\uFE0F', 'a\u115Fb', 'x\uFFA0']) {
+      rejects({ ...base, caller: { ...base.caller, name } }, 'INVALID_NAME', '/caller/name');
+      rejects({ ...base, announce: { caller: `Hi ${name}` } }, 'INVALID_ANNOUNCEMENT', '/announce/caller');
+    }
+  });
+
+  it('keeps names in other scripts, with the marks they need', () => {
+    for (const name of ['Zoë Ångström', 'Nguyễn Văn A', 'محمد', '山田 太郎', 'Ольга']) {
+      assert.equal(parseCallbackInput({ ...base, callee: { ...base.callee, name } }, policy, now).callee.name, name.normalize('NFKC'));
+    }
   });
 });
