@@ -8,6 +8,7 @@ import type { CallCenter } from './callcenter.js';
 import type { SwitchContext } from './context.js';
 import { breakApp, execute } from './apps.js';
 import { uuidBridge, uuidBridgeProblem } from './bridge.js';
+import { queueDtmf } from './dtmf.js';
 import { hangup } from './hangup.js';
 import { originate } from './originate.js';
 import { show, status } from './show.js';
@@ -33,6 +34,8 @@ function handlers(deps: ApiDeps): Record<string, Handler> {
     version: (_ctx, _arg, done) => done(`FreeSWITCH Version ${FREESWITCH_VERSION} (1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit)\n`),
     callcenter_config: (_ctx, arg, done) => done(deps.callCenter.command(arg)),
     uuid_exists: (ctx, arg, done) => done(ctx.live.get(arg ?? '')?.up ? 'true' : 'false'),
+    // `true` / `false` without a newline (o-app-failures).
+    module_exists: (ctx, arg, done) => done(ctx.media.hasModule((arg ?? '').trim()) ? 'true' : 'false'),
     uuid_kill: uuidKill,
     uuid_getvar: uuidGetvar,
     uuid_setvar: uuidSetvar,
@@ -79,30 +82,14 @@ function uuidSetvar(ctx: SwitchContext, arg: string | undefined, done: ApiDone):
   done('+OK\n');
 }
 
-/** One DTMF digit lasts about 260 ms plus a gap; `w` waits 0.5 s and `W` 1 s. */
-const DIGIT_MS = 300;
-
 function uuidSendDtmf(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
   const [uuid, data] = words(arg);
   if (!uuid || !data) return done('-USAGE: <uuid> <dtmf_data>\n');
   const ch = ctx.live.get(uuid);
   if (!ch?.up) return done('-ERR Cannot locate session!\n');
+  // The job result says "sent" as soon as the digits are queued, like FreeSWITCH's.
   done(`+OK ${uuid} sent DTMF ${data}.\n`);
-  const digits = data.split('@')[0] ?? '';
-  let offset = 0;
-  for (const digit of digits) {
-    if (digit === 'w' || digit === 'W') {
-      offset += digit === 'w' ? 500 : 1000;
-      continue;
-    }
-    ch.own(ctx.clock.after(offset, () => {
-      const origin = ch.profile.times.answered || ch.profile.times.created;
-      const atMs = Math.round((performance.timeOrigin + performance.now() - origin / 1000) / ctx.clock.timeScale);
-      ch.dtmf.push({ digit, atMs });
-      ch.vars.set('last_dtmf_duration', '2080');
-    }));
-    offset += DIGIT_MS;
-  }
+  queueDtmf(ctx, ch, data);
 }
 
 function uuidBridgeCommand(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {

@@ -1,12 +1,13 @@
 /**
  * Dialplan applications a leg can run (from originate's `&app()` or `sendmsg … call-command:
- * execute`): playback, speak, answer, hangup, set, sleep, park, bridge. Apps sent while another runs
+ * execute`): playback, speak, send_dtmf, answer, hangup, set, sleep, park, bridge. Apps sent while another runs
  * wait in a per-leg queue, as in FreeSWITCH.
  */
 import type { Channel, CurrentApp } from './channel.js';
 import type { SwitchContext } from './context.js';
 import type { Header } from './event.js';
 import { bridgeApp } from './bridge.js';
+import { queueDtmf } from './dtmf.js';
 import { hangup } from './hangup.js';
 import { executeCompleted, executeStarted, fire, markAnswered, park, setCallState } from './leg.js';
 import { ackVars, inboundAnswerVars } from './sofia-vars.js';
@@ -69,7 +70,12 @@ function startApp(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: 
     case 'playback':
       return playback(ctx, ch, request, finish);
     case 'speak':
-      return timed(ctx, ch, request, speakMs(request.arg), finish);
+      // Without its TTS module FreeSWITCH logs "Invalid TTS module" and returns at once, like a success.
+      return timed(ctx, ch, request, ctx.media.canSpeak(request.arg) ? speakMs(request.arg) : 0, finish);
+    case 'send_dtmf':
+      // Only queues the digits: the app completes before the first one is out (n-send-dtmf-app).
+      timed(ctx, ch, request, 0, finish);
+      return queueDtmf(ctx, ch, request.arg);
     case 'sleep':
       return timed(ctx, ch, request, Number.parseInt(request.arg, 10) || 0, finish);
     case 'answer':
@@ -96,19 +102,19 @@ function setVariable(ch: Channel, arg: string): void {
   if (eq > 0) ch.vars.set(arg.slice(0, eq), arg.slice(eq + 1));
 }
 
-/** An app that just takes time (speak, sleep, set…). */
-function timed(ctx: SwitchContext, ch: Channel, request: AppRequest, ms: number, finish: Finish): void {
+/** An app that just takes time (speak, sleep, set…) and then answers `response` (default: none). */
+function timed(ctx: SwitchContext, ch: Channel, request: AppRequest, ms: number, finish: Finish, response?: string): void {
   executeStarted(ctx, ch, request, request.viaSendmsg);
-  const cancel = ctx.clock.after(ms, () => finish());
+  const cancel = ctx.clock.after(ms, () => finish(response));
   running.set(ch, {
     request,
     interrupted: () => {
       cancel();
-      executeCompleted(ctx, ch, request);
+      executeCompleted(ctx, ch, request, response);
     },
     broken: () => {
       cancel();
-      finish();
+      finish(response);
     },
   });
   ch.own(cancel);
@@ -116,6 +122,8 @@ function timed(ctx: SwitchContext, ch: Channel, request: AppRequest, ms: number,
 
 /** playback: PLAYBACK_START, the file's duration, PLAYBACK_STOP, then "FILE PLAYED". */
 function playback(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: Finish): void {
+  // A missing file: no PLAYBACK_START/STOP, an immediate FILE NOT FOUND (o-app-failures).
+  if (!ctx.media.fileExists(request.arg)) return timed(ctx, ch, request, 0, finish, 'FILE NOT FOUND');
   executeStarted(ctx, ch, request, request.viaSendmsg);
   const file: Header[] = [['Playback-File-Type', fileType(request.arg)], ['Playback-File-Path', request.arg]];
   fire(ctx, 'PLAYBACK_START', ch, { trail: file });

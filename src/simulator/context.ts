@@ -6,12 +6,15 @@ import type { Channel } from './channel.js';
 import type { SimClock } from './clock.js';
 import type { SwitchEvent } from './event.js';
 import type { PhonePlan } from './phone-plan.js';
+import type { MediaLibrary } from './media.js';
 import type { EventFactory } from './switch-core.js';
 
 export interface SwitchContext {
   readonly factory: EventFactory;
   readonly clock: SimClock;
   readonly plan: PhonePlan;
+  /** Loaded modules and sound files: what speak, playback and module_exists find. */
+  readonly media: MediaLibrary;
   /** Live channels by UUID (removed at CHANNEL_DESTROY). */
   readonly live: Map<string, Channel>;
   /** Every channel ever created, for EslSimulator.channels(). */

@@ -39,7 +39,10 @@ export function dial(ctx: SwitchContext, spec: DialSpec, done: DialCallback): vo
   const isNumber = target.endpoint === 'loopback' || target.gateway !== undefined;
   const peer: SipPeer = target.endpoint === 'loopback'
     ? { profile: 'loopback', user: target.user, host: '127.0.0.1', port: '', fromUser: spec.callerIdNumber }
-    : { profile: target.profile, user: target.user, host: target.host, port: target.port, fromUser: spec.callerIdNumber };
+    : {
+        profile: target.profile, user: target.user, host: target.host, port: target.port, fromUser: spec.callerIdNumber,
+        ...(target.gateway === undefined ? {} : { gateway: target.gateway }),
+      };
   const ch = createOutboundLeg(ctx, {
     uuid: spec.uuid ?? randomUUID(), name: target.channelName, destination: spec.endpoint, peer,
     originateVars: spec.variables, callerIdName: spec.callerIdName, callerIdNumber: spec.callerIdNumber,

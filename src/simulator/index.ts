@@ -10,6 +10,7 @@ import { SimulatorServer } from './server.js';
 export type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
 export type { QueueAgent, QueueState } from './callcenter.js';
 export { DEFAULT_PLAN } from './phone-plan.js';
+export { DEFAULT_MODULES } from './media.js';
 
 export interface EslSimulatorOptions {
   /** Address to listen on. @defaultValue '127.0.0.1' */
@@ -24,6 +25,19 @@ export interface EslSimulatorOptions {
   plan?: PhoneRule[];
   /** HEARTBEAT (and RE_SCHEDULE) period in simulated ms, as FreeSWITCH's 20 s. @defaultValue 20000 */
   heartbeatMs?: number;
+  /**
+   * The loaded modules, which `module_exists` reports. A `speak` whose engine module
+   * (`mod_<engine>`, e.g. mod_flite) is missing returns at once with `_none_`, as FreeSWITCH does
+   * after logging "Invalid TTS module". @defaultValue DEFAULT_MODULES (mod_flite, mod_dptools,
+   * mod_sofia, … as on the capture switch)
+   */
+  modules?: readonly string[];
+  /**
+   * The sound files that exist; `playback` of any other path returns at once with
+   * `FILE NOT FOUND`. `tone_stream://`, `silence_stream://` and `say:` always play.
+   * @defaultValue every path exists
+   */
+  soundFiles?: readonly string[];
 }
 
 /** One command as a client sent it. */
@@ -71,8 +85,9 @@ export interface EslSimulator {
   /** Scripts one phone at run time (`number` in E.164; the '+' is optional). */
   setPhone(number: string, behaviour: PhoneBehaviour): void;
   /**
-   * The DTMF digits sent to a leg (uuid_send_dtmf), each with the simulated milliseconds since the
-   * leg answered at which it arrived (pauses `w`/`W` included).
+   * The DTMF digits that reached the far end of a leg (uuid_send_dtmf, send_dtmf), each with the
+   * simulated milliseconds since the leg answered at which it arrived. Digits are played out at
+   * FreeSWITCH's pace (0.42 s each, `w` 0.5 s, `W` 1 s); those still queued at hangup never arrive.
    */
   dtmfReceived(uuid: string): Array<{ digit: string; atMs: number }>;
   /** Every leg created since start, hung-up ones included (the latest 2 000 of those), oldest first. */
@@ -81,6 +96,10 @@ export interface EslSimulator {
   remoteHangup(uuid: string, cause?: string): void;
   /** Makes a ringing outbound leg answer now, whatever its phone's script says. */
   answer(uuid: string): void;
+  /** Loads or unloads a module at run time (e.g. `setModule('mod_flite', false)`: no TTS). */
+  setModule(name: string, loaded: boolean): void;
+  /** Which sound files exist from now on (undefined: all of them); see EslSimulatorOptions.soundFiles. */
+  setSoundFiles(paths: readonly string[] | undefined): void;
   /** Sets what `callcenter_config queue count members|list agents <queue>` report. */
   setQueue(queue: string, state: QueueState): void;
   /**

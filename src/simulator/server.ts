@@ -11,6 +11,7 @@ import { hangup } from './hangup.js';
 import type {
   EslSimulator, EslSimulatorOptions, InboundCallOptions, ReceivedCommand, SimulatedChannel,
 } from './index.js';
+import { DEFAULT_MODULES, MediaLibrary } from './media.js';
 import { DEFAULT_PLAN, PhonePlan, type PhoneBehaviour } from './phone-plan.js';
 import { EslSession, type OutboundBinding, type SessionHost } from './session.js';
 import { connectOutbound, channelDataFrame } from './outbound.js';
@@ -52,6 +53,7 @@ export class SimulatorServer implements EslSimulator {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.ctx = {
       factory: new EventFactory(defaultIdentity()), clock: this.clock, plan: this.plan,
+      media: new MediaLibrary(options.modules ?? DEFAULT_MODULES, options.soundFiles),
       live: new Map(), all: [], startedAt: nowMicros(),
       fire: (event) => this.broadcast(event),
       nextSessionId: () => ++this.sessionCount,
@@ -83,6 +85,14 @@ export class SimulatorServer implements EslSimulator {
 
   setPhone(number: string, behaviour: PhoneBehaviour): void {
     this.plan.set(number, behaviour);
+  }
+
+  setModule(name: string, loaded: boolean): void {
+    this.ctx.media.setModule(name, loaded);
+  }
+
+  setSoundFiles(paths: readonly string[] | undefined): void {
+    this.ctx.media.setSoundFiles(paths);
   }
 
   setQueue(queue: string, state: QueueState): void {

@@ -15,6 +15,8 @@ export interface SipPeer {
   host: string;
   port: string;
   fromUser: string;
+  /** The gateway a `sofia/gateway/<gw>/<number>` leg goes through. */
+  gateway?: string;
 }
 
 const LOCAL_IP = '127.0.0.1';
@@ -49,7 +51,9 @@ export function createVars(ch: Channel, peer: SipPeer, sessionId: number, origin
   return [
     ['direction', 'outbound'], ['is_outbound', 'true'], ['uuid', ch.uuid],
     ...(originator ? [] : [['call_uuid', ch.uuid] as [string, string]]),
-    ['session_id', String(sessionId)], ['sip_local_network_addr', LOCAL_IP], ['sip_profile_name', peer.profile],
+    ['session_id', String(sessionId)],
+    ...(peer.gateway === undefined ? [] : [['sip_gateway_name', peer.gateway] as [string, string]]),
+    ['sip_local_network_addr', LOCAL_IP], ['sip_profile_name', peer.profile],
     ...(originator ? [] : [['video_media_flow', 'disabled'] as [string, string]]),
     ['text_media_flow', 'disabled'], ['channel_name', ch.name],
     ['sip_destination_url', `sip:${peer.user}@${hostPort(peer)}`],

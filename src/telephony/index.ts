@@ -23,3 +23,4 @@ export {
   type EslTelephonyEvents,
   type EslTelephonyOptions,
 } from './esl-client.js';
+export { DTMF_DIGIT_MS, DTMF_LONG_PAUSE_MS, DTMF_SHORT_PAUSE_MS, dtmfPlayoutMs, dtmfSchedule } from './dtmf.js';

@@ -21,6 +21,8 @@ function captureLabPhones(sim: EslSimulator): void {
   sim.setPhone('3001', { kind: 'busy' });
   sim.setPhone('4001', { kind: 'collect-dtmf', afterMs: 0 });
   sim.setPhone('5001', { kind: 'answer', afterMs: 0, hangupAfterMs: 3000 });
+  // The m–r rig dials E.164 numbers through a gateway; its IVR numbers answer at once.
+  for (const n of ['+12025550173', '+12025550174']) sim.setPhone(n, { kind: 'collect-dtmf', afterMs: 0 });
 }
 
 const SCENARIOS: Array<[string, string]> = [
@@ -34,11 +36,15 @@ const SCENARIOS: Array<[string, string]> = [
   ['h-remote-hangup', 'a call the far end hangs up'],
   ['i-sendmsg', 'sendmsg execute playback with event-lock, then sendmsg hangup'],
   ['l-protocol-misc', 'filters, a client-chosen Job-UUID, nixevent, noevents and unknown commands'],
+  ['m-dtmf-cut-by-hangup', 'DTMF queued with uuid_send_dtmf, the leg killed while digits still play'],
+  ['n-send-dtmf-app', 'the send_dtmf app, which completes before its digits are played'],
+  ['o-app-failures', 'a speak without its TTS engine, a playback of a missing file, a speak that works, module_exists'],
 ];
 
 async function compare(name: string): Promise<void> {
   const capture = loadCapture(name);
-  const sim = await createEslSimulator({ timeScale: 0.05 });
+  // o-app-failures plays a file that does not exist; tones are always there.
+  const sim = await createEslSimulator({ timeScale: 0.05, soundFiles: [] });
   captureLabPhones(sim);
   try {
     const bytes = await driveSimulator(sim, capture);

@@ -101,13 +101,24 @@ function decodeJson(text: string): DecodedEvent {
     i = j + 1;
     return value;
   };
+  // Array variables (variable_DP_MATCH) are the one non-string value FreeSWITCH writes (traces README, m–r).
+  const readArray = (key: string): string => {
+    const start = i;
+    i++;
+    while (text[i] !== ']') {
+      if (text[i] !== '"') throw new Error(`JSON event: value of ${key} is neither a string nor an array of strings`);
+      readString();
+      if (text[i] === ',') i++;
+    }
+    i++;
+    return text.slice(start, i);
+  };
   while (text[i] !== '}') {
     if (text[i] !== '"') throw new Error(`JSON event: key expected at ${i}`);
     const key = readString();
     if (text[i] !== ':') throw new Error(`JSON event: ':' expected at ${i}`);
     i++;
-    if (text[i] !== '"') throw new Error(`JSON event: value of ${key} is not a string`);
-    pairs.push([key, readString()]);
+    pairs.push([key, text[i] === '[' ? readArray(key) : readString()]);
     if (text[i] === ',') i++;
   }
   if (i !== text.length - 1) throw new Error('JSON event: trailing bytes');

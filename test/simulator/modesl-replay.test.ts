@@ -108,6 +108,7 @@ function assertParsedLikeCapture(capture: Capture, parsed: Parsed[]): void {
 const INBOUND = [
   'a-bridged-call', 'b-no-answer', 'c-busy', 'd-ivr-dtmf', 'e-api-misc', 'f-two-leg-b-no-answer',
   'g-two-leg-uuid-bridge', 'h-remote-hangup', 'i-sendmsg', 'j-outbound-socket', 'l-protocol-misc',
+  'm-dtmf-cut-by-hangup', 'n-send-dtmf-app', 'o-app-failures',
 ];
 
 describe('drachtio-modesl reading the real FreeSWITCH captures', () => {

@@ -61,10 +61,35 @@ describe('phones of the default plan', () => {
     assert.deepEqual(dtmf.map((d) => d.digit), ['1', '2', '3', '#']);
     const gaps = dtmf.slice(1).map((d, i) => d.atMs - (dtmf[i]?.atMs ?? 0));
     const tolerance = 20 / SCALE;
-    [300, 800, 1300].forEach((expected, i) => {
+    // The real switch's pace (m-/n- captures): 0.42 s a digit, plus 0.5 s for w and 1 s for W.
+    [420, 920, 1420].forEach((expected, i) => {
       const gap = gaps[i] ?? 0;
       assert.ok(Math.abs(gap - expected) <= tolerance, `gap ${i}: ${gap} ms, expected about ${expected}`);
     });
+  });
+
+  it('digits still queued when the leg hangs up never reach the phone, and nothing reports them (m-dtmf-cut-by-hangup)', async () => {
+    const uuid = randomUUID();
+    assert.equal(await c.bgapi('originate', viaGateway(uuid, '+12025550173')), `+OK ${uuid}\n`);
+    // Queued at once, like FreeSWITCH: the job says "sent" before any digit is out.
+    assert.equal(await c.bgapi('uuid_send_dtmf', `${uuid} 1w2W3W4#`), `+OK ${uuid} sent DTMF 1w2W3W4#.\n`);
+    assert.equal(c.sim.dtmfReceived(uuid).length, 0);
+    await sleep(1200 * SCALE);
+    assert.equal(await c.api('uuid_kill', uuid), '+OK\n');
+    await sleep(4000 * SCALE);
+    assert.deepEqual(c.sim.dtmfReceived(uuid).map((d) => d.digit), ['1', '2']);
+  });
+
+  it('the send_dtmf app completes at once and the digits follow at the switch pace (n-send-dtmf-app)', async () => {
+    const uuid = randomUUID();
+    assert.equal(await c.bgapi('originate', viaGateway(uuid, '+12025550174')), `+OK ${uuid}\n`);
+    await new Promise((resolve) => c.conn.execute('send_dtmf', '1w2W3#', uuid, resolve));
+    assert.equal(c.sim.dtmfReceived(uuid).length, 0, 'completed before the first digit');
+    await sleep(3500 * SCALE);
+    const dtmf = c.sim.dtmfReceived(uuid);
+    assert.deepEqual(dtmf.map((d) => d.digit), ['1', '2', '3', '#']);
+    const span = (dtmf[3]?.atMs ?? 0) - (dtmf[0]?.atMs ?? 0);
+    assert.ok(Math.abs(span - 2760) <= 20 / SCALE, `first to last digit ${span} ms, the capture shows 2.75 s`);
   });
 
   it('when the callee is in 0180–0189, the originate fails with NETWORK_OUT_OF_ORDER', async () => {
