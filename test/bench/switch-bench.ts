@@ -1,0 +1,228 @@
+/**
+ * `BENCH_ESL_URL=esl://:ClueCon@127.0.0.1:28021 npm run bench`: the same callbacks, on one run,
+ * first as plain `originate callee &bridge(caller)` calls driven straight over ESL (the floor),
+ * then through Crossline (API → Redis → worker → ESL) on the same switch, and prints CPU per
+ * callback of the switch, of Crossline (and its Redis) and of the plain driver, their ratios,
+ * latencies and memory.
+ *
+ * Calls: callees +1 202 555 0100–0149 ring ~1 s, answer and play a tone until hung up; callers
+ * +1 202 555 0190–0199 answer at once and hang up 2 s later. The hang-up is the phone's own timer on
+ * the switch, identical in both runs, so the bench sends nothing to the switch while it measures
+ * (a uuid_kill from the bench would be switch work, and bench traffic, inside the window).
+ *
+ * Knobs: BENCH_CALLBACKS (100), BENCH_RATE callbacks/s (5), BENCH_WARMUP (10, unmeasured, per run),
+ * BENCH_FS_DIR (/opt/fs-bench: its run/freeswitch.pid is the switch whose CPU is read) or BENCH_FS_PID.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Callback } from '../../src/callbacks/index.js';
+import { freePort, startRedisServer } from '../../src/store/index.js';
+import { CrosslineProcess, timelineAt, type CrosslineCall } from './crossline-driver.js';
+import { EslSession } from './esl-session.js';
+import { runFloorCalls, type CallPlan, type FloorCall } from './floor-driver.js';
+import { ownCpuSeconds, peakOverlap, percentiles, procCpuSeconds, procMemoryMb, sleep } from './measure.js';
+
+const N = Number(process.env.BENCH_CALLBACKS ?? 100);
+const RATE = Number(process.env.BENCH_RATE ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
+const WORKER_CONCURRENCY = 200;
+/** Each run must end within its arrivals plus this much (ring, 2 s talk, teardown, margin). */
+const DRAIN_MS = 60_000;
+const IDLE_SAMPLE_MS = 3_000;
+
+const plan = (count: number): CallPlan => ({
+  count,
+  ratePerSec: RATE,
+  calleeBlock: { first: 0, size: 50 },
+  callerBlock: { first: 90, size: 10 },
+  ringTimeoutSec: 30,
+});
+const runTimeoutMs = (count: number): number => (count / RATE) * 1000 + DRAIN_MS;
+
+/** CPU seconds of the switch, the orchestrator and Redis over one measured window. */
+interface Window {
+  seconds: number;
+  switchCpu: number;
+  driverCpu: number;
+  redisCpu: number | undefined;
+}
+
+interface RunResult {
+  window: Window;
+  completed: number;
+  failures: Map<string, number>;
+  peakCalls: number;
+  toCalleeAnswer: number[];
+  toEnd: number[];
+  switchRssMb: number;
+}
+
+function switchPid(): number {
+  const fromEnv = process.env.BENCH_FS_PID;
+  const pid = fromEnv ? Number(fromEnv) : Number(readFileSync(path.join(process.env.BENCH_FS_DIR ?? '/opt/fs-bench', 'run/freeswitch.pid'), 'utf8').trim());
+  const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  if (comm !== 'freeswitch') throw new Error(`pid ${pid} is ${comm}, not freeswitch: set BENCH_FS_DIR or BENCH_FS_PID`);
+  return pid;
+}
+
+const countBy = (keys: string[]): Map<string, number> => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
+
+/** Measures `work` from its start until the switch has no channel left. */
+async function measured(fsPid: number, observer: EslSession, cpu: () => Promise<number>, redisPid: number | undefined, work: () => Promise<void>): Promise<Window> {
+  const started = performance.now();
+  const [switch0, driver0, redis0] = [procCpuSeconds(fsPid), await cpu(), redisPid === undefined ? 0 : procCpuSeconds(redisPid)];
+  await work();
+  await observer.waitForNoChannels(DRAIN_MS);
+  const [switch1, driver1, redis1] = [procCpuSeconds(fsPid), await cpu(), redisPid === undefined ? 0 : procCpuSeconds(redisPid)];
+  return {
+    seconds: (performance.now() - started) / 1000,
+    switchCpu: switch1 - switch0,
+    driverCpu: driver1 - driver0,
+    redisCpu: redisPid === undefined ? undefined : redis1 - redis0,
+  };
+}
+
+async function floorRun(url: string, fsPid: number, observer: EslSession): Promise<RunResult> {
+  await runFloorCalls(url, plan(WARMUP));
+  await observer.waitForNoChannels(DRAIN_MS);
+  await sleep(1000);
+  let calls: FloorCall[] = [];
+  const window = await measured(fsPid, observer, async () => ownCpuSeconds(), undefined, async () => {
+    calls = await runFloorCalls(url, plan(N));
+  });
+  const ok = calls.filter((c) => c.ok);
+  return {
+    window,
+    completed: ok.length,
+    failures: countBy(calls.filter((c) => !c.ok).map((c) => c.cause)),
+    peakCalls: peakOverlap(calls.filter((c) => Number.isFinite(c.end))),
+    toCalleeAnswer: ok.flatMap((c) => (c.answered === undefined ? [] : [c.answered - c.start])),
+    toEnd: ok.map((c) => c.end - c.start),
+    switchRssMb: procMemoryMb(fsPid, 'VmRSS'),
+  };
+}
+
+interface CrosslineResult extends RunResult {
+  toCalleeOriginate: number[];
+  callerAnswerToBridge: number[];
+  maxRssMb: number;
+  heapAfterGcMb: number | undefined;
+}
+
+/** Why a callback failed, in a few words: the cause, and which party, and whether it got as far as a bridge. */
+function failureLabel(cb: Callback): string {
+  const failed = [...cb.timeline].reverse().find((e) => e.event === 'attempt-failed' || e.event === 'failed');
+  const bridged = cb.timeline.some((e) => e.event === 'bridged');
+  return `${cb.failureCause ?? cb.status} (${failed?.role ?? '?'} leg${bridged ? ', after the bridge' : ''})`;
+}
+
+async function crosslineRun(url: string, fsPid: number, observer: EslSession, redis: { url: string; pid: number }): Promise<CrosslineResult> {
+  const crossline = await CrosslineProcess.start({ eslUrl: url, redisUrl: redis.url, keyPrefix: `bench${Date.now().toString(36)}`, workerConcurrency: WORKER_CONCURRENCY });
+  try {
+    await crossline.post(plan(WARMUP));
+    await crossline.waitForEnded(WARMUP, runTimeoutMs(WARMUP));
+    await observer.waitForNoChannels(DRAIN_MS);
+    await sleep(1000);
+    let calls: CrosslineCall[] = [];
+    const cpu = async (): Promise<number> => (await crossline.usage()).cpuUs / 1e6;
+    const window = await measured(fsPid, observer, cpu, redis.pid, async () => {
+      calls = await crossline.post(plan(N));
+      await crossline.waitForEnded(WARMUP + N, runTimeoutMs(N));
+    });
+    const memory = await crossline.usage(true);
+    return { window, ...summarize(calls, await crossline.records(calls)), switchRssMb: procMemoryMb(fsPid, 'VmRSS'), maxRssMb: memory.maxRssMb, heapAfterGcMb: memory.heapAfterGcMb };
+  } finally {
+    await crossline.stop();
+  }
+}
+
+/** Latencies and outcomes of the Crossline run, from what the store recorded (read after the window). */
+function summarize(calls: CrosslineCall[], records: Callback[]): Omit<CrosslineResult, 'window' | 'switchRssMb' | 'maxRssMb' | 'heapAfterGcMb'> {
+  const posted = new Map(calls.map((c) => [c.id, c.posted]));
+  const since = (cb: Callback, at: number | undefined): number[] => {
+    const t0 = posted.get(cb.id);
+    return at === undefined || t0 === undefined ? [] : [at - t0];
+  };
+  const ok = records.filter((cb) => cb.status === 'completed');
+  const interval = (cb: Callback): Array<{ start: number; end: number }> => {
+    const start = posted.get(cb.id);
+    const end = timelineAt(cb, 'completed') ?? timelineAt(cb, 'failed');
+    return start === undefined || end === undefined ? [] : [{ start, end }];
+  };
+  const gap = (cb: Callback): number[] => {
+    const answered = timelineAt(cb, 'leg-answered', 'caller');
+    const bridged = timelineAt(cb, 'bridged');
+    return answered === undefined || bridged === undefined ? [] : [bridged - answered];
+  };
+  return {
+    completed: ok.length,
+    failures: countBy(records.filter((cb) => cb.status !== 'completed').map(failureLabel)),
+    peakCalls: peakOverlap(records.flatMap(interval)),
+    toCalleeOriginate: records.flatMap((cb) => since(cb, timelineAt(cb, 'leg-dialing', 'callee'))),
+    toCalleeAnswer: ok.flatMap((cb) => since(cb, timelineAt(cb, 'leg-answered', 'callee'))),
+    callerAnswerToBridge: ok.flatMap(gap),
+    toEnd: ok.flatMap((cb) => since(cb, timelineAt(cb, 'completed'))),
+  };
+}
+
+const ms = (seconds: number): string => (Number.isFinite(seconds) ? `${(seconds * 1000).toFixed(1)} ms` : 'n/a');
+const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+const failures = (m: Map<string, number>): string => [...m].map(([k, v]) => `${v}× ${k}`).join('; ') || 'none';
+
+function report(idleCpuPerSec: number, floor: RunResult, xl: CrosslineResult): string {
+  const row = (label: string, a: string, b: string, c = ''): string => `${label.padEnd(26)}${a.padEnd(40)}${b.padEnd(28)}${c}`.trimEnd();
+  const perCall = (r: RunResult, cpuSeconds: number): number => (r.completed > 0 ? cpuSeconds / r.completed : NaN);
+  const xlSwitch = perCall(xl, xl.window.switchCpu);
+  const floorSwitch = perCall(floor, floor.window.switchCpu);
+  const xlOwn = perCall(xl, xl.window.driverCpu);
+  const xlRedis = perCall(xl, xl.window.redisCpu ?? NaN);
+  const floorOwn = perCall(floor, floor.window.driverCpu);
+  return [
+    `real switch: ${N} callbacks at ${RATE}/s (+${WARMUP} unmeasured warm-up per run), worker concurrency ${WORKER_CONCURRENCY}`,
+    `switch idle: ${(idleCpuPerSec * 1000).toFixed(1)} ms CPU/s (included below, as is)`,
+    '',
+    row('', 'Crossline', 'plain originate (floor)', 'ratio'),
+    row('completed / failed', `${xl.completed} / ${N - xl.completed}`, `${floor.completed} / ${N - floor.completed}`),
+    row('window', `${xl.window.seconds.toFixed(1)} s`, `${floor.window.seconds.toFixed(1)} s`),
+    row('completed/s', (xl.completed / xl.window.seconds).toFixed(2), (floor.completed / floor.window.seconds).toFixed(2)),
+    row('peak calls in progress', String(xl.peakCalls), String(floor.peakCalls)),
+    row('switch CPU per callback', ms(xlSwitch), ms(floorSwitch), ratio(xlSwitch, floorSwitch)),
+    row('driver CPU per callback', `${ms(xlOwn)} (Crossline)`, `${ms(floorOwn)} (plain ESL)`, ratio(xlOwn, floorOwn)),
+    row('Redis CPU per callback', ms(xlRedis), '-'),
+    row('start → callee answered', percentiles(xl.toCalleeAnswer), percentiles(floor.toCalleeAnswer)),
+    row('start → call ended', percentiles(xl.toEnd), percentiles(floor.toEnd)),
+    row('POST → callee originate', percentiles(xl.toCalleeOriginate), '-'),
+    row('caller answer → bridge', percentiles(xl.callerAnswerToBridge), '0 (bridge app)'),
+    row('orchestrator memory', `peak RSS ${xl.maxRssMb.toFixed(0)} MB, heap after GC ${xl.heapAfterGcMb?.toFixed(0) ?? 'n/a'} MB`, '-'),
+    row('switch RSS after the run', `${xl.switchRssMb.toFixed(0)} MB`, `${floor.switchRssMb.toFixed(0)} MB`),
+    `failures, Crossline: ${failures(xl.failures)}`,
+    `failures, floor:     ${failures(floor.failures)}`,
+    '',
+    'Switch CPU is the whole FreeSWITCH process: each callback makes 4 channels on this test switch',
+    '(the 2 legs dialled + the 2 scripted phones answering them on the same switch).',
+  ].join('\n');
+}
+
+export async function runSwitchBench(url: string): Promise<boolean> {
+  const fsPid = switchPid();
+  const observer = await EslSession.connect(url);
+  const redisDir = mkdtempSync(path.join(os.tmpdir(), 'crossline-bench-redis-'));
+  const redisPort = await freePort();
+  const redis = await startRedisServer(redisPort, redisDir);
+  try {
+    if ((await observer.channelCount()) > 0) throw new Error('the switch has calls up already: the bench needs a switch of its own');
+    const idle0 = procCpuSeconds(fsPid);
+    await sleep(IDLE_SAMPLE_MS);
+    const idleCpuPerSec = (procCpuSeconds(fsPid) - idle0) / (IDLE_SAMPLE_MS / 1000);
+    const floor = await floorRun(url, fsPid, observer);
+    const xl = await crosslineRun(url, fsPid, observer, { url: `redis://127.0.0.1:${redisPort}`, pid: redis.pid ?? NaN });
+    process.stdout.write(`${report(idleCpuPerSec, floor, xl)}\n`);
+    return xl.completed === N && floor.completed === N;
+  } finally {
+    observer.close();
+    redis.kill('SIGTERM');
+    await new Promise((r) => (redis.exitCode !== null ? r(undefined) : redis.once('exit', r)));
+    rmSync(redisDir, { recursive: true, force: true });
+  }
+}
