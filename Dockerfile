@@ -17,6 +17,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# /docs serves these files as they are (tsc does not copy them into dist/).
+COPY src/api/docs-assets ./src/api/docs-assets
 COPY package.json openapi.yaml ./
 USER node
 EXPOSE 8080
