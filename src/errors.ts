@@ -51,14 +51,17 @@ export class CrosslineError extends Error {
   readonly status: number;
   readonly retryable: boolean;
   readonly details: ErrorDetail[];
+  /** For 429s: seconds until a retry may succeed, sent as Retry-After. */
+  readonly retryAfterSec: number | undefined;
 
-  constructor(code: ErrorCode, message?: string, details: ErrorDetail[] = [], options?: { cause?: unknown }) {
-    super(message ?? ERROR_CATALOGUE[code].message, options);
+  constructor(code: ErrorCode, message?: string, details: ErrorDetail[] = [], options?: { cause?: unknown; retryAfterSec?: number }) {
+    super(message ?? ERROR_CATALOGUE[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CrosslineError';
     this.code = code;
     this.status = ERROR_CATALOGUE[code].status;
     this.retryable = ERROR_CATALOGUE[code].retryable;
     this.details = details;
+    this.retryAfterSec = options?.retryAfterSec;
     Object.setPrototypeOf(this, new.target.prototype);
   }
 }

@@ -6,12 +6,13 @@ import type { CallbackService } from '../callbacks/ports.js';
 import type { Config } from '../config/index.js';
 import { authenticate } from './auth.js';
 import { requestContext } from './context.js';
-import { docsRoutes } from './docs.js';
+import { docsHandler, openApiHandler } from './docs.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import { IdempotencyStore } from './idempotency.js';
 import { httpMetrics } from './metrics.js';
 import { loadOpenApi } from './openapi.js';
-import { rateLimit } from './rate-limit.js';
+import { opsTokenCheck, requireOpsToken } from './ops-auth.js';
+import { authFailureLimit, rateLimit } from './rate-limit.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('trust proxy', config.trustProxy);
 
   app.use(requestContext(api, logger));
   app.use(metrics.middleware);
@@ -50,15 +52,18 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
-  app.use(healthRoutes(redis, deps.readiness));
-  app.get('/metrics', metrics.handler);
-  app.use(docsRoutes(api));
+  app.use(healthRoutes(redis, deps.readiness, opsTokenCheck(config.opsToken)));
+  // the counts of every tenant together: for the operator, not for whoever can reach the port
+  app.get('/metrics', requireOpsToken(config.opsToken), metrics.handler);
+  app.get('/openapi.yaml', openApiHandler(api));
+  app.get('/docs', docsHandler(api));
 
   app.use('/v1', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
-  app.use('/v1', authenticate(config.apiKeys), rateLimit(redis, config.keyPrefix, config.rateLimitPerMinute));
+  const failures = authFailureLimit(redis, config.keyPrefix, config.authFailuresPerMinute);
+  app.use('/v1', authenticate(config.apiKeys, failures), rateLimit(redis, config.keyPrefix, config.rateLimitPerMinute));
   app.use(
     callbackRoutes({
       api,

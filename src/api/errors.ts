@@ -39,6 +39,10 @@ export function toCrosslineError(err: unknown): CrosslineError {
     default:
       break;
   }
+  if (err instanceof URIError && e?.status === 400) {
+    // the router could not percent-decode a path parameter (`%E0%A4%A`, `%ZZ`)
+    return new CrosslineError('VALIDATION_FAILED', 'The request path is not validly percent-encoded.', [], { cause: err });
+  }
   if (e?.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     // other client errors from body-parser (aborted, bad length) and the router (undecodable path)
     return e.type?.startsWith('request.') || e.type?.startsWith('stream.')
@@ -50,6 +54,7 @@ export function toCrosslineError(err: unknown): CrosslineError {
 
 /** Writes an error response; the one place error bodies are sent from. */
 export function sendError(res: Response, err: CrosslineError): void {
+  if (err.retryAfterSec !== undefined && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(err.retryAfterSec));
   if (err.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(RETRY_AFTER_UNAVAILABLE_SEC));
   if (err.code === 'UNAUTHENTICATED' && !res.hasHeader('WWW-Authenticate')) res.setHeader('WWW-Authenticate', 'Bearer realm="crossline"');
   res.status(err.status).json(errorBody(err, contextOf(res).requestId));

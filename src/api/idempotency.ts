@@ -58,7 +58,8 @@ export function fingerprint(operation: string, body: unknown): string {
 /**
  * Stripe's idempotency semantics over Redis (`<prefix>:idem:<owner>:<key>`): the first response to
  * a key — success or 4xx — is stored for the TTL and replayed for the same body; another body is
- * IDEMPOTENCY_KEY_REUSED; a request still in flight is IDEMPOTENCY_KEY_IN_USE; a 5xx releases the key.
+ * IDEMPOTENCY_KEY_REUSED; a request still in flight is IDEMPOTENCY_KEY_IN_USE; a 5xx or a 429
+ * (retryable errors) releases the key.
  */
 export class IdempotencyStore {
   constructor(
@@ -90,7 +91,8 @@ export class IdempotencyStore {
     try {
       response = await produce();
     } catch (err) {
-      if (isCrosslineError(err) && err.status < 500) {
+      // a 429 is about this moment, not this request: a retry with the key after Retry-After runs again
+      if (isCrosslineError(err) && err.status < 500 && !err.retryable) {
         await this.store(key, token, { state: 'done', fingerprint: scope.fingerprint, response: errorResponse(err) });
       } else {
         await this.release(key, token);

@@ -42,3 +42,48 @@ export function rateLimit(redis: Redis, keyPrefix: string, perMinute: number): R
     next();
   };
 }
+
+/** Counts failed authentications per client address, and refuses an address that failed too often. */
+export interface AuthFailureLimit {
+  /** Rejects with RATE_LIMITED (Retry-After set) while `address` is over its budget. */
+  check(address: string, res: Response): Promise<void>;
+  /** Counts one failed authentication from `address`. */
+  record(address: string): Promise<void>;
+}
+
+/**
+ * `perMinute` failed authentications per client address. Once over, the address is refused for
+ * the rest of the window whatever key it sends, so that a right guess looks no different from a
+ * wrong one. Behind a proxy, the address is the one `trust proxy` yields (TRUST_PROXY).
+ */
+export function authFailureLimit(redis: Redis, keyPrefix: string, perMinute: number): AuthFailureLimit {
+  const limiter = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: `${keyPrefix}:authfail`,
+    points: perMinute,
+    duration: WINDOW_SEC,
+    rejectIfRedisNotReady: true,
+  });
+  const storeError = (err: unknown): CrosslineError => new CrosslineError('STORE_UNAVAILABLE', undefined, [], { cause: err });
+  return {
+    async check(address, res) {
+      let state: RateLimiterRes | null;
+      try {
+        state = await limiter.get(address);
+      } catch (err) {
+        throw storeError(err);
+      }
+      if (state === null || state.consumedPoints < perMinute) return;
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(state.msBeforeNext / 1000))));
+      throw new CrosslineError('RATE_LIMITED', 'Too many failed authentications from this address; retry later.');
+    },
+    async record(address) {
+      try {
+        await limiter.consume(address);
+      } catch (err) {
+        // over the budget already: the next request is refused by check()
+        if (!(err instanceof RateLimiterRes)) throw storeError(err);
+      }
+    },
+  };
+}

@@ -100,6 +100,22 @@ export interface Config {
   webhookMaxAttempts: number;
   /** Requests per minute per API key. @defaultValue 120 */
   rateLimitPerMinute: number;
+  /** Failed authentications per minute per client address before the address is refused. @defaultValue 20 */
+  authFailuresPerMinute: number;
+  /**
+   * Which proxies to believe about the client address (Express `trust proxy`): false, a hop count,
+   * or addresses/CIDRs. The address is what failed authentications are counted by. @defaultValue false
+   */
+  trustProxy: boolean | number | string[];
+  /**
+   * Bearer token of the operator's endpoints: GET /metrics, and the details of GET /readyz.
+   * Unset: /metrics is refused and /readyz shows the status only. @defaultValue undefined
+   */
+  opsToken: string | undefined;
+  /** How long a client may take to send the request headers, ms. @defaultValue 10000 */
+  httpHeadersTimeoutMs: number;
+  /** How long a client may take to send the whole request, ms (a stalled upload is cut off). @defaultValue 30000 */
+  httpRequestTimeoutMs: number;
   /** How long idempotency keys are kept, s. @defaultValue 86400 */
   idempotencyTtlSec: number;
   /** Concurrent callbacks one worker process drives. @defaultValue 50 */
@@ -154,6 +170,11 @@ const schema = {
     WEBHOOK_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 30, default: 8 },
     RATE_LIMIT_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 1000000, default: 120 },
+    AUTH_FAILURES_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 20 },
+    TRUST_PROXY: { type: 'string', pattern: '^(true|false|[0-9]{1,2}|([0-9A-Fa-f.:/]+|loopback|linklocal|uniquelocal)(, ?([0-9A-Fa-f.:/]+|loopback|linklocal|uniquelocal))*)$', default: 'false' },
+    OPS_TOKEN: { type: 'string', pattern: '^[!-~]{16,256}$' },
+    HTTP_HEADERS_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 10000 },
+    HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 3600000, default: 30000 },
     IDEMPOTENCY_TTL: { type: 'integer', minimum: 60, maximum: 604800, default: 86400 },
     WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
     JOB_LOCK_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 30000 },
@@ -193,6 +214,11 @@ export function parseSipDomains(entries: readonly string[]): SipDomainRule[] {
 }
 
 const CALLER_ID_ENTRY = /^\+[1-9][0-9]{0,14}\*$|^\+[1-9][0-9]{6,14}$/;
+
+function parseTrustProxy(text: string): Config['trustProxy'] {
+  if (text === 'true' || text === 'false') return text === 'true';
+  return /^[0-9]+$/.test(text) ? Number(text) : list(text);
+}
 
 /**
  * `<key id>=<number>,<prefix>*;*=<number>` into a policy. A key id that no configured API key has
@@ -235,6 +261,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     throw new ConfigError((validate.errors ?? []).map((e) => `${e.instancePath.slice(1) || 'config'}: ${e.message ?? 'invalid'}`));
   }
   const v = raw as Record<string, string | number | undefined>;
+  if (Number(v.HTTP_HEADERS_TIMEOUT_MS) > Number(v.HTTP_REQUEST_TIMEOUT_MS)) {
+    throw new ConfigError(['HTTP_HEADERS_TIMEOUT_MS: must not be more than HTTP_REQUEST_TIMEOUT_MS']);
+  }
   const defaultRegion = String(v.DEFAULT_REGION);
   const allowedCountries = list(v.ALLOWED_COUNTRIES);
   const config: Config = {
@@ -268,6 +297,11 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     webhookTimeoutMs: Number(v.WEBHOOK_TIMEOUT_MS),
     webhookMaxAttempts: Number(v.WEBHOOK_MAX_ATTEMPTS),
     rateLimitPerMinute: Number(v.RATE_LIMIT_PER_MINUTE),
+    authFailuresPerMinute: Number(v.AUTH_FAILURES_PER_MINUTE),
+    trustProxy: parseTrustProxy(String(v.TRUST_PROXY)),
+    opsToken: v.OPS_TOKEN === undefined ? undefined : String(v.OPS_TOKEN),
+    httpHeadersTimeoutMs: Number(v.HTTP_HEADERS_TIMEOUT_MS),
+    httpRequestTimeoutMs: Number(v.HTTP_REQUEST_TIMEOUT_MS),
     idempotencyTtlSec: Number(v.IDEMPOTENCY_TTL),
     workerConcurrency: Number(v.WORKER_CONCURRENCY),
     jobLockMs: Number(v.JOB_LOCK_MS),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import type { Worker } from 'bullmq';
@@ -177,7 +177,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         readiness: { switchStatus: () => (local ? Promise.resolve(local.status()) : board.read()) },
         logger: logger.child({ component: 'api' }),
       });
-      const server = await listen(app, config.port, config.host);
+      const server = await listen(app, config);
       onClose('http', () => closeServer(server));
       const address = server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -227,9 +227,21 @@ function waitUntilReady(redis: Redis): Promise<void> {
   });
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+/**
+ * Listens with the configured timeouts: Node's defaults hold a stalled upload for 300 s, and
+ * check for one only every 30 s.
+ */
+function listen(app: ReturnType<typeof createApp>, config: Readonly<Config>): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer(
+      {
+        headersTimeout: config.httpHeadersTimeoutMs,
+        requestTimeout: config.httpRequestTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
+      },
+      app,
+    );
+    server.listen(config.port, config.host);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });

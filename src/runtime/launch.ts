@@ -48,7 +48,7 @@ export async function launch(roles: Roles, env: NodeJS.ProcessEnv = process.env)
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
-  printBanner(config, roles, runtime, generatedKey);
+  process.stdout.write(bannerText(config, roles, runtime, generatedKey));
 }
 
 function exitWith(code: number, message: string): void {
@@ -56,17 +56,22 @@ function exitWith(code: number, message: string): void {
   process.exit(code);
 }
 
-function printBanner(config: Readonly<Config>, roles: Roles, runtime: Runtime, generatedKey: string | undefined): void {
+// Credentials in a URL (redis://:password@host, esl://:password@host) are not for the terminal.
+const withoutCredentials = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@');
+
+/** What `npm start` prints: where everything is, and no secret but the API key it generated. */
+export function bannerText(config: Readonly<Config>, roles: Roles, runtime: Pick<Runtime, 'redis' | 'simulator' | 'apiUrl' | 'webhookSecretGenerated'>, generatedKey: string | undefined): string {
   const lines: string[] = ['', `Crossline is up (${[roles.api ? 'API' : '', roles.workers ? 'workers' : ''].filter(Boolean).join(' + ')}).`];
-  lines.push(`  Redis     ${runtime.redis.url} (${runtime.redis.origin}${runtime.redis.origin === 'spawned' ? ': a private redis-server for this run' : ''})`);
+  lines.push(`  Redis     ${withoutCredentials(runtime.redis.url)} (${runtime.redis.origin}${runtime.redis.origin === 'spawned' ? ': a private redis-server for this run' : ''})`);
   if (roles.workers) {
     lines.push(
       runtime.simulator
         ? `  Switch    embedded ESL simulator on ${runtime.simulator.host}:${runtime.simulator.port} (set ESL_URL=esl://:password@host:8021 for FreeSWITCH)`
-        : `  Switch    FreeSWITCH at ${config.eslUrl?.replace(/\/\/[^@]*@/, '//***@') ?? ''}`,
+        : `  Switch    FreeSWITCH at ${withoutCredentials(config.eslUrl ?? '')}`,
     );
     if (runtime.webhookSecretGenerated) {
-      lines.push(`  Webhooks  signed with a secret generated for this run: ${runtime.webhookSecret} (set WEBHOOK_SECRET to keep one)`);
+      // the secret itself stays out of the terminal and the logs that capture it
+      lines.push('  Webhooks  signed with a secret generated for this run (set WEBHOOK_SECRET to choose one you can verify with)');
     }
   }
   if (runtime.apiUrl) {
@@ -81,7 +86,7 @@ function printBanner(config: Readonly<Config>, roles: Roles, runtime: Runtime, g
       `  curl -s ${runtime.apiUrl}/v1/callbacks/<id> -H 'Authorization: Bearer ${key}'`,
     );
   }
-  process.stdout.write(`${lines.join('\n')}\n\n`);
+  return `${lines.join('\n')}\n\n`;
 }
 
 export type { Logger };

@@ -14,6 +14,9 @@ import { callbackFixture } from '../fixtures/callback.js';
 export const API_KEY = 'test-key-0123456789abcdef';
 export const OTHER_KEY = 'other-key-fedcba9876543210';
 export const auth = { Authorization: `Bearer ${API_KEY}` };
+/** The operator's token (OPS_TOKEN): /metrics and the details of /readyz. */
+export const OPS_TOKEN = 'ops-token-0123456789abcdef';
+export const ops = { Authorization: `Bearer ${OPS_TOKEN}` };
 
 /** A minimal valid body for POST /v1/callbacks. */
 export const validBody = (): { caller: { number: string }; callee: { number: string } } => ({
@@ -141,7 +144,7 @@ export interface TestAppOptions {
 export async function startApp(t: TestContext, redisUrl: Promise<string>, options: TestAppOptions = {}): Promise<TestApp> {
   const url = await redisUrl;
   const redis = options.redis ?? new Redis(url, { maxRetriesPerRequest: 1 });
-  const config = loadConfig({}, { apiKeys: [API_KEY, OTHER_KEY], keyPrefix: uniquePrefix(), rateLimitPerMinute: 1000, ...options.config });
+  const config = loadConfig({}, { apiKeys: [API_KEY, OTHER_KEY], keyPrefix: uniquePrefix(), rateLimitPerMinute: 1000, opsToken: OPS_TOKEN, ...options.config });
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
   const service = new FakeCallbackService();

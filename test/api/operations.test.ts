@@ -8,7 +8,7 @@ import request from 'supertest';
 import { loadOpenApi, packageRoot } from '../../src/api/openapi.js';
 import { ERROR_CATALOGUE } from '../../src/errors.js';
 import { testRedisUrl } from '../support/redis.js';
-import { API_KEY, auth, startApp, validBody } from './helpers.js';
+import { API_KEY, auth, ops, startApp, validBody } from './helpers.js';
 
 const redisUrl = testRedisUrl();
 
@@ -27,7 +27,7 @@ describe('health and readiness', () => {
   test('/readyz is 200 when Redis answers PING and the switch is connected', async (t) => {
     const { app } = await startApp(t, redisUrl);
 
-    const res = await request(app).get('/readyz');
+    const res = await request(app).get('/readyz').set(ops);
 
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, {
@@ -40,7 +40,7 @@ describe('health and readiness', () => {
     const dead = new Redis(await redisUrl, { lazyConnect: true });
     const { app } = await startApp(t, redisUrl, { redis: dead });
 
-    const res = await request(app).get('/readyz');
+    const res = await request(app).get('/readyz').set(ops);
 
     assert.equal(res.status, 503);
     assert.equal(res.body.status, 'unavailable');
@@ -52,7 +52,7 @@ describe('health and readiness', () => {
     const { app, switchStatus } = await startApp(t, redisUrl);
     switchStatus.current = { connected: false, since: '2030-01-15T20:01:00.000Z', lastError: 'connect ECONNREFUSED 127.0.0.1:8021' };
 
-    const res = await request(app).get('/readyz');
+    const res = await request(app).get('/readyz').set(ops);
 
     assert.equal(res.status, 503);
     assert.equal(res.body.checks.redis.status, 'up');
@@ -63,11 +63,11 @@ describe('health and readiness', () => {
     const { app, switchStatus } = await startApp(t, redisUrl);
 
     switchStatus.current = async () => ({ connected: true, since: '2030-01-15T20:02:00.000Z' });
-    const fromPromise = await request(app).get('/readyz');
+    const fromPromise = await request(app).get('/readyz').set(ops);
     switchStatus.current = async () => {
       throw new Error('board unreadable');
     };
-    const failing = await request(app).get('/readyz');
+    const failing = await request(app).get('/readyz').set(ops);
 
     assert.equal(fromPromise.status, 200);
     assert.equal(fromPromise.body.checks.switch.since, '2030-01-15T20:02:00.000Z');
@@ -83,7 +83,7 @@ describe('metrics and documentation', () => {
     await request(app).post('/v1/callbacks').set(auth).send(validBody()).expect(202);
     await request(app).get('/nowhere/at/all').expect(404);
 
-    const res = await request(app).get('/metrics');
+    const res = await request(app).get('/metrics').set(ops);
 
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type'] ?? '', /^text\/plain/);
@@ -193,6 +193,6 @@ describe('responses match openapi.yaml', () => {
     check('Error', (await request(app).delete(`/v1/callbacks/${created.body.id}`).set(auth)).body);
     check('Error', (await request(app).post('/v1/callbacks').set(auth).send({ caller: 1 })).body);
     check('Health', (await request(app).get('/healthz')).body);
-    check('Readiness', (await request(app).get('/readyz')).body);
+    check('Readiness', (await request(app).get('/readyz').set(ops)).body);
   });
 });

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { CallbackInput, CallbackService, ListQuery } from '../../callbacks/ports.js';
 import { toCallbackView } from '../../callbacks/view.js';
 import { CrosslineError } from '../../errors.js';
@@ -77,6 +77,11 @@ export function callbackRoutes({ api, callbacks, idempotency }: CallbackRoutesDe
   router.delete('/v1/callbacks/:id', async (req, res) => {
     res.json(toCallbackView(await callbacks.cancel(callbackId(req, validateCancelPath), ownerOf(res))));
   });
+
+  // An id the router cannot even percent-decode (`%E0%A4%A`) cannot exist either: not found, as above.
+  router.use('/v1/callbacks', ((err, _req, _res, next) => {
+    next(err instanceof URIError ? new CrosslineError('CALLBACK_NOT_FOUND') : err);
+  }) as ErrorRequestHandler);
 
   return router;
 }

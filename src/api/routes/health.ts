@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Redis } from 'ioredis';
 import type { TelephonyStatus } from '../../telephony/types.js';
 
@@ -56,17 +56,22 @@ async function switchCheck(readiness: Readiness): Promise<Check> {
   return { status: 'down', since: s.since, ...(s.lastError !== undefined ? { error: s.lastError } : {}) };
 }
 
-/** /healthz: the process answers. /readyz: Redis answers PING and the switch is connected. */
-export function healthRoutes(redis: Redis, readiness: Readiness): Router {
+/**
+ * /healthz: the process answers. /readyz: Redis answers PING and the switch is connected. Probes
+ * get the status only; which part is down and why (addresses, the ESL client's error text) is for
+ * requests that `showDetails` accepts (the operations token).
+ */
+export function healthRoutes(redis: Redis, readiness: Readiness, showDetails: (req: Request) => boolean): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
   });
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', async (req, res) => {
     const [redisResult, switchResult] = await Promise.all([redisCheck(redis), switchCheck(readiness)]);
     const checks = { redis: redisResult, switch: switchResult };
     const ready = checks.redis.status === 'up' && checks.switch.status === 'up';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
+    const status = ready ? 'ready' : 'unavailable';
+    res.status(ready ? 200 : 503).json(showDetails(req) ? { status, checks } : { status });
   });
   return router;
 }
