@@ -24,7 +24,8 @@ export interface paths {
          *
          *     The server validates again beyond this schema: the number must be a real number for its
          *     region (`INVALID_NUMBER`), the destination must pass the toll-fraud policy
-         *     (`DESTINATION_NOT_ALLOWED`, `PREMIUM_RATE_DENIED`), `at` must be in the future and within
+         *     (`DESTINATION_NOT_ALLOWED`, `PREMIUM_RATE_DENIED`; a SIP URI's host must be an allowed SIP
+         *     domain, `SIP_DOMAIN_NOT_ALLOWED`), `at` must be in the future and within
          *     the scheduling horizon (`INVALID_SCHEDULE`), and the webhook must not resolve to a private
          *     address (`WEBHOOK_URL_NOT_ALLOWED`).
          */
@@ -40,7 +41,7 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The callback's id. Anything that is not a lower-case UUID is `404 CALLBACK_NOT_FOUND`. */
+                /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
                 id: components["parameters"]["CallbackId"];
             };
             cookie?: never;
@@ -92,7 +93,9 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Redis answers PING and the switch (FreeSWITCH Event Socket) is connected.
+         * @description Redis answers PING and the switch (FreeSWITCH Event Socket) is connected. Probes get the
+         *     status only; `checks` (which part is down, since when, why) is added for a request with
+         *     `Authorization: Bearer <OPS_TOKEN>`, the operator's token (not an API key).
          */
         get: operations["getReadiness"];
         put?: never;
@@ -114,7 +117,9 @@ export interface paths {
          * Prometheus metrics
          * @description `crossline_http_requests_total` and `crossline_http_request_duration_seconds` (labels
          *     `method`, `route` — the path template of this document, or `unmatched` — and `status`),
-         *     plus the Node.js process metrics.
+         *     plus the Node.js process metrics. They count every API key's traffic together, so they
+         *     need `Authorization: Bearer <OPS_TOKEN>`, the operator's token; an API key does not open
+         *     them, and without `OPS_TOKEN` configured they are off.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -189,7 +194,9 @@ export interface components {
          */
         Dtmf: string;
         /**
-         * @description Shown as caller name: letters, digits, spaces (not first or last), `.` and `-`; at most 64 characters.
+         * @description Shown as caller name: letters, digits, spaces (not first or last), `.` and `-`; at most 64
+         *     characters. Stored NFKC-normalised (full-width `Ａ` becomes `A`); invisible characters (fillers
+         *     such as U+3164, joiners, variation selectors) and bidirectional controls are `INVALID_NAME`.
          * @example Alice Martin
          */
         DisplayName: string;
@@ -229,7 +236,10 @@ export interface components {
                 callee?: components["schemas"]["SpeakableText"];
                 caller?: components["schemas"]["SpeakableText"];
             };
-            /** @description Number presented to both parties. Defaults to the server's setting. */
+            /**
+             * @description Number presented to both parties; it must be one the API key is allowed to present
+             *     (`422 CALLER_ID_NOT_ALLOWED` otherwise). Defaults to the server's setting.
+             */
             callerId?: components["schemas"]["E164Number"];
             webhook?: components["schemas"]["WebhookUrl"];
             /**
@@ -237,7 +247,7 @@ export interface components {
              * @default callee-first
              * @enum {string}
              */
-            order: "callee-first" | "caller-first";
+            order?: "callee-first" | "caller-first";
         };
         /** @description The party who asked for the call. Exactly one of `number` and `sipUri`. */
         CallerEndpoint: {
@@ -367,6 +377,7 @@ export interface components {
         Readiness: {
             /** @enum {string} */
             status: "ready" | "unavailable";
+            /** @description Only for a request with the operator's token. */
             checks: {
                 redis: components["schemas"]["ReadinessCheck"];
                 switch: components["schemas"]["ReadinessCheck"];
@@ -392,7 +403,7 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
     };
     responses: {
         /**
@@ -456,7 +467,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `DESTINATION_NOT_ALLOWED`, `PREMIUM_RATE_DENIED` or `WEBHOOK_URL_NOT_ALLOWED`. */
+        /** @description `DESTINATION_NOT_ALLOWED`, `PREMIUM_RATE_DENIED`, `SIP_DOMAIN_NOT_ALLOWED`, `CALLER_ID_NOT_ALLOWED` or `WEBHOOK_URL_NOT_ALLOWED`. */
         Unprocessable: {
             headers: {
                 [name: string]: unknown;
@@ -465,7 +476,10 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `RATE_LIMITED`: too many requests for this API key. */
+        /**
+         * @description `RATE_LIMITED`: too many requests for this API key, or too many failed authentications
+         *     from this client address (then any key is refused until `Retry-After`).
+         */
         RateLimited: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -508,7 +522,7 @@ export interface components {
         };
     };
     parameters: {
-        /** @description The callback's id. Anything that is not a lower-case UUID is `404 CALLBACK_NOT_FOUND`. */
+        /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
         CallbackId: components["schemas"]["Uuid"];
         /**
          * @description Makes a retried request safe. The first response to a key (status and body, including 4xx
@@ -635,7 +649,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The callback's id. Anything that is not a lower-case UUID is `404 CALLBACK_NOT_FOUND`. */
+                /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
                 id: components["parameters"]["CallbackId"];
             };
             cookie?: never;
@@ -664,7 +678,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The callback's id. Anything that is not a lower-case UUID is `404 CALLBACK_NOT_FOUND`. */
+                /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
                 id: components["parameters"]["CallbackId"];
             };
             cookie?: never;
@@ -728,7 +742,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Not ready; `checks` says which part is down. */
+            /** @description Not ready; with the operator's token, `checks` says which part is down. */
             503: {
                 headers: {
                     [name: string]: unknown;
