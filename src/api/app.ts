@@ -6,7 +6,7 @@ import type { CallbackService } from '../callbacks/ports.js';
 import type { Config } from '../config/index.js';
 import { authenticate } from './auth.js';
 import { requestContext } from './context.js';
-import { docsHandler, openApiHandler } from './docs.js';
+import { docsRoutes } from './docs.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import { IdempotencyStore } from './idempotency.js';
 import { httpMetrics } from './metrics.js';
@@ -55,8 +55,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRoutes(redis, deps.readiness, opsTokenCheck(config.opsToken)));
   // the counts of every tenant together: for the operator, not for whoever can reach the port
   app.get('/metrics', requireOpsToken(config.opsToken), metrics.handler);
-  app.get('/openapi.yaml', openApiHandler(api));
-  app.get('/docs', docsHandler(api));
+  app.use(docsRoutes(api));
 
   app.use('/v1', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
