@@ -378,7 +378,7 @@ export interface components {
             /** @enum {string} */
             status: "ready" | "unavailable";
             /** @description Only for a request with the operator's token. */
-            checks: {
+            checks?: {
                 redis: components["schemas"]["ReadinessCheck"];
                 switch: components["schemas"]["ReadinessCheck"];
             };
@@ -771,6 +771,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthenticated"];
         };
     };
     getOpenApi: {
