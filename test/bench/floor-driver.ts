@@ -5,8 +5,9 @@
  * and CHANNEL_HANGUP_COMPLETE (to see the call end) and nothing else.
  */
 import { randomUUID } from 'node:crypto';
+import { SUBSCRIBED_EVENTS } from '../../src/telephony/index.js';
 import { EslSession, type HangupInfo } from './esl-session.js';
-import { paced, phone } from './measure.js';
+import { paced, phone, unrefSleep } from './measure.js';
 
 export interface CallPlan {
   count: number;
@@ -16,6 +17,8 @@ export interface CallPlan {
   callerBlock: { first: number; size: number };
   /** Ring timeout of each leg, s. */
   ringTimeoutSec: number;
+  /** Subscribe the plain driver to Crossline's event list instead of the two events it needs (what do events cost the switch?). */
+  crosslineEvents?: boolean;
 }
 
 export interface FloorCall {
@@ -31,7 +34,7 @@ export interface FloorCall {
 export async function runFloorCalls(url: string, plan: CallPlan): Promise<FloorCall[]> {
   const esl = await EslSession.connect(url);
   try {
-    await esl.subscribe(['BACKGROUND_JOB', 'CHANNEL_HANGUP_COMPLETE']);
+    await esl.subscribe(plan.crosslineEvents ? [...SUBSCRIBED_EVENTS] : ['BACKGROUND_JOB', 'CHANNEL_HANGUP_COMPLETE']);
     const hangups = new Map<string, (info: HangupInfo) => void>();
     const stop = esl.onHangup((info) => hangups.get(info.uuid)?.(info));
     const results = await paced(plan.count, plan.ratePerSec, (i) => placeCall(esl, plan, i, hangups));
@@ -57,7 +60,9 @@ async function placeCall(esl: EslSession, plan: CallPlan, i: number, hangups: Ma
     hangups.delete(uuid);
     return { start, end: answered, ok: false, cause: job.replace(/^-ERR\s*/, '') };
   }
-  const info = await ended;
+  // A lost event must not hang the bench: give up on the call well after the phones' 2 s talk.
+  const info = await Promise.race([ended, unrefSleep(plan.ringTimeoutSec * 1000 + 30_000).then(() => undefined)]);
   hangups.delete(uuid);
+  if (!info) return { start, answered, end: NaN, ok: false, cause: 'no hangup seen' };
   return { start, answered, end: Date.now(), ok: info.bridged, cause: info.cause };
 }

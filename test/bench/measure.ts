@@ -24,6 +24,15 @@ export function procCpuSeconds(pid: number): number {
   return (utime + stime) / CLK_TCK;
 }
 
+/** CPU seconds all cores of the machine have spent busy since boot (everything but idle and iowait). */
+export function machineBusySeconds(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/) ?? [];
+  const values = ticks.map(Number);
+  const total = values.reduce((a, b) => a + b, 0);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  return (total - idle) / CLK_TCK;
+}
+
 /** A /proc/<pid>/status field given in kB (VmRSS, VmHWM), in MB. */
 export function procMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -65,6 +74,9 @@ export function peakOverlap(intervals: ReadonlyArray<{ start: number; end: numbe
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A timeout that does not keep the process alive once everything else is done. */
+export const unrefSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 /**
  * Starts `count` tasks at `ratePerSec`, open loop: task i starts at i/rate whatever the earlier

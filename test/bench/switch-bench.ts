@@ -11,7 +11,8 @@
  * (a uuid_kill from the bench would be switch work, and bench traffic, inside the window).
  *
  * Knobs: BENCH_CALLBACKS (100), BENCH_RATE callbacks/s (5), BENCH_WARMUP (10, unmeasured, per run),
- * BENCH_FS_DIR (/opt/fs-bench: its run/freeswitch.pid is the switch whose CPU is read) or BENCH_FS_PID.
+ * BENCH_FS_DIR (/opt/fs-bench: its run/freeswitch.pid is the switch whose CPU is read) or BENCH_FS_PID,
+ * BENCH_FLOOR_EVENTS=crossline (the plain driver subscribes to Crossline's event list: what events cost the switch).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +22,7 @@ import { freePort, startRedisServer } from '../../src/store/index.js';
 import { CrosslineProcess, timelineAt, type CrosslineCall } from './crossline-driver.js';
 import { EslSession } from './esl-session.js';
 import { runFloorCalls, type CallPlan, type FloorCall } from './floor-driver.js';
-import { ownCpuSeconds, peakOverlap, percentiles, procCpuSeconds, procMemoryMb, sleep } from './measure.js';
+import { machineBusySeconds, ownCpuSeconds, peakOverlap, percentiles, procCpuSeconds, procMemoryMb, sleep } from './measure.js';
 
 const N = Number(process.env.BENCH_CALLBACKS ?? 100);
 const RATE = Number(process.env.BENCH_RATE ?? 5);
@@ -37,6 +38,7 @@ const plan = (count: number): CallPlan => ({
   calleeBlock: { first: 0, size: 50 },
   callerBlock: { first: 90, size: 10 },
   ringTimeoutSec: 30,
+  crosslineEvents: process.env.BENCH_FLOOR_EVENTS === 'crossline',
 });
 const runTimeoutMs = (count: number): number => (count / RATE) * 1000 + DRAIN_MS;
 
@@ -46,6 +48,10 @@ interface Window {
   switchCpu: number;
   driverCpu: number;
   redisCpu: number | undefined;
+  /** The bench process itself (its load generator; in the floor run, also the plain driver). */
+  benchCpu: number;
+  /** Busy CPU of the whole machine: what is not ours is other people's load, i.e. noise. */
+  machineCpu: number;
 }
 
 interface RunResult {
@@ -70,16 +76,19 @@ const countBy = (keys: string[]): Map<string, number> => keys.reduce((m, k) => m
 
 /** Measures `work` from its start until the switch has no channel left. */
 async function measured(fsPid: number, observer: EslSession, cpu: () => Promise<number>, redisPid: number | undefined, work: () => Promise<void>): Promise<Window> {
+  const redisCpu = (): number => (redisPid === undefined ? 0 : procCpuSeconds(redisPid));
   const started = performance.now();
-  const [switch0, driver0, redis0] = [procCpuSeconds(fsPid), await cpu(), redisPid === undefined ? 0 : procCpuSeconds(redisPid)];
+  const [switch0, driver0, redis0, bench0, machine0] = [procCpuSeconds(fsPid), await cpu(), redisCpu(), ownCpuSeconds(), machineBusySeconds()];
   await work();
   await observer.waitForNoChannels(DRAIN_MS);
-  const [switch1, driver1, redis1] = [procCpuSeconds(fsPid), await cpu(), redisPid === undefined ? 0 : procCpuSeconds(redisPid)];
+  const [switch1, driver1, redis1, bench1, machine1] = [procCpuSeconds(fsPid), await cpu(), redisCpu(), ownCpuSeconds(), machineBusySeconds()];
   return {
     seconds: (performance.now() - started) / 1000,
     switchCpu: switch1 - switch0,
     driverCpu: driver1 - driver0,
     redisCpu: redisPid === undefined ? undefined : redis1 - redis0,
+    benchCpu: bench1 - bench0,
+    machineCpu: machine1 - machine0,
   };
 }
 
@@ -168,10 +177,17 @@ function summarize(calls: CrosslineCall[], records: Callback[]): Omit<CrosslineR
 
 const ms = (seconds: number): string => (Number.isFinite(seconds) ? `${(seconds * 1000).toFixed(1)} ms` : 'n/a');
 const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+/** CPU busy on the machine outside the processes measured here, as a share of all cores: the noise. */
+function noise(w: Window, crossline: boolean): string {
+  // In the floor run the bench process is the driver, so its CPU is already in driverCpu.
+  const ours = w.switchCpu + w.driverCpu + (w.redisCpu ?? 0) + (crossline ? w.benchCpu : 0);
+  const others = Math.max(0, w.machineCpu - ours) / (w.seconds * os.availableParallelism());
+  return `${(others * 100).toFixed(0)}% of ${os.availableParallelism()} cores`;
+}
 const failures = (m: Map<string, number>): string => [...m].map(([k, v]) => `${v}× ${k}`).join('; ') || 'none';
 
 function report(idleCpuPerSec: number, floor: RunResult, xl: CrosslineResult): string {
-  const row = (label: string, a: string, b: string, c = ''): string => `${label.padEnd(26)}${a.padEnd(40)}${b.padEnd(28)}${c}`.trimEnd();
+  const row = (label: string, a: string, b: string, c = ''): string => `${label.padEnd(30)}${a.padEnd(40)}${b.padEnd(28)}${c}`.trimEnd();
   const perCall = (r: RunResult, cpuSeconds: number): number => (r.completed > 0 ? cpuSeconds / r.completed : NaN);
   const xlSwitch = perCall(xl, xl.window.switchCpu);
   const floorSwitch = perCall(floor, floor.window.switchCpu);
@@ -190,11 +206,13 @@ function report(idleCpuPerSec: number, floor: RunResult, xl: CrosslineResult): s
     row('switch CPU per callback', ms(xlSwitch), ms(floorSwitch), ratio(xlSwitch, floorSwitch)),
     row('driver CPU per callback', `${ms(xlOwn)} (Crossline)`, `${ms(floorOwn)} (plain ESL)`, ratio(xlOwn, floorOwn)),
     row('Redis CPU per callback', ms(xlRedis), '-'),
+    row('driver + Redis CPU', ms(xlOwn + xlRedis), ms(floorOwn), ratio(xlOwn + xlRedis, floorOwn)),
     row('start → callee answered', percentiles(xl.toCalleeAnswer), percentiles(floor.toCalleeAnswer)),
     row('start → call ended', percentiles(xl.toEnd), percentiles(floor.toEnd)),
     row('POST → callee originate', percentiles(xl.toCalleeOriginate), '-'),
     row('caller answer → bridge', percentiles(xl.callerAnswerToBridge), '0 (bridge app)'),
     row('orchestrator memory', `peak RSS ${xl.maxRssMb.toFixed(0)} MB, heap after GC ${xl.heapAfterGcMb?.toFixed(0) ?? 'n/a'} MB`, '-'),
+    row('other load on the machine', noise(xl.window, true), noise(floor.window, false)),
     row('switch RSS after the run', `${xl.switchRssMb.toFixed(0)} MB`, `${floor.switchRssMb.toFixed(0)} MB`),
     `failures, Crossline: ${failures(xl.failures)}`,
     `failures, floor:     ${failures(floor.failures)}`,
