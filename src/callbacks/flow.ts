@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { CrosslineError } from '../errors.js';
 import type { AttemptScheduler } from '../queue/index.js';
 import type { CallbackRepository, CancelSignal } from '../store/index.js';
-import type { Announcement, DialRequest, HangupCause, LegResult, Telephony } from '../telephony/types.js';
+import { dtmfPlayoutMs } from '../telephony/dtmf.js';
+import type { DialRequest, HangupCause, LegResult, Telephony } from '../telephony/types.js';
 import type { CallbackNotifier } from './ports.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
@@ -177,7 +178,9 @@ class AttemptRun {
 
     const first = await this.reachLeg(attempt, firstRole, this.cancel.signal);
     if (first.result.outcome === 'failed') return this.attemptFailed(attempt, first.result.cause, firstRole);
-    await this.afterAnswer(attempt, first.leg);
+    if ((await this.afterAnswer(attempt, first.leg)) === 'hung-up') {
+      return this.attemptFailed(attempt, first.leg.hangupCause ?? 'UNKNOWN', firstRole);
+    }
 
     const second = await this.reachSecondLeg(attempt, secondRole, first.leg);
     if (second === 'first-hung-up') return this.attemptFailed(attempt, first.leg.hangupCause ?? 'UNKNOWN', firstRole);
@@ -185,7 +188,10 @@ class AttemptRun {
       await this.dismissWaitingLeg(attempt, first.leg);
       return this.attemptFailed(attempt, second.result.cause, secondRole);
     }
-    await this.afterAnswer(attempt, second.leg);
+    if ((await this.afterAnswer(attempt, second.leg)) === 'hung-up') {
+      await this.dismissWaitingLeg(attempt, first.leg);
+      return this.attemptFailed(attempt, second.leg.hangupCause ?? 'UNKNOWN', secondRole);
+    }
     const gone = await this.bridge(attempt, first.leg, second.leg);
     if (gone) {
       const survivor = gone === first.leg ? second.leg : first.leg;
@@ -259,12 +265,12 @@ class AttemptRun {
     await this.commit();
   }
 
-  private async endLeg(leg: Leg, cause: HangupCause, event: 'leg-failed' | 'leg-ended'): Promise<void> {
+  private async endLeg(leg: Leg, cause: HangupCause, event: 'leg-failed' | 'leg-ended', detail?: string): Promise<void> {
     if (leg.state === 'ended') return;
     leg.state = 'ended';
     leg.endedAt = this.now();
     leg.hangupCause = cause;
-    this.note(event, { role: leg.role, uuid: leg.uuid, hangupCause: cause });
+    this.note(event, { role: leg.role, uuid: leg.uuid, hangupCause: cause, ...(detail !== undefined ? { detail } : {}) });
     await this.commit();
   }
 
@@ -295,21 +301,92 @@ class AttemptRun {
     }
   }
 
-  /** Announcement and IVR digits for a freshly answered leg; each done at most once per attempt. */
-  private async afterAnswer(attempt: Attempt, leg: Leg): Promise<void> {
+  /**
+   * Announcement and IVR digits for a freshly answered leg, each done at most once per attempt.
+   * 'hung-up' when the leg hung up before its digits were all played (it is then recorded ended).
+   */
+  private async afterAnswer(attempt: Attempt, leg: Leg): Promise<'up' | 'hung-up'> {
     const { request } = this.callback;
     const text = leg.role === 'callee' ? request.announce.callee : request.announce.caller;
-    if (text !== undefined && !this.done(attempt, 'announcement-played', leg.role)) {
-      await this.deps.telephony.play(leg.uuid, { kind: 'speak', text }, this.cancel.signal);
-      this.throwIfCanceled();
-      this.note('announcement-played', { role: leg.role, uuid: leg.uuid });
-      await this.commit();
+    if (text !== undefined && !this.done(attempt, 'announcement-played', leg.role) && !this.done(attempt, 'announcement-failed', leg.role)) {
+      await this.announce(leg, text, 'announcement-played');
     }
     const dtmf = leg.role === 'callee' ? request.callee.dtmf : undefined;
-    if (dtmf !== undefined && !this.done(attempt, 'dtmf-sent', leg.role)) {
-      await this.deps.telephony.sendDtmf(leg.uuid, dtmf);
-      this.note('dtmf-sent', { role: leg.role, uuid: leg.uuid, detail: dtmf });
+    if (dtmf === undefined || this.done(attempt, 'dtmf-sent', leg.role)) return 'up';
+    return this.playDigits(attempt, leg, dtmf);
+  }
+
+  /**
+   * Speaks `text` to a leg and records how it went: `played`, or `announcement-failed` with the
+   * switch's reason (the call goes on without it, but not silently). A leg that hung up meanwhile
+   * records nothing here; the step that waits on it sees the hangup.
+   */
+  private async announce(leg: Leg, text: string, played: 'announcement-played' | 'caller-no-answer-message-played'): Promise<void> {
+    const result = await this.deps.telephony.play(leg.uuid, { kind: 'speak', text }, this.cancel.signal);
+    this.throwIfCanceled();
+    if (result.outcome === 'hung-up') return;
+    if (result.outcome === 'failed') {
+      this.log.warn({ role: leg.role, uuid: leg.uuid, reason: result.reason }, 'announcement not played');
+      const what = played === 'announcement-played' ? 'announcement' : 'caller-no-answer message';
+      this.note('announcement-failed', { role: leg.role, uuid: leg.uuid, detail: `${what}: ${result.reason}` });
+    } else {
+      this.note(played, { role: leg.role, uuid: leg.uuid });
+    }
+    await this.commit();
+  }
+
+  /**
+   * Sends the IVR digits and waits until the switch has played every digit and pause: it only
+   * queues them, sends no event per digit and drops what is still queued at hangup, so the known
+   * play-out time (dtmfPlayoutMs) is waited out before anyone else is rung. `dtmf-started` is saved
+   * before the digits go out, so a worker that takes over mid-play-out waits out the rest instead
+   * of sending them twice (at most once: a crash between that save and the send loses the digits).
+   */
+  private async playDigits(attempt: Attempt, leg: Leg, dtmf: string): Promise<'up' | 'hung-up'> {
+    const started = this.callback.timeline.find((e) => e.attempt === attempt.number && e.event === 'dtmf-started' && e.role === leg.role);
+    let startedAt = started ? Date.parse(started.at) : this.deps.clock().getTime();
+    if (!started) {
+      this.note('dtmf-started', { role: leg.role, uuid: leg.uuid, detail: dtmf });
       await this.commit();
+      this.throwIfCanceled();
+      const refused = await this.deps.telephony.sendDtmf(leg.uuid, dtmf).then(() => undefined, (err: unknown) => err);
+      if (refused !== undefined) {
+        // Refused because the leg is gone is a hangup; anything else is the switch's fault.
+        if ((await this.deps.telephony.channelState(leg.uuid)) !== 'absent') throw refused;
+        return this.digitsCutOff(leg, await this.deps.telephony.awaitHangup(leg.uuid, this.cancel.signal));
+      }
+      startedAt = this.deps.clock().getTime();
+    }
+    const cause = await this.whileUp(leg, startedAt + dtmfPlayoutMs(dtmf) - this.deps.clock().getTime());
+    this.throwIfCanceled();
+    if (cause !== undefined) return this.digitsCutOff(leg, cause);
+    this.note('dtmf-sent', { role: leg.role, uuid: leg.uuid, detail: dtmf });
+    await this.commit();
+    return 'up';
+  }
+
+  private async digitsCutOff(leg: Leg, cause: HangupCause): Promise<'hung-up'> {
+    await this.endLeg(leg, cause, 'leg-ended', 'hung up before the IVR digits were all played; not delivered');
+    return 'hung-up';
+  }
+
+  /** Waits `ms` while the leg stays up; resolves with its hangup cause if it hangs up first. */
+  private async whileUp(leg: Leg, ms: number): Promise<HangupCause | undefined> {
+    const stop = new AbortController();
+    const signal = AbortSignal.any([stop.signal, this.cancel.signal]);
+    const elapsed = new Promise<undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      }, { once: true });
+    });
+    // A failed watch (the switch connection is down) leaves the timer to decide; the next step will notice.
+    const hungUp = this.deps.telephony.awaitHangup(leg.uuid, signal).catch(() => new Promise<undefined>(() => undefined));
+    try {
+      return await Promise.race([elapsed, hungUp]);
+    } finally {
+      stop.abort();
     }
   }
 
@@ -318,13 +395,7 @@ class AttemptRun {
     if (first.state === 'ended') return;
     // The callee waiting hears that the caller did not come; a caller waiting, that the callee could not be reached.
     const text = first.role === 'callee' ? this.deps.messages.callerNoAnswer : this.deps.messages.calleeUnavailable;
-    if (!this.done(attempt, 'caller-no-answer-message-played', first.role)) {
-      const announcement: Announcement = { kind: 'speak', text };
-      await this.deps.telephony.play(first.uuid, announcement, this.cancel.signal);
-      this.throwIfCanceled();
-      this.note('caller-no-answer-message-played', { role: first.role, uuid: first.uuid });
-      await this.commit();
-    }
+    if (!this.done(attempt, 'caller-no-answer-message-played', first.role)) await this.announce(first, text, 'caller-no-answer-message-played');
     await this.hangupLeg(first, 'NORMAL_CLEARING');
   }
 

@@ -88,6 +88,11 @@ export type TimelineEvent =
   | 'leg-failed'
   | 'leg-ended'
   | 'announcement-played'
+  /** The switch did not play an announcement (detail: why); the call goes on without it. */
+  | 'announcement-failed'
+  /** IVR digits handed to the switch (detail: the digits); they are still being played out. */
+  | 'dtmf-started'
+  /** Every IVR digit and pause has been played out to the callee (detail: the digits). */
   | 'dtmf-sent'
   | 'caller-no-answer-message-played'
   | 'bridged'

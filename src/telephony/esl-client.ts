@@ -23,6 +23,7 @@ import {
   type DialRequest,
   type HangupCause,
   type LegResult,
+  type PlayResult,
   type Telephony,
   type TelephonyStatus,
 } from './types.js';
@@ -37,6 +38,8 @@ export const SUBSCRIBED_EVENTS: readonly string[] = [
   'CHANNEL_UNBRIDGE',
   'CHANNEL_HANGUP',
   'CHANNEL_HANGUP_COMPLETE',
+  // The start of an announcement: a speak that completes a few ms later said nothing (o-app-failures).
+  'CHANNEL_EXECUTE',
   'CHANNEL_EXECUTE_COMPLETE',
   'DTMF',
   'BACKGROUND_JOB',
@@ -51,7 +54,17 @@ export type ChannelEvent =
   | { type: 'unbridged'; uuid: string }
   | { type: 'hangup'; uuid: string; cause: HangupCause }
   | { type: 'hangup-complete'; uuid: string; cause: HangupCause }
-  | { type: 'execute-complete'; uuid: string; application: string; applicationUuid?: string }
+  | { type: 'execute'; uuid: string; application: string; applicationUuid?: string; /** switch clock, ms */ at?: number }
+  | {
+      type: 'execute-complete';
+      uuid: string;
+      application: string;
+      applicationUuid?: string;
+      /** Application-Response: `FILE PLAYED`, `FILE NOT FOUND`, `_none_`… */
+      response?: string;
+      /** switch clock, ms */
+      at?: number;
+    }
   | { type: 'dtmf'; uuid: string; digit: string };
 
 /** Events of {@link EslTelephony}. */
@@ -62,6 +75,8 @@ export interface EslTelephonyEvents {
   lost: [reason: string];
   /** Every channel event received (legs of other processes too). */
   channel: [event: ChannelEvent];
+  /** After each (re)connect: the modules Crossline needs that the switch lacks (empty when all are there). */
+  modules: [missing: string[]];
 }
 
 export interface EslTelephonyOptions {
@@ -126,6 +141,8 @@ export function parseEslUrl(url: string): EslAddress {
 }
 
 const ANSWERED: LegResult = { outcome: 'answered' };
+const PLAYED: PlayResult = { outcome: 'played' };
+const HUNG_UP: PlayResult = { outcome: 'hung-up' };
 const CANCELED: LegResult = { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' };
 /** How many hangup causes we remember, so a leg that ended just before we asked still gets its real cause. */
 const REMEMBERED_CAUSES = 5000;
@@ -165,6 +182,43 @@ const isHangup = (event: ChannelEvent): event is Extract<ChannelEvent, { cause: 
 /** `show channels` call states that mean the leg has been answered. */
 const ANSWERED_CALLSTATES = new Set(['ACTIVE', 'HELD', 'UNHELD']);
 
+/** Application-UUID and the event's time (Event-Date-Timestamp, µs → ms) of an execute event. */
+function executeDetails(event: EslEvent): { applicationUuid?: string; at?: number } {
+  const applicationUuid = event.getHeader('Application-UUID');
+  const micros = Number(event.getHeader('Event-Date-Timestamp') ?? Number.NaN);
+  return {
+    ...(applicationUuid !== null ? { applicationUuid } : {}),
+    ...(Number.isFinite(micros) ? { at: micros / 1000 } : {}),
+  };
+}
+
+/**
+ * The modules Crossline cannot work without: mod_sofia dials, mod_dptools runs park, playback and
+ * speak, and the TTS engine's module speaks the announcements.
+ */
+export function requiredModules(ttsEngine: string): string[] {
+  return ['mod_sofia', 'mod_dptools', `mod_${ttsEngine}`];
+}
+
+/**
+ * A speak that completes within this (switch clock) said nothing: FreeSWITCH answers `_none_` for a
+ * missing TTS engine too, but after about 1 ms instead of the length of the text (o-app-failures).
+ */
+const SPEAK_AT_ONCE_MS = 10;
+
+/** What an announcement's CHANNEL_EXECUTE_COMPLETE says about it. */
+function playOutcome(kind: Announcement['kind'], response: string | undefined, tookMs: number | undefined): PlayResult {
+  if (kind === 'file') {
+    // FILE PLAYED when it played; FILE NOT FOUND and the like when it did not.
+    return response === 'FILE PLAYED' ? PLAYED : { outcome: 'failed', reason: `playback answered ${response ?? 'nothing'}` };
+  }
+  if (tookMs !== undefined && tookMs < SPEAK_AT_ONCE_MS) {
+    return { outcome: 'failed', reason: `speak returned after ${tookMs.toFixed(1)} ms without speaking (TTS engine or voice not available on the switch)` };
+  }
+  if (response !== undefined && /error|fail|invalid|not found/i.test(response)) return { outcome: 'failed', reason: `speak answered ${response}` };
+  return PLAYED;
+}
+
 function toChannelEvent(name: string | null, event: EslEvent): ChannelEvent | undefined {
   const uuid = event.getHeader('Unique-ID');
   if (uuid === null) return undefined;
@@ -187,12 +241,17 @@ function toChannelEvent(name: string | null, event: EslEvent): ChannelEvent | un
       return { type: 'hangup', uuid, cause: parseHangupCause(event.getHeader('Hangup-Cause') ?? undefined) };
     case 'CHANNEL_HANGUP_COMPLETE':
       return { type: 'hangup-complete', uuid, cause: parseHangupCause(event.getHeader('Hangup-Cause') ?? undefined) };
+    case 'CHANNEL_EXECUTE':
+      return { type: 'execute', uuid, application: event.getHeader('Application') ?? '', ...executeDetails(event) };
     case 'CHANNEL_EXECUTE_COMPLETE': {
-      const applicationUuid = event.getHeader('Application-UUID');
-      const application = event.getHeader('Application') ?? '';
-      return applicationUuid !== null
-        ? { type: 'execute-complete', uuid, application, applicationUuid }
-        : { type: 'execute-complete', uuid, application };
+      const response = event.getHeader('Application-Response');
+      return {
+        type: 'execute-complete',
+        uuid,
+        application: event.getHeader('Application') ?? '',
+        ...executeDetails(event),
+        ...(response !== null ? { response } : {}),
+      };
     }
     case 'DTMF': {
       const digit = event.getHeader('DTMF-Digit');
@@ -234,6 +293,8 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
   /** Stoppers of orphan guards (see #guardLeg). */
   readonly #guards = new Set<() => void>();
   readonly #causes = new Map<string, HangupCause>();
+  /** Required modules the switch lacks, as last checked (undefined: not checked yet). */
+  #missingModules: Set<string> | undefined;
   readonly #startWaiters = new Set<{ resolve(): void; reject(error: Error): void }>();
 
   constructor(options: EslTelephonyOptions) {
@@ -283,7 +344,11 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
   }
 
   status(): TelephonyStatus {
-    if (this.#ready) return { connected: true, since: this.#since };
+    if (this.#ready) {
+      return this.#missingModules === undefined
+        ? { connected: true, since: this.#since }
+        : { connected: true, since: this.#since, missingModules: [...this.#missingModules] };
+    }
     return this.#lastError === undefined
       ? { connected: false, since: this.#since }
       : { connected: false, since: this.#since, lastError: this.#lastError };
@@ -350,6 +415,37 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
     for (const waiter of [...this.#startWaiters]) waiter.resolve();
     this.#emitSafely('ready');
     await this.#reconcile(conn);
+    await this.#checkModules(conn);
+  }
+
+  /**
+   * Asks the switch (`module_exists`) for every module Crossline needs, after each (re)connect: a
+   * switch without them accepts calls but cannot do its part (without the TTS module every
+   * announcement is silent, and the switch does not say so). Reported by status() and warned about.
+   */
+  async #checkModules(conn: Connection): Promise<void> {
+    const missing = new Set<string>();
+    try {
+      for (const module of requiredModules(this.#options.ttsEngine)) {
+        if ((await this.#api(`module_exists ${module}`)).trim() === 'false') missing.add(module);
+      }
+    } catch (error) {
+      this.#options.logger?.debug({ err: (error as Error).message }, 'esl module check failed');
+      return;
+    }
+    if (this.#conn !== conn) return;
+    this.#missingModules = missing;
+    if (missing.size > 0) {
+      this.#options.logger?.warn({ missingModules: [...missing] }, `the switch lacks modules Crossline needs: ${[...missing].join(', ')}`);
+    }
+    this.#emitSafely('modules', [...missing]);
+  }
+
+  /** Records what a module_exists said, so status() stays current between reconnects. */
+  #noteModule(module: string, loaded: boolean): void {
+    if (!this.#missingModules) return;
+    if (loaded) this.#missingModules.delete(module);
+    else this.#missingModules.add(module);
   }
 
   #onGone(conn: Connection): void {
@@ -836,30 +932,57 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
 
   /**
    * Plays an announcement with `sendmsg <uuid>` (execute speak / playback, event-lock, our
-   * Event-UUID) and resolves on the CHANNEL_EXECUTE_COMPLETE that carries that Application-UUID,
-   * or when the leg hangs up or no longer exists. After a reconnect it resolves too: the
-   * completion may have been sent while we were away. Aborting stops the playback (uuid_break)
-   * and rejects with the signal's reason.
+   * Event-UUID) and resolves on the CHANNEL_EXECUTE_COMPLETE that carries that Application-UUID:
+   * `played`, or `failed` with the reason the switch lets us see — a playback that did not answer
+   * FILE PLAYED (FILE NOT FOUND…), a speak whose TTS module is not loaded (asked with module_exists
+   * first, since the switch would answer `_none_` as for a success) or that returned at once.
+   * `hung-up` when the leg hangs up or no longer exists. After a reconnect the outcome is unknown,
+   * so it is `failed` with that reason. Aborting stops the playback (uuid_break) and rejects with
+   * the signal's reason.
    */
-  play(uuid: string, announcement: Announcement, signal?: AbortSignal): Promise<void> {
+  async play(uuid: string, announcement: Announcement, signal?: AbortSignal): Promise<PlayResult> {
     const eventUuid = randomUUID();
-    let message: ReturnType<typeof playMessage>;
-    let conn: Connection;
-    try {
-      message = playMessage(uuid, announcement, { engine: this.#options.ttsEngine, voice: this.#options.ttsVoice }, eventUuid);
-      assertSafeCommand(message.command);
-      if (signal?.aborted) return Promise.reject(abortReason(signal));
-      conn = this.#readyConnection();
-    } catch (error) {
-      return Promise.reject(error);
+    const message = playMessage(uuid, announcement, { engine: this.#options.ttsEngine, voice: this.#options.ttsVoice }, eventUuid);
+    assertSafeCommand(message.command);
+    if (signal?.aborted) throw abortReason(signal);
+    this.#readyConnection();
+    if (announcement.kind === 'speak') {
+      const missing = await this.#missingTtsModule();
+      if (missing !== undefined) return { outcome: 'failed', reason: `the switch has no ${missing}, so speak would say nothing` };
     }
-    return this.#wait<void>(({ finish, fail, onCleanup, done }) => {
+    return this.#execute(uuid, announcement.kind, message, eventUuid, signal);
+  }
+
+  /** The TTS engine's module when the switch says it is not loaded; undefined when it is, or when that cannot be told. */
+  async #missingTtsModule(): Promise<string | undefined> {
+    const module = `mod_${this.#options.ttsEngine}`;
+    let reply: string;
+    try {
+      reply = (await this.#api(`module_exists ${module}`)).trim();
+    } catch {
+      // Cannot tell now: speak anyway; a speak that says nothing is still caught by its duration.
+      return undefined;
+    }
+    this.#noteModule(module, reply !== 'false');
+    return reply === 'false' ? module : undefined;
+  }
+
+  #execute(uuid: string, kind: Announcement['kind'], message: ReturnType<typeof playMessage>, eventUuid: string, signal?: AbortSignal): Promise<PlayResult> {
+    const conn = this.#readyConnection();
+    return this.#wait<PlayResult>(({ finish, fail, onCleanup, done }) => {
+      let startedAt: number | undefined;
       onCleanup(
         this.#watch(uuid, {
           onEvent: (event) => {
-            if (isHangup(event) || (event.type === 'execute-complete' && event.applicationUuid === eventUuid)) finish();
+            if (isHangup(event)) finish(HUNG_UP);
+            else if (event.type === 'execute' && event.applicationUuid === eventUuid) startedAt = event.at;
+            else if (event.type === 'execute-complete' && event.applicationUuid === eventUuid) {
+              const tookMs = startedAt !== undefined && event.at !== undefined ? event.at - startedAt : undefined;
+              finish(playOutcome(kind, event.response, tookMs));
+            }
           },
-          onReconcile: () => finish(),
+          onReconcile: (state) =>
+            finish(state === 'absent' ? HUNG_UP : { outcome: 'failed', reason: 'the switch connection was lost while it played; whether it was heard is unknown' }),
         }),
       );
       if (signal) {
@@ -872,13 +995,16 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
         if (done()) return;
         const text = reply.getHeader('Reply-Text') ?? '';
         if (text.startsWith('+OK')) return;
-        if (/invalid session id|no such channel/i.test(text)) finish();
+        if (/invalid session id|no such channel/i.test(text)) finish(HUNG_UP);
         else fail(new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to play the announcement.'));
       }, fail);
     });
   }
 
-  /** `bgapi uuid_send_dtmf <uuid> <digits>`; resolves when the switch has queued the digits. */
+  /**
+   * `bgapi uuid_send_dtmf <uuid> <digits>`; resolves when the switch has queued the digits, not
+   * when they are played: that takes dtmfPlayoutMs(digits) more (see dtmf.ts).
+   */
   async sendDtmf(uuid: string, digits: string): Promise<void> {
     const result = await this.#bgapi(sendDtmfCommand(uuid, digits));
     if (!result.startsWith('+OK')) throw new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to send the DTMF digits.');

@@ -1,4 +1,6 @@
 import type { Endpoint, LegRole } from '../callbacks/types.js';
+// For the TSDoc link only.
+import type { dtmfPlayoutMs } from './dtmf.js';
 
 /** Hangup causes as FreeSWITCH names them (switch_cause_t), plus UNKNOWN when the switch could not tell us. */
 export const HANGUP_CAUSES = [
@@ -56,7 +58,24 @@ export type LegResult = { outcome: 'answered' } | { outcome: 'failed'; cause: Ha
 /** What the switch says about a UUID right now. */
 export type ChannelState = 'absent' | 'ringing' | 'answered';
 
-export type TelephonyStatus = { connected: true; since: string } | { connected: false; since: string; lastError?: string };
+/**
+ * How an announcement went. `failed` carries the reason: the switch says so for a missing file
+ * (`FILE NOT FOUND`), but a `speak` whose TTS module is missing completes like a success, so the
+ * client checks the module before speaking and distrusts a speak that returns at once.
+ */
+export type PlayResult = { outcome: 'played' } | { outcome: 'failed'; reason: string } | { outcome: 'hung-up' };
+
+export type TelephonyStatus =
+  | {
+      connected: true;
+      since: string;
+      /**
+       * Modules Crossline needs (mod_sofia, mod_dptools, the TTS engine's) that the switch does not
+       * have loaded (`module_exists`), as last checked; absent until checked.
+       */
+      missingModules?: string[];
+    }
+  | { connected: false; since: string; lastError?: string };
 
 /**
  * The switch as the domain sees it. The ESL client implements it over FreeSWITCH; the domain never
@@ -79,9 +98,16 @@ export interface Telephony {
   awaitAnswer(uuid: string, timeoutMs: number, signal?: AbortSignal): Promise<LegResult>;
   /** Resolves with the hangup cause when the channel hangs up (UNKNOWN when it vanished while we were away). */
   awaitHangup(uuid: string, signal?: AbortSignal): Promise<HangupCause>;
-  /** Plays an announcement to an answered leg and resolves when it has finished (or the leg hung up). */
-  play(uuid: string, announcement: Announcement, signal?: AbortSignal): Promise<void>;
-  /** Sends DTMF (with w/W pauses) to an answered leg and resolves when the switch accepted it. */
+  /**
+   * Plays an announcement to an answered leg and resolves when it has finished, failed (with the
+   * reason), or the leg hung up.
+   */
+  play(uuid: string, announcement: Announcement, signal?: AbortSignal): Promise<PlayResult>;
+  /**
+   * Queues DTMF (with w/W pauses) on an answered leg and resolves when the switch accepted it, which
+   * is *before* the digits are played: they take {@link dtmfPlayoutMs} more, and the switch drops
+   * what is still queued if the leg hangs up meanwhile.
+   */
   sendDtmf(uuid: string, digits: string): Promise<void>;
   /** Bridges two answered legs (uuid_bridge). */
   bridge(uuidA: string, uuidB: string): Promise<void>;

@@ -5,7 +5,9 @@ import { runAttempt, type Callback, type CallbackNotifier, type FlowDeps, type T
 import { CrosslineError } from '../../src/errors.js';
 import type { AttemptScheduler } from '../../src/queue/index.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
-import type { Announcement, ChannelState, DialRequest, HangupCause, LegResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
+import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
+import { connectTelephony, parseEslUrl, type EslTelephony } from '../../src/telephony/index.js';
+import type { Announcement, ChannelState, DialRequest, HangupCause, LegResult, PlayResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -74,8 +76,9 @@ class ScriptedTelephony implements Telephony {
     });
   }
 
-  async play(uuid: string, announcement: Announcement): Promise<void> {
+  async play(uuid: string, announcement: Announcement): Promise<PlayResult> {
     this.log.push(`play ${uuid.slice(0, 4)} ${announcement.kind === 'speak' ? announcement.text : announcement.path}`);
+    return { outcome: 'played' };
   }
 
   async sendDtmf(_uuid: string, digits: string): Promise<void> {
@@ -291,5 +294,131 @@ describe('the attempt flow', () => {
     b.status = 'canceled';
     await assert.rejects(repository.save(b, 'queued'), /changed concurrently/);
     assert.equal((await reload(cb.id)).status, 'calling-callee');
+  });
+});
+
+/**
+ * The flow over the real ESL client and the simulator's socket, at real-time phone speed: IVR
+ * digits are played out by the switch at its own pace after `uuid_send_dtmf` returns, so only a
+ * real play-out shows whether the flow waits for them.
+ */
+describe('the attempt flow over the simulated switch', () => {
+  let redis: Redis;
+  let subscriber: Redis;
+  let sim: EslSimulator;
+  let telephony: EslTelephony;
+  let repository: CallbackRepository;
+  let deps: FlowDeps;
+  const enqueued: Array<{ id: string; attempt: number }> = [];
+
+  before(async () => {
+    redis = createRedis(await testRedisUrl());
+    subscriber = redis.duplicate();
+    sim = await createEslSimulator({ timeScale: 1 });
+    telephony = await connectTelephony(
+      {
+        ...parseEslUrl(sim.url),
+        apiTimeoutMs: 2000,
+        dialGateway: 'default',
+        dialNumberFormat: 'e164',
+        sipProfile: 'external',
+        ttsEngine: 'flite',
+        ttsVoice: 'kal',
+      },
+      { timeoutMs: 3000 },
+    );
+    const prefix = uniquePrefix();
+    repository = new CallbackRepository(redis, prefix);
+    deps = {
+      repository,
+      telephony,
+      scheduler: { enqueue: async (id, attempt) => void enqueued.push({ id, attempt }), remove: async () => 'missing' },
+      notifier: { statusChanged: async () => undefined },
+      cancelSignal: new CancelSignal(redis, prefix, subscriber),
+      messages: { callerNoAnswer: 'caller did not answer', calleeUnavailable: 'callee unavailable' },
+      defaultCallerId: undefined,
+      clock: () => new Date(),
+      logger: pino({ level: 'silent' }),
+    };
+  });
+  after(async () => {
+    await telephony.close();
+    await sim.close();
+    await subscriber.quit();
+    await redis.quit();
+  });
+
+  async function storedCall(caller: string, callee: string, dtmf: string): Promise<Callback> {
+    const now = new Date().toISOString();
+    const callback = callbackFixture(
+      { timeline: [], createdAt: now, updatedAt: now },
+      {
+        caller: { endpoint: { kind: 'number', e164: caller, country: 'US' } },
+        callee: { endpoint: { kind: 'number', e164: callee, country: 'US' }, dtmf },
+        retry: { maxAttempts: 2, delaySeconds: 30 },
+      },
+    );
+    await repository.create(callback);
+    return callback;
+  }
+
+  const calleeUuid = (cb: Callback): string => cb.attempts[0]?.legs.find((l) => l.role === 'callee')?.uuid ?? '';
+
+  it('every IVR digit and pause reaches the callee before the caller rings, even when the caller answers and hangs up at once', async () => {
+    // The caller answers almost at once and leaves half a second later, which used to cut the digits off.
+    sim.setPhone('+12025550122', { kind: 'answer', afterMs: 100, hangupAfterMs: 500 });
+    const cb = await storedCall('+12025550122', '+12025550171', '1w2W3#');
+    await runAttempt(deps, cb.id, 1);
+    const after = (await repository.get(cb.id)) as Callback;
+    assert.equal(after.status, 'completed');
+    assert.equal(sim.dtmfReceived(calleeUuid(after)).map((d) => d.digit).join(''), '123#');
+    const events = after.timeline.map((e) => e.event);
+    const sent = after.timeline.find((e) => e.event === 'dtmf-sent');
+    assert.equal(sent?.detail, '1w2W3#', 'the delivered digits are recorded');
+    assert.ok(events.indexOf('dtmf-sent') < events.lastIndexOf('leg-dialing'), 'delivered before the caller is dialled');
+  });
+
+  it('when the switch has no TTS module, the announcements are recorded as failed with the reason and the call still goes ahead', async () => {
+    sim.setModule('mod_flite', false);
+    try {
+      sim.setPhone('+12025550124', { kind: 'answer', afterMs: 100, hangupAfterMs: 300 });
+      const now = new Date().toISOString();
+      const cb = callbackFixture(
+        { timeline: [], createdAt: now, updatedAt: now },
+        {
+          caller: { endpoint: { kind: 'number', e164: '+12025550124', country: 'US' } },
+          callee: { endpoint: { kind: 'number', e164: '+12025550125', country: 'US' } },
+          announce: { callee: 'Connecting you to a customer.', caller: 'Connecting you to Acme.' },
+        },
+      );
+      await repository.create(cb);
+      await runAttempt(deps, cb.id, 1);
+      const after = (await repository.get(cb.id)) as Callback;
+      assert.equal(after.status, 'completed');
+      assert.ok(!after.timeline.some((e) => e.event === 'announcement-played'));
+      const failed = after.timeline.filter((e) => e.event === 'announcement-failed');
+      assert.deepEqual(failed.map((e) => e.role), ['callee', 'caller']);
+      assert.match(failed[0]?.detail ?? '', /mod_flite/);
+      const status = telephony.status();
+      assert.deepEqual(status.connected ? status.missingModules : 'disconnected', ['mod_flite'], 'the speak check updated the status');
+    } finally {
+      sim.setModule('mod_flite', true);
+    }
+  });
+
+  it('when the callee hangs up while its digits still play, the attempt ends like a hangup and no digits count as delivered', async () => {
+    sim.setPhone('+12025550172', { kind: 'answer', afterMs: 100, hangupAfterMs: 1000 });
+    const cb = await storedCall('+12025550123', '+12025550172', '1w2W3#');
+    enqueued.length = 0;
+    await runAttempt(deps, cb.id, 1);
+    const after = (await repository.get(cb.id)) as Callback;
+    assert.equal(after.status, 'scheduled');
+    assert.ok(sim.dtmfReceived(calleeUuid(after)).length < 4, 'the switch dropped what was still queued');
+    assert.ok(!after.timeline.some((e) => e.event === 'dtmf-sent'));
+    assert.equal(after.attempts[0]?.legs.length, 1, 'the caller was never dialled');
+    const failed = after.timeline.find((e) => e.event === 'attempt-failed');
+    assert.equal(failed?.role, 'callee');
+    assert.equal(failed?.hangupCause, 'NORMAL_CLEARING');
+    assert.deepEqual(enqueued, [{ id: cb.id, attempt: 2 }]);
   });
 });

@@ -157,7 +157,9 @@ describe('ESL client against a switch that misbehaves', () => {
     await assert.rejects(telephony.hangup(`${leg} NORMAL_CLEARING`), failsWith('INTERNAL'));
     await assert.rejects(telephony.awaitHangup('not-a-uuid'), failsWith('INTERNAL'));
     await sleep(50);
-    assert.equal(server.commands.length, 2, `only auth and event were sent: ${server.commands.join(' | ')}`);
+    // Besides the module check every connect runs on its own (module_exists).
+    const sent = server.commands.filter((c) => !c.startsWith('api module_exists '));
+    assert.equal(sent.length, 2, `only auth and event were sent: ${sent.join(' | ')}`);
   });
 
   it('treats a switch that accepts TCP but never asks for auth as down, and keeps retrying', async () => {

@@ -138,10 +138,10 @@ describe('ESL client against the simulator', () => {
     const caller = leg('+12025550102', { tags: { callbackId: callee.tags.callbackId, role: 'caller', attempt: 1 } });
     assert.deepEqual(await telephony.dial(callee), { outcome: 'answered' });
 
-    await telephony.play(callee.uuid, { kind: 'speak', text: 'Connecting you to support, please hold.' });
+    assert.deepEqual(await telephony.play(callee.uuid, { kind: 'speak', text: 'Connecting you to support, please hold.' }), { outcome: 'played' });
     const sendmsg = commandsFor(callee.uuid).find((t) => t.startsWith('sendmsg '));
     assert.match(sendmsg ?? '', /^sendmsg [0-9a-f-]{36}\ncall-command: execute\nexecute-app-name: speak\nexecute-app-arg: flite\|kal\|Connecting you to support, please hold\.\nevent-lock: true\nEvent-UUID: [0-9a-f-]{36}$/);
-    await telephony.play(callee.uuid, { kind: 'file', path: 'tone_stream://%(200,0,800)' });
+    assert.deepEqual(await telephony.play(callee.uuid, { kind: 'file', path: 'tone_stream://%(200,0,800)' }), { outcome: 'played' });
 
     await telephony.sendDtmf(callee.uuid, '12w#');
     await until('the phone got every digit', () => sim.dtmfReceived(callee.uuid).length === 3);
@@ -165,7 +165,7 @@ describe('ESL client against the simulator', () => {
     const playing = telephony.play(request.uuid, { kind: 'file', path: 'tone_stream://%(100000,0,440)' });
     await sleep(50);
     sim.remoteHangup(request.uuid);
-    await playing;
+    assert.deepEqual(await playing, { outcome: 'hung-up' });
   });
 
   it('aborting a play stops the playback with uuid_break and rejects with the abort reason', async () => {
@@ -181,7 +181,22 @@ describe('ESL client against the simulator', () => {
   });
 
   it('play resolves at once for a leg that no longer exists', async () => {
-    await telephony.play(randomUUID(), { kind: 'speak', text: 'Nobody hears this.' });
+    assert.deepEqual(await telephony.play(randomUUID(), { kind: 'speak', text: 'Nobody hears this.' }), { outcome: 'hung-up' });
+  });
+
+  it('a playback of a missing file fails with the reason the switch gives (FILE NOT FOUND)', async () => {
+    const request = leg('+12025550111');
+    await telephony.dial(request);
+    sim.setSoundFiles([]);
+    try {
+      assert.deepEqual(await telephony.play(request.uuid, { kind: 'file', path: '/sounds/missing.wav' }), {
+        outcome: 'failed',
+        reason: 'playback answered FILE NOT FOUND',
+      });
+    } finally {
+      sim.setSoundFiles(undefined);
+      await telephony.hangup(request.uuid);
+    }
   });
 
   it('channelState says absent, ringing and answered as the switch does', async () => {
@@ -260,7 +275,7 @@ describe('ESL client against the simulator', () => {
     await telephony.hangup(request.uuid);
     await until('the hangup is seen', () => seen.includes('hangup-complete'));
     telephony.off('channel', listener);
-    assert.deepEqual(seen.filter((t) => t !== 'progress' && t !== 'execute-complete'), ['created', 'answered', 'hangup', 'hangup-complete']);
+    assert.deepEqual(seen.filter((t) => t !== 'progress' && t !== 'execute' && t !== 'execute-complete'), ['created', 'answered', 'hangup', 'hangup-complete']);
   });
 });
 
@@ -341,5 +356,36 @@ describe('ESL client reconnect', () => {
     assert.deepEqual(await dialling, { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' });
     await until('the leg is killed after the reconnect', () => channel(request.uuid)?.state === 'hungup');
     assert.equal(channel(request.uuid)?.hangupCause, 'ORIGINATOR_CANCEL');
+  });
+});
+
+describe('ESL client and the switch modules', () => {
+  it('reports the modules the switch lacks, and fails a speak without its TTS module instead of sending it', async () => {
+    const bare = await createEslSimulator({ timeScale: TIME_SCALE, modules: ['mod_sofia', 'mod_commands'] });
+    const telephony = await connectTelephony(
+      { ...parseEslUrl(bare.url), apiTimeoutMs: 1000, dialGateway: 'default', dialNumberFormat: 'e164', sipProfile: 'external', ttsEngine: 'flite', ttsVoice: 'kal' },
+      { timeoutMs: 2000 },
+    );
+    try {
+      await until('the module check ran', () => {
+        const current = telephony.status();
+        return current.connected && current.missingModules !== undefined;
+      });
+      const status = telephony.status();
+      assert.deepEqual(status.connected ? status.missingModules : undefined, ['mod_dptools', 'mod_flite']);
+      const request = leg('+12025550112');
+      await telephony.dial(request);
+      const result = await telephony.play(request.uuid, { kind: 'speak', text: 'Hello there.' });
+      assert.deepEqual(result, { outcome: 'failed', reason: 'the switch has no mod_flite, so speak would say nothing' });
+      assert.ok(!bare.commands.some((c) => c.text.startsWith(`sendmsg ${request.uuid}`)), 'nothing was sent to the leg');
+      bare.setModule('mod_flite', true);
+      assert.deepEqual(await telephony.play(request.uuid, { kind: 'speak', text: 'Hello there.' }), { outcome: 'played' });
+      const after = telephony.status();
+      assert.deepEqual(after.connected ? after.missingModules : undefined, ['mod_dptools'], 'the status follows what the switch says');
+      await telephony.hangup(request.uuid);
+    } finally {
+      await telephony.close();
+      await bare.close();
+    }
   });
 });

@@ -57,6 +57,17 @@ async function switchCheck(readiness: Readiness): Promise<Check> {
 }
 
 /**
+ * Modules Crossline needs (mod_sofia, mod_dptools, the TTS engine's) that the connected switch
+ * lacks; undefined until the ESL client has checked. Reported, not part of readiness: calls still
+ * go through, and each announcement that cannot be played is recorded as announcement-failed.
+ */
+async function modulesCheck(readiness: Readiness): Promise<Check | undefined> {
+  const s = await withTimeout(Promise.resolve().then(() => readiness.switchStatus())).catch((): typeof TIMED_OUT => TIMED_OUT);
+  if (s === TIMED_OUT || !s.connected || s.missingModules === undefined) return undefined;
+  return s.missingModules.length === 0 ? { status: 'up' } : { status: 'down', error: `missing on the switch: ${s.missingModules.join(', ')}` };
+}
+
+/**
  * /healthz: the process answers. /readyz: Redis answers PING and the switch is connected. Probes
  * get the status only; which part is down and why (addresses, the ESL client's error text) is for
  * requests that `showDetails` accepts (the operations token).
@@ -67,8 +78,8 @@ export function healthRoutes(redis: Redis, readiness: Readiness, showDetails: (r
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
   });
   router.get('/readyz', async (req, res) => {
-    const [redisResult, switchResult] = await Promise.all([redisCheck(redis), switchCheck(readiness)]);
-    const checks = { redis: redisResult, switch: switchResult };
+    const [redisResult, switchResult, modulesResult] = await Promise.all([redisCheck(redis), switchCheck(readiness), modulesCheck(readiness)]);
+    const checks = { redis: redisResult, switch: switchResult, ...(modulesResult ? { modules: modulesResult } : {}) };
     const ready = checks.redis.status === 'up' && checks.switch.status === 'up';
     const status = ready ? 'ready' : 'unavailable';
     res.status(ready ? 200 : 503).json(showDetails(req) ? { status, checks } : { status });
