@@ -30,6 +30,8 @@ export const ERROR_CATALOGUE = {
   SIP_DOMAIN_NOT_ALLOWED: { status: 422, retryable: false, message: 'The SIP URI names a host that is not in the allowed SIP domains.' },
   WEBHOOK_URL_NOT_ALLOWED: { status: 422, retryable: false, message: 'The webhook URL resolves to an address that is not allowed.' },
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; retry later.' },
+  DESTINATION_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many callbacks to this destination; retry later.' },
+  DAILY_QUOTA_EXCEEDED: { status: 429, retryable: true, message: 'This API key has used its callbacks for today.' },
   SWITCH_UNAVAILABLE: { status: 503, retryable: true, message: 'The telephone switch is not reachable.' },
   SWITCH_TIMEOUT: { status: 503, retryable: true, message: 'The telephone switch did not answer in time.' },
   SWITCH_COMMAND_FAILED: { status: 502, retryable: true, message: 'The telephone switch refused a command.' },

@@ -1,6 +1,7 @@
 export type * from './types.js';
 export { FINAL_STATUSES } from './types.js';
-export type { CallbackInput, CallbackNotifier, CallbackPage, CallbackService, EndpointInput, ListQuery, WebhookUrlGuard } from './ports.js';
+export type { Admission, CallbackInput, CallbackNotifier, CallbackPage, CallbackService, EndpointInput, IntakeLimits, ListQuery, WebhookUrlGuard } from './ports.js';
+export { destinationKey, holdUntil, limitedDestinations, type LimitedDestination, type LimitPolicy } from './limits.js';
 export { toCallbackView, type CallbackView } from './view.js';
 export { parseCallbackInput, parseNumber, type RequestPolicy } from './request.js';
 export { assertDestinationAllowed, type FraudPolicy } from './fraud.js';

@@ -1,3 +1,4 @@
+import type { LimitedDestination } from './limits.js';
 import type { Callback, CallbackStatus, TimelineEntry } from './types.js';
 
 /** The body of POST /v1/callbacks after JSON Schema validation (shape only; values not yet checked). */
@@ -52,3 +53,23 @@ export interface CallbackNotifier {
 
 /** Refuses webhook URLs that resolve to addresses the policy forbids (SSRF). Throws WEBHOOK_URL_NOT_ALLOWED / INVALID_WEBHOOK_URL. */
 export type WebhookUrlGuard = (url: string) => Promise<void>;
+
+/** Everything one accepted callback counts against: its owner and the destinations it will ring. */
+export interface Admission {
+  callbackId: string;
+  owner: string;
+  destinations: readonly LimitedDestination[];
+  /**
+   * Unix ms after which its in-progress slots lapse even if nothing released them: a safety net
+   * for a process that died between admission and the store. Releasing on a final status is the rule.
+   */
+  holdUntilMs: number;
+}
+
+/** Counts and refuses callbacks (anti call-bombing, quotas); implemented over Redis in `store/`. */
+export interface IntakeLimits {
+  /** Counts `admission`; throws DESTINATION_RATE_LIMITED / DAILY_QUOTA_EXCEEDED (429, nothing counted) when over a limit. */
+  admit(admission: Admission): Promise<void>;
+  /** Gives back what admit counted, for a callback that was not accepted after all. */
+  refund(admission: Admission): Promise<void>;
+}

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { CrosslineError } from '../errors.js';
 import type { AttemptScheduler } from '../queue/index.js';
 import { RevisionConflictError, type CallbackRepository, type CancelSignal } from '../store/index.js';
-import type { CallbackInput, CallbackNotifier, CallbackPage, CallbackService, ListQuery, WebhookUrlGuard } from './ports.js';
+import { holdUntil, limitedDestinations, type LimitPolicy } from './limits.js';
+import type { Admission, CallbackInput, CallbackNotifier, CallbackPage, CallbackService, IntakeLimits, ListQuery, WebhookUrlGuard } from './ports.js';
 import { assertCallerIdAllowed } from './fraud.js';
 import { parseCallbackInput, type RequestPolicy } from './request.js';
 import { isFinal, transition } from './state-machine.js';
@@ -15,6 +16,10 @@ export interface CallbackServiceDeps {
   notifier: CallbackNotifier;
   webhookGuard: WebhookUrlGuard;
   policy: RequestPolicy;
+  /** Call-bombing limits and quotas every accepted callback counts against. */
+  limits: IntakeLimits;
+  /** Which destinations the limits skip. */
+  limitPolicy: Pick<LimitPolicy, 'exempt'>;
   clock: () => Date;
   newId: () => string;
   logger: Logger;
@@ -37,8 +42,16 @@ export class DefaultCallbackService implements CallbackService {
     if (request.webhook !== undefined) await deps.webhookGuard(request.webhook);
     const at = request.at === undefined ? undefined : new Date(request.at);
     const createdAt = now.toISOString();
+    const id = deps.newId();
+    const admission: Admission = {
+      callbackId: id,
+      owner,
+      destinations: limitedDestinations(request, deps.limitPolicy.exempt),
+      holdUntilMs: holdUntil(request, (at ?? now).getTime()),
+    };
+    await deps.limits.admit(admission);
     const callback: Callback = {
-      id: deps.newId(),
+      id,
       status: at ? 'scheduled' : 'queued',
       request,
       attempts: [],
@@ -51,12 +64,18 @@ export class DefaultCallbackService implements CallbackService {
     };
     const entry: TimelineEntry = { at: createdAt, event: 'created', status: callback.status, ...(at ? { detail: `first attempt at ${at.toISOString()}` } : {}) };
     callback.timeline.push(entry);
-    await deps.repository.create(callback);
+    try {
+      await deps.repository.create(callback);
+    } catch (err) {
+      await deps.limits.refund(admission).catch(() => undefined);
+      throw err;
+    }
     try {
       await deps.scheduler.enqueue(callback.id, 1, at ? at.getTime() - now.getTime() : 0);
     } catch (err) {
       // Not queued means not accepted: remove it, so nothing is left that no worker will ever run.
       await deps.repository.discard(callback).catch(() => undefined);
+      await deps.limits.refund(admission).catch(() => undefined);
       throw new CrosslineError('STORE_UNAVAILABLE', 'The callback could not be queued; it was not accepted.', [], { cause: err });
     }
     deps.logger.info({ callbackId: callback.id, owner, status: callback.status }, 'callback accepted');

@@ -100,6 +100,14 @@ export interface Config {
   webhookMaxAttempts: number;
   /** Requests per minute per API key. @defaultValue 120 */
   rateLimitPerMinute: number;
+  /** Callbacks accepted per destination (number or SIP URI, either leg) per hour, across API keys. @defaultValue 10 */
+  destinationCallbacksPerHour: number;
+  /** Unfinished callbacks per destination at once, across API keys. @defaultValue 2 */
+  destinationMaxActive: number;
+  /** Destinations the two limits above skip: E.164 prefixes and SIP URIs (your own lines). @defaultValue [] */
+  destinationLimitExempt: string[];
+  /** Callbacks accepted per API key per day. @defaultValue 5000 */
+  keyCallbacksPerDay: number;
   /** Failed authentications per minute per client address before the address is refused. @defaultValue 20 */
   authFailuresPerMinute: number;
   /**
@@ -170,6 +178,14 @@ const schema = {
     WEBHOOK_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
     WEBHOOK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 30, default: 8 },
     RATE_LIMIT_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 1000000, default: 120 },
+    DESTINATION_CALLBACKS_PER_HOUR: { type: 'integer', minimum: 1, maximum: 1000000, default: 10 },
+    DESTINATION_MAX_ACTIVE: { type: 'integer', minimum: 1, maximum: 100000, default: 2 },
+    DESTINATION_LIMIT_EXEMPT: {
+      type: 'string',
+      pattern: '^((\\+[0-9]{1,15}|sips?:[A-Za-z0-9._~+-]{1,64}@[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?)(, ?(\\+[0-9]{1,15}|sips?:[A-Za-z0-9._~+-]{1,64}@[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?))*)?$',
+      default: '',
+    },
+    KEY_CALLBACKS_PER_DAY: { type: 'integer', minimum: 1, maximum: 100000000, default: 5000 },
     AUTH_FAILURES_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 20 },
     TRUST_PROXY: { type: 'string', pattern: '^(true|false|[0-9]{1,2}|([0-9A-Fa-f.:/]+|loopback|linklocal|uniquelocal)(, ?([0-9A-Fa-f.:/]+|loopback|linklocal|uniquelocal))*)$', default: 'false' },
     OPS_TOKEN: { type: 'string', pattern: '^[!-~]{16,256}$' },
@@ -297,6 +313,10 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     webhookTimeoutMs: Number(v.WEBHOOK_TIMEOUT_MS),
     webhookMaxAttempts: Number(v.WEBHOOK_MAX_ATTEMPTS),
     rateLimitPerMinute: Number(v.RATE_LIMIT_PER_MINUTE),
+    destinationCallbacksPerHour: Number(v.DESTINATION_CALLBACKS_PER_HOUR),
+    destinationMaxActive: Number(v.DESTINATION_MAX_ACTIVE),
+    destinationLimitExempt: list(v.DESTINATION_LIMIT_EXEMPT),
+    keyCallbacksPerDay: Number(v.KEY_CALLBACKS_PER_DAY),
     authFailuresPerMinute: Number(v.AUTH_FAILURES_PER_MINUTE),
     trustProxy: parseTrustProxy(String(v.TRUST_PROXY)),
     opsToken: v.OPS_TOKEN === undefined ? undefined : String(v.OPS_TOKEN),

@@ -11,7 +11,7 @@ import type { Config } from '../config/index.js';
 import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, type WebhookWorker } from '../notify/index.js';
 import { AttemptQueue } from '../queue/index.js';
 import { createEslSimulator, type EslSimulator } from '../simulator/index.js';
-import { CallbackRepository, CancelSignal, createRedis, resolveRedis, SwitchStatusBoard, uuidv7, type Redis, type ResolvedRedis } from '../store/index.js';
+import { CallbackRepository, CancelSignal, createRedis, RedisIntakeLimits, resolveRedis, SwitchStatusBoard, uuidv7, type Redis, type ResolvedRedis } from '../store/index.js';
 import { connectTelephony, parseEslUrl, type EslTelephony } from '../telephony/index.js';
 
 /** Which parts this process runs: `npm start` runs both; `npm run api` / `npm run worker` one each. */
@@ -144,6 +144,12 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
 
     let apiUrl: string | undefined;
     if (roles.api) {
+      const limitPolicy = {
+        destinationPerHour: config.destinationCallbacksPerHour,
+        destinationMaxActive: config.destinationMaxActive,
+        keyPerDay: config.keyCallbacksPerDay,
+        exempt: config.destinationLimitExempt,
+      };
       const service = new DefaultCallbackService({
         repository,
         scheduler,
@@ -165,6 +171,8 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
           },
           callerIds: config.callerIds,
         },
+        limits: new RedisIntakeLimits(commands, config.keyPrefix, limitPolicy),
+        limitPolicy,
         clock: () => new Date(),
         newId: () => uuidv7(),
         logger: logger.child({ component: 'callbacks' }),

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Callback, CallbackStatus } from '../callbacks/types.js';
+import { limitedDestinations } from '../callbacks/limits.js';
+import { FINAL_STATUSES, type Callback, type CallbackStatus } from '../callbacks/types.js';
 import { CrosslineError } from '../errors.js';
+import { activeSlotKey } from './intake-limits.js';
 
 /** A save lost a race: someone saved a newer revision since this copy was read. Re-read and retry. */
 export class RevisionConflictError extends CrosslineError {
@@ -10,7 +12,8 @@ export class RevisionConflictError extends CrosslineError {
   }
 }
 
-// Compare-and-set of the record plus the move between status indexes, atomically.
+// Compare-and-set of the record plus the move between status indexes, atomically. A final
+// status also frees the callback's in-progress slots (KEYS[4..]) in the same step.
 const SAVE_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'rev')
 if current ~= ARGV[1] then return 0 end
@@ -19,6 +22,7 @@ if KEYS[2] ~= KEYS[3] then
   redis.call('ZREM', KEYS[2], ARGV[4])
   redis.call('ZADD', KEYS[3], 0, ARGV[4])
 end
+for i = 4, #KEYS do redis.call('ZREM', KEYS[i], ARGV[4]) end
 return 1`;
 
 const CREATE_SCRIPT = `
@@ -33,6 +37,7 @@ return 1`;
  * - `<p>:callback:<id>`            hash: `json` (the callback), `rev` (its revision)
  * - `<p>:index:<owner>`            every id of an owner (sorted set, score 0; ids are UUIDv7, so lexical = creation order)
  * - `<p>:index:<owner>:<status>`   the same, per current status
+ * - `<p>:active:<destination>`    in-progress slots (see intake-limits.ts), freed here on a final status
  * A record and its indexes change in one script, so a list never shows a status the record lacks.
  */
 export class CallbackRepository {
@@ -41,6 +46,8 @@ export class CallbackRepository {
   private recordKey = (id: string): string => `${this.prefix}:callback:${id}`;
   private ownerIndex = (owner: string): string => `${this.prefix}:index:${owner}`;
   private statusIndex = (owner: string, status: CallbackStatus): string => `${this.prefix}:index:${owner}:${status}`;
+  /** Every slot the callback may hold (freeing one it does not hold is a no-op). */
+  private slotKeys = (callback: Callback): string[] => limitedDestinations(callback.request).map((d) => activeSlotKey(this.prefix, d.key));
 
   async create(callback: Callback): Promise<void> {
     const created = await this.redis.eval(
@@ -68,12 +75,14 @@ export class CallbackRepository {
   async save(callback: Callback, previousStatus: CallbackStatus): Promise<void> {
     const expected = callback.revision;
     const next = { ...callback, revision: expected + 1 };
+    const slots = FINAL_STATUSES.includes(callback.status) ? this.slotKeys(callback) : [];
     const ok = await this.redis.eval(
       SAVE_SCRIPT,
-      3,
+      3 + slots.length,
       this.recordKey(callback.id),
       this.statusIndex(callback.owner, previousStatus),
       this.statusIndex(callback.owner, callback.status),
+      ...slots,
       String(expected),
       String(expected + 1),
       JSON.stringify(next),
@@ -85,12 +94,13 @@ export class CallbackRepository {
 
   /** Removes a callback that was never accepted (its job could not be queued). */
   async discard(callback: Callback): Promise<void> {
-    await this.redis
+    const multi = this.redis
       .multi()
       .del(this.recordKey(callback.id))
       .zrem(this.ownerIndex(callback.owner), callback.id)
-      .zrem(this.statusIndex(callback.owner, callback.status), callback.id)
-      .exec();
+      .zrem(this.statusIndex(callback.owner, callback.status), callback.id);
+    for (const key of this.slotKeys(callback)) multi.zrem(key, callback.id);
+    await multi.exec();
   }
 
   /** How many of an owner's callbacks are in `status` now. */
