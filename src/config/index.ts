@@ -124,6 +124,8 @@ export interface Config {
   httpHeadersTimeoutMs: number;
   /** How long a client may take to send the whole request, ms (a stalled upload is cut off). @defaultValue 30000 */
   httpRequestTimeoutMs: number;
+  /** How long a callback is kept once completed, failed or canceled, days. @defaultValue 30 */
+  callbackRetentionDays: number;
   /** How long idempotency keys are kept, s. @defaultValue 86400 */
   idempotencyTtlSec: number;
   /** Concurrent callbacks one worker process drives. @defaultValue 50 */
@@ -191,6 +193,7 @@ const schema = {
     OPS_TOKEN: { type: 'string', pattern: '^[!-~]{16,256}$' },
     HTTP_HEADERS_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 10000 },
     HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 3600000, default: 30000 },
+    CALLBACK_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
     IDEMPOTENCY_TTL: { type: 'integer', minimum: 60, maximum: 604800, default: 86400 },
     WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
     JOB_LOCK_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 30000 },
@@ -322,6 +325,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     opsToken: v.OPS_TOKEN === undefined ? undefined : String(v.OPS_TOKEN),
     httpHeadersTimeoutMs: Number(v.HTTP_HEADERS_TIMEOUT_MS),
     httpRequestTimeoutMs: Number(v.HTTP_REQUEST_TIMEOUT_MS),
+    callbackRetentionDays: Number(v.CALLBACK_RETENTION_DAYS),
     idempotencyTtlSec: Number(v.IDEMPOTENCY_TTL),
     workerConcurrency: Number(v.WORKER_CONCURRENCY),
     jobLockMs: Number(v.JOB_LOCK_MS),

@@ -63,7 +63,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     await waitUntilReady(commands);
 
     const webhookSecret = config.webhookSecret ?? randomBytes(24).toString('hex');
-    const repository = new CallbackRepository(commands, config.keyPrefix);
+    const repository = new CallbackRepository(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 });
     const scheduler = new AttemptQueue({
       connection: commands,
       prefix: config.keyPrefix,

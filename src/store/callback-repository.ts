@@ -12,8 +12,14 @@ export class RevisionConflictError extends CrosslineError {
   }
 }
 
+// Index entries of expired records to look at per final save (see SAVE_SCRIPT).
+const PRUNE_ON_SAVE = 2;
+
 // Compare-and-set of the record plus the move between status indexes, atomically. A final
-// status also frees the callback's in-progress slots (KEYS[4..]) in the same step.
+// status (ARGV[5] = retention in seconds, else '0') also starts the record's retention, frees its
+// in-progress slots (KEYS[5..]) and prunes a few index entries of records already expired, oldest
+// first, from the owner index (KEYS[4]) and the status index it joins: that keeps the indexes of an
+// owner who never lists from growing for ever. ARGV[6] is the record key prefix.
 const SAVE_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'rev')
 if current ~= ARGV[1] then return 0 end
@@ -22,7 +28,15 @@ if KEYS[2] ~= KEYS[3] then
   redis.call('ZREM', KEYS[2], ARGV[4])
   redis.call('ZADD', KEYS[3], 0, ARGV[4])
 end
-for i = 4, #KEYS do redis.call('ZREM', KEYS[i], ARGV[4]) end
+if ARGV[5] ~= '0' then
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[4]) end
+  for _, index in ipairs({KEYS[4], KEYS[3]}) do
+    for _, id in ipairs(redis.call('ZRANGE', index, 0, ${PRUNE_ON_SAVE - 1})) do
+      if redis.call('EXISTS', ARGV[6] .. id) == 0 then redis.call('ZREM', index, id) end
+    end
+  end
+end
 return 1`;
 
 const CREATE_SCRIPT = `
@@ -39,9 +53,26 @@ return 1`;
  * - `<p>:index:<owner>:<status>`   the same, per current status
  * - `<p>:active:<destination>`    in-progress slots (see intake-limits.ts), freed here on a final status
  * A record and its indexes change in one script, so a list never shows a status the record lacks.
+ * A record in a final status expires after the retention; index entries left behind by expired
+ * records are skipped and pruned by {@link list}, and a few at each final save.
  */
+export interface CallbackRepositoryOptions {
+  /** How long a callback is kept once it reached a final status, s. @defaultValue 30 days */
+  retentionSec?: number;
+}
+
+const DEFAULT_RETENTION_SEC = 30 * 86_400;
+
 export class CallbackRepository {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  private readonly retentionSec: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    options: CallbackRepositoryOptions = {},
+  ) {
+    this.retentionSec = options.retentionSec ?? DEFAULT_RETENTION_SEC;
+  }
 
   private recordKey = (id: string): string => `${this.prefix}:callback:${id}`;
   private ownerIndex = (owner: string): string => `${this.prefix}:index:${owner}`;
@@ -75,18 +106,22 @@ export class CallbackRepository {
   async save(callback: Callback, previousStatus: CallbackStatus): Promise<void> {
     const expected = callback.revision;
     const next = { ...callback, revision: expected + 1 };
-    const slots = FINAL_STATUSES.includes(callback.status) ? this.slotKeys(callback) : [];
+    const final = FINAL_STATUSES.includes(callback.status);
+    const slots = final ? this.slotKeys(callback) : [];
     const ok = await this.redis.eval(
       SAVE_SCRIPT,
-      3 + slots.length,
+      4 + slots.length,
       this.recordKey(callback.id),
       this.statusIndex(callback.owner, previousStatus),
       this.statusIndex(callback.owner, callback.status),
+      this.ownerIndex(callback.owner),
       ...slots,
       String(expected),
       String(expected + 1),
       JSON.stringify(next),
       callback.id,
+      final ? String(this.retentionSec) : '0',
+      this.recordKey(''),
     );
     if (ok !== 1) throw new RevisionConflictError(callback.id);
     callback.revision = expected + 1;
@@ -108,15 +143,47 @@ export class CallbackRepository {
     return this.redis.zcard(this.statusIndex(owner, status));
   }
 
-  /** Newest first; `cursor` is the last id of the previous page. */
+  /**
+   * Newest first; `cursor` is the last id of the previous page. Index entries whose record has
+   * expired are skipped (and pruned), and more are read until the page is full or the index ends,
+   * so a page holds `limit` items whenever that many more exist.
+   */
   async list(owner: string, options: { status?: CallbackStatus; limit: number; cursor?: string }): Promise<{ items: Callback[]; nextCursor?: string }> {
     const key = options.status === undefined ? this.ownerIndex(owner) : this.statusIndex(owner, options.status);
-    const max = options.cursor === undefined ? '+' : `(${options.cursor}`;
-    const ids = await this.redis.zrevrangebylex(key, max, '-', 'LIMIT', 0, options.limit + 1);
-    const pageIds = ids.slice(0, options.limit);
-    const records = await Promise.all(pageIds.map((id) => this.get(id)));
-    const items = records.filter((r): r is Callback => r !== undefined);
-    const last = pageIds[pageIds.length - 1];
-    return ids.length > options.limit && last !== undefined ? { items, nextCursor: last } : { items };
+    let max = options.cursor === undefined ? '+' : `(${options.cursor}`;
+    const found: Callback[] = [];
+    // one more than the page, to know whether a next page exists
+    while (found.length <= options.limit) {
+      const want = options.limit + 1 - found.length;
+      const ids = await this.redis.zrevrangebylex(key, max, '-', 'LIMIT', 0, want);
+      const records = await this.getMany(ids);
+      const expired = ids.filter((_, i) => records[i] === undefined);
+      if (expired.length > 0) await this.prune(owner, expired);
+      for (const record of records) if (record !== undefined) found.push(record);
+      const last = ids[ids.length - 1];
+      if (last === undefined || ids.length < want) break;
+      max = `(${last}`;
+    }
+    const items = found.slice(0, options.limit);
+    const last = items[items.length - 1];
+    return found.length > options.limit && last !== undefined ? { items, nextCursor: last.id } : { items };
+  }
+
+  private async getMany(ids: readonly string[]): Promise<Array<Callback | undefined>> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.recordKey(id), 'json');
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, json]) => {
+      if (err) throw err;
+      return typeof json === 'string' ? (JSON.parse(json) as Callback) : undefined;
+    });
+  }
+
+  /** Drops the index entries of expired records: only final records expire, and their status went with them. */
+  private async prune(owner: string, ids: readonly string[]): Promise<void> {
+    const pipeline = this.redis.pipeline().zrem(this.ownerIndex(owner), ...ids);
+    for (const status of FINAL_STATUSES) pipeline.zrem(this.statusIndex(owner, status), ...ids);
+    await pipeline.exec();
   }
 }

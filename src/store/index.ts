@@ -1,4 +1,4 @@
-export { CallbackRepository, RevisionConflictError } from './callback-repository.js';
+export { CallbackRepository, RevisionConflictError, type CallbackRepositoryOptions } from './callback-repository.js';
 export { CancelSignal } from './cancel-signal.js';
 export { activeSlotKey, RedisIntakeLimits } from './intake-limits.js';
 export { createRedis, type Redis } from './redis.js';
