@@ -15,6 +15,8 @@ export interface SwitchContext {
   readonly plan: PhonePlan;
   /** Loaded modules and sound files: what speak, playback and module_exists find. */
   readonly media: MediaLibrary;
+  /** Test hooks that change the switch's timing. */
+  readonly hooks: { /** Simulated ms between an originate's arrival and its channel's creation. */ originateDelayMs: number };
   /** Live channels by UUID (removed at CHANNEL_DESTROY). */
   readonly live: Map<string, Channel>;
   /** Every channel ever created, for EslSimulator.channels(). */

@@ -96,6 +96,12 @@ export interface EslSimulator {
   remoteHangup(uuid: string, cause?: string): void;
   /** Makes a ringing outbound leg answer now, whatever its phone's script says. */
   answer(uuid: string): void;
+  /**
+   * From now on, an originate's channel is created only `ms` simulated milliseconds after the
+   * command arrives (0: at once, the default), as on a loaded switch: for testing a worker that
+   * dies right after sending an originate, whose successor finds the leg absent at first.
+   */
+  setOriginateDelay(ms: number): void;
   /** Loads or unloads a module at run time (e.g. `setModule('mod_flite', false)`: no TTS). */
   setModule(name: string, loaded: boolean): void;
   /** Which sound files exist from now on (undefined: all of them); see EslSimulatorOptions.soundFiles. */

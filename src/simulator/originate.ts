@@ -29,7 +29,7 @@ export function originate(ctx: SwitchContext, argument: string, done: (output: s
     return;
   }
   const timeout = Number(vars.get('originate_timeout') ?? args.timeoutSec ?? DEFAULT_TIMEOUT_SEC);
-  dial(ctx, {
+  const start = (): void => dial(ctx, {
     uuid, endpoint: args.endpoint, variables: args.variables,
     callerIdName: vars.get('origination_caller_id_name') ?? args.callerIdName ?? '',
     callerIdNumber: vars.get('origination_caller_id_number') ?? args.callerIdNumber ?? DEFAULT_CALLER_ID,
@@ -42,6 +42,9 @@ export function originate(ctx: SwitchContext, argument: string, done: (output: s
     done(`+OK ${ch.uuid}\n`);
     runOriginateApp(ctx, ch, args.app);
   });
+  // A loaded switch can take a while to create the channel (EslSimulator.setOriginateDelay).
+  if (ctx.hooks.originateDelayMs > 0) ctx.clock.after(ctx.hooks.originateDelayMs, start);
+  else start();
 }
 
 /** After answer: the leg enters CS_EXECUTE and runs `&app(arg)` (an extension number just parks). */

@@ -54,6 +54,7 @@ export class SimulatorServer implements EslSimulator {
     this.ctx = {
       factory: new EventFactory(defaultIdentity()), clock: this.clock, plan: this.plan,
       media: new MediaLibrary(options.modules ?? DEFAULT_MODULES, options.soundFiles),
+      hooks: { originateDelayMs: 0 },
       live: new Map(), all: [], startedAt: nowMicros(),
       fire: (event) => this.broadcast(event),
       nextSessionId: () => ++this.sessionCount,
@@ -85,6 +86,11 @@ export class SimulatorServer implements EslSimulator {
 
   setPhone(number: string, behaviour: PhoneBehaviour): void {
     this.plan.set(number, behaviour);
+  }
+
+  setOriginateDelay(ms: number): void {
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`setOriginateDelay: ms must be 0 or more, got ${ms}`);
+    this.ctx.hooks.originateDelayMs = ms;
   }
 
   setModule(name: string, loaded: boolean): void {

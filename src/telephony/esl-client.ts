@@ -864,6 +864,9 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
    * Waits for a leg dialled by another process to be answered or to end. Subscribes before it asks
    * the switch, so nothing slips between the two. After `timeoutMs` the leg is hung up (NO_ANSWER)
    * and the result is `failed` NO_ANSWER; aborting hangs it up and resolves ORIGINATOR_CANCEL.
+   * A UUID the switch does not have and this process never saw end is `failed` UNKNOWN, and is
+   * then guarded for `timeoutMs`: if the switch creates it late (an originate sent just before its
+   * worker died), it is hung up at once.
    * A connection lost while waiting does not fail the wait: the switch is asked again after the
    * reconnect.
    */
@@ -880,11 +883,18 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
       return Promise.resolve(CANCELED);
     }
     return this.#wait<LegResult>(({ finish, fail, onCleanup, done }) => {
-      const gone = (): void => finish({ outcome: 'failed', cause: this.#causes.get(uuid) ?? 'UNKNOWN' });
-      const giveUp = (result: LegResult, cause: HangupCause): void => {
+      const giveUp = (result: LegResult, cause: HangupCause, windowMs = guardMs): void => {
         if (done()) return;
         finish(result);
-        this.#guardLeg(uuid, cause, guardMs);
+        this.#guardLeg(uuid, cause, windowMs);
+      };
+      const gone = (): void => {
+        const cause = this.#causes.get(uuid);
+        if (cause !== undefined) return finish({ outcome: 'failed', cause });
+        // Never seen here: the originate of a worker that died may still be on its way, and the
+        // switch may create the leg a moment later. It is failed now, so it is kept from ringing for
+        // the rest of its ring window: otherwise it would double the retry.
+        giveUp({ outcome: 'failed', cause: 'UNKNOWN' }, 'ORIGINATOR_CANCEL', timeoutMs);
       };
       onCleanup(this.#watchForAnswer(uuid, finish, gone));
       const timer = setTimeout(() => giveUp({ outcome: 'failed', cause: 'NO_ANSWER' }, 'NO_ANSWER'), timeoutMs);

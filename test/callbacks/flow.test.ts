@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import { runAttempt, type Callback, type CallbackNotifier, type FlowDeps, type TimelineEntry } from '../../src/callbacks/index.js';
@@ -404,6 +405,48 @@ describe('the attempt flow over the simulated switch', () => {
     } finally {
       sim.setModule('mod_flite', true);
     }
+  });
+
+  it('a successor that finds the leg of a dead worker absent fails the attempt, and hangs the leg up when the switch creates it late', async () => {
+    const now = new Date().toISOString();
+    const uuid = randomUUID();
+    const cb = callbackFixture(
+      { timeline: [], createdAt: now, updatedAt: now },
+      {
+        caller: { endpoint: { kind: 'number', e164: '+12025550127', country: 'US' } },
+        callee: { endpoint: { kind: 'number', e164: '+12025550128', country: 'US' } },
+        retry: { maxAttempts: 2, delaySeconds: 30 },
+      },
+    );
+    await repository.create(cb);
+    // What the dead worker left: the callee leg stored as dialling, its originate on its way to a slow switch.
+    const left = (await repository.get(cb.id)) as Callback;
+    left.status = 'calling-callee';
+    left.attempts.push({ number: 1, startedAt: now, legs: [{ role: 'callee', endpoint: '+12025550128', uuid, state: 'dialing', startedAt: now }] });
+    await repository.save(left, 'queued');
+    sim.setOriginateDelay(500);
+    const deadWorker = await connectTelephony({ ...parseEslUrl(sim.url), apiTimeoutMs: 2000, dialGateway: 'default', dialNumberFormat: 'e164', sipProfile: 'external', ttsEngine: 'flite', ttsVoice: 'kal' });
+    try {
+      const dialling = deadWorker.dial({ uuid, endpoint: { kind: 'number', e164: '+12025550128', country: 'US' }, ringTimeoutSec: 30, tags: { callbackId: cb.id, role: 'callee', attempt: 1 } });
+      dialling.catch(() => undefined);
+      while (!sim.originates().some((c) => c.text.includes(uuid))) await new Promise((r) => setTimeout(r, 5));
+      await deadWorker.close();
+    } finally {
+      sim.setOriginateDelay(0);
+    }
+    enqueued.length = 0;
+
+    await runAttempt(deps, cb.id, 1);
+    const after = (await repository.get(cb.id)) as Callback;
+    assert.equal(after.status, 'scheduled');
+    assert.equal(after.timeline.find((e) => e.event === 'attempt-failed')?.hangupCause, 'UNKNOWN');
+    assert.deepEqual(enqueued, [{ id: cb.id, attempt: 2 }]);
+    const deadline = Date.now() + 3000;
+    while (sim.channels().find((c) => c.uuid === uuid)?.state !== 'hungup' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const late = sim.channels().find((c) => c.uuid === uuid);
+    assert.equal(late?.state, 'hungup', 'the switch created the leg late, and it was hung up');
+    assert.equal(late?.hangupCause, 'ORIGINATOR_CANCEL');
+    assert.equal(late?.variables.answer_epoch ?? '0', '0', 'it never got to ring through to an answer');
   });
 
   it('when the callee hangs up while its digits still play, the attempt ends like a hangup and no digits count as delivered', async () => {

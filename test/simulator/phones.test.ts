@@ -138,6 +138,18 @@ describe('phones of the default plan', () => {
     assert.equal(await c.bgapi('originate', viaGateway(randomUUID(), '+12025550101')), '-ERR NORMAL_TEMPORARY_FAILURE\n');
   });
 
+  it('setOriginateDelay makes the switch create the channel of an originate only after the delay', async () => {
+    c.sim.setOriginateDelay(1000);
+    const uuid = randomUUID();
+    const result = c.bgapi('originate', viaGateway(uuid, '+12025550100'));
+    await sleep(500 * SCALE);
+    assert.equal(c.sim.channels().find((ch) => ch.uuid === uuid), undefined, 'no channel yet');
+    assert.equal(await c.api('uuid_exists', uuid), 'false');
+    assert.equal(await result, `+OK ${uuid}\n`);
+    c.sim.setOriginateDelay(0);
+    assert.throws(() => c.sim.setOriginateDelay(-1), RangeError);
+  });
+
   it('a leg killed while it rings fails its originate with the kill cause', async () => {
     const uuid = randomUUID();
     const result = c.bgapi('originate', viaGateway(uuid, '+12025550155'));

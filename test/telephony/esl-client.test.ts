@@ -199,6 +199,30 @@ describe('ESL client against the simulator', () => {
     }
   });
 
+  it('a leg found absent by awaitAnswer is hung up if the switch creates it late, for the rest of its ring window', async () => {
+    const late = leg('+12025550126');
+    // A worker sent this originate and died; its successor asks first and finds nothing.
+    assert.deepEqual(await telephony.awaitAnswer(late.uuid, 3000), { outcome: 'failed', cause: 'UNKNOWN' });
+    const deadWorker = await connect();
+    const dialled = await deadWorker.dial(late);
+    assert.equal(dialled.outcome, 'failed', 'the late leg never got through');
+    await until('the late leg is gone', () => channel(late.uuid)?.state === 'hungup');
+    assert.equal(channel(late.uuid)?.hangupCause, 'ORIGINATOR_CANCEL');
+    assert.ok(commandsFor(late.uuid).some((t) => t.startsWith(`bgapi uuid_kill ${late.uuid} ORIGINATOR_CANCEL`)));
+  });
+
+  it('a leg that ended while this process watched is not guarded again when awaitAnswer finds it absent', async () => {
+    const ended = leg('+12025550127');
+    await telephony.dial(ended);
+    await telephony.hangup(ended.uuid, 'NORMAL_CLEARING');
+    await until('the leg is gone', () => channel(ended.uuid)?.state === 'hungup');
+    await sleep(20);
+    const kills = commandsFor(ended.uuid).filter((t) => t.includes('uuid_kill')).length;
+    assert.deepEqual(await telephony.awaitAnswer(ended.uuid, 3000), { outcome: 'failed', cause: 'NORMAL_CLEARING' });
+    await sleep(50);
+    assert.equal(commandsFor(ended.uuid).filter((t) => t.includes('uuid_kill')).length, kills, 'no kill for a leg known to have ended');
+  });
+
   it('channelState says absent, ringing and answered as the switch does', async () => {
     assert.equal(await telephony.channelState(randomUUID()), 'absent');
 
