@@ -276,6 +276,34 @@ describe('the attempt flow', () => {
     assert.equal(after.status, 'scheduled');
   });
 
+  it('a takeover while the IVR digits play does not send them again: it waits out the rest of their play-out, then rings the caller', async () => {
+    const cb = await stored({ callee: { endpoint: { kind: 'number', e164: CALLEE, country: 'US' }, dtmf: '1w2#' } });
+    const calleeUuid = '33333333-3333-4333-8333-333333333333';
+    const startedAt = new Date(Date.now() - 1000);
+    const first = await reload(cb.id);
+    first.status = 'callee-answered';
+    first.attempts.push({
+      number: 1,
+      startedAt: startedAt.toISOString(),
+      legs: [{ role: 'callee', endpoint: CALLEE, uuid: calleeUuid, state: 'answered', startedAt: startedAt.toISOString() }],
+    });
+    // The dead worker handed '1w2#' (1.76 s of play-out) to the switch a second ago.
+    first.timeline.push({ at: startedAt.toISOString(), event: 'dtmf-started', attempt: 1, role: 'callee', uuid: calleeUuid, detail: '1w2#' });
+    await repository.save(first, 'queued');
+    telephony.channels.clear();
+    telephony.channels.set(calleeUuid, { state: 'answered', hangup: () => undefined, ended: new Promise(() => undefined) });
+    let callerDialledAt = 0;
+    telephony.script.set(CALLER, async () => {
+      callerDialledAt = Date.now();
+      return { outcome: 'failed', cause: 'NO_ANSWER' };
+    });
+    await runAttempt(deps, cb.id, 1);
+    const after = await reload(cb.id);
+    assert.ok(!telephony.log.some((l) => l.startsWith('dtmf')), 'the digits were not sent again');
+    assert.ok(callerDialledAt >= startedAt.getTime() + 1760, `the caller rang ${callerDialledAt - startedAt.getTime()} ms after the digits started`);
+    assert.equal(after.timeline.find((e) => e.event === 'dtmf-sent')?.detail, '1w2#');
+  });
+
   it('a callback canceled before its attempt starts ends canceled without dialling', async () => {
     const cb = await stored();
     await deps.cancelSignal.request(cb.id);
