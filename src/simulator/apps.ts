@@ -71,7 +71,7 @@ function startApp(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: 
       return playback(ctx, ch, request, finish);
     case 'speak':
       // Without its TTS module FreeSWITCH logs "Invalid TTS module" and returns at once, like a success.
-      return timed(ctx, ch, request, ctx.media.canSpeak(request.arg) ? speakMs(request.arg) : 0, finish);
+      return timed(ctx, ch, request, ctx.media.canSpeak(request.arg) ? spokenMs(ctx, request.arg) : 0, finish);
     case 'send_dtmf':
       // Only queues the digits: the app completes before the first one is out (n-send-dtmf-app).
       timed(ctx, ch, request, 0, finish);
@@ -212,6 +212,18 @@ export function playbackMs(path: string): number {
   }
   if (path.startsWith('say:')) return speakMs(path.slice(4));
   return 1000;
+}
+
+/**
+ * Real milliseconds a working speak lasts at least, whatever the time scale: a client tells a speak
+ * that said nothing by its returning within a few ms (o-app-failures), so a fast simulator must not
+ * look like a switch without TTS.
+ */
+const SPEAK_MIN_REAL_MS = 20;
+
+/** How long a working speak lasts, simulated ms. */
+function spokenMs(ctx: SwitchContext, arg: string): number {
+  return Math.max(speakMs(arg), SPEAK_MIN_REAL_MS / ctx.clock.timeScale);
 }
 
 /** TTS takes about 60 ms per character of `engine|voice|text`, at least half a second. */
