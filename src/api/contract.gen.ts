@@ -13,7 +13,9 @@ export interface paths {
         };
         /**
          * List callbacks
-         * @description The key's callbacks, newest first, a page at a time.
+         * @description The key's callbacks, newest first, a page at a time. A callback that completed, failed or
+         *     was canceled is kept for the server's retention (`CALLBACK_RETENTION_DAYS`, 30 by default),
+         *     then leaves the list and `GET` says `404`.
          */
         get: operations["listCallbacks"];
         put?: never;
@@ -276,8 +278,11 @@ export interface components {
         HangupCause: "UNSPECIFIED" | "UNALLOCATED_NUMBER" | "NO_ROUTE_TRANSIT_NET" | "NO_ROUTE_DESTINATION" | "CHANNEL_UNACCEPTABLE" | "CALL_AWARDED_DELIVERED" | "NORMAL_CLEARING" | "USER_BUSY" | "NO_USER_RESPONSE" | "NO_ANSWER" | "SUBSCRIBER_ABSENT" | "CALL_REJECTED" | "NUMBER_CHANGED" | "REDIRECTION_TO_NEW_DESTINATION" | "EXCHANGE_ROUTING_ERROR" | "DESTINATION_OUT_OF_ORDER" | "INVALID_NUMBER_FORMAT" | "FACILITY_REJECTED" | "RESPONSE_TO_STATUS_ENQUIRY" | "NORMAL_UNSPECIFIED" | "NORMAL_CIRCUIT_CONGESTION" | "NETWORK_OUT_OF_ORDER" | "NORMAL_TEMPORARY_FAILURE" | "SWITCH_CONGESTION" | "ACCESS_INFO_DISCARDED" | "REQUESTED_CHAN_UNAVAIL" | "PRE_EMPTED" | "FACILITY_NOT_SUBSCRIBED" | "OUTGOING_CALL_BARRED" | "INCOMING_CALL_BARRED" | "BEARERCAPABILITY_NOTAUTH" | "BEARERCAPABILITY_NOTAVAIL" | "SERVICE_UNAVAILABLE" | "BEARERCAPABILITY_NOTIMPL" | "CHAN_NOT_IMPLEMENTED" | "FACILITY_NOT_IMPLEMENTED" | "SERVICE_NOT_IMPLEMENTED" | "INVALID_CALL_REFERENCE" | "INCOMPATIBLE_DESTINATION" | "INVALID_MSG_UNSPECIFIED" | "MANDATORY_IE_MISSING" | "MESSAGE_TYPE_NONEXIST" | "WRONG_MESSAGE" | "IE_NONEXIST" | "INVALID_IE_CONTENTS" | "WRONG_CALL_STATE" | "RECOVERY_ON_TIMER_EXPIRE" | "MANDATORY_IE_LENGTH_ERROR" | "PROTOCOL_ERROR" | "INTERWORKING" | "SUCCESS" | "ORIGINATOR_CANCEL" | "CRASH" | "SYSTEM_SHUTDOWN" | "LOSE_RACE" | "MANAGER_REQUEST" | "BLIND_TRANSFER" | "ATTENDED_TRANSFER" | "ALLOTTED_TIMEOUT" | "USER_CHALLENGE" | "MEDIA_TIMEOUT" | "PICKED_OFF" | "USER_NOT_REGISTERED" | "PROGRESS_TIMEOUT" | "INVALID_GATEWAY" | "GATEWAY_DOWN" | "INVALID_URL" | "INVALID_PROFILE" | "NO_PICKUP" | "SRTP_READ_ERROR" | "BOWOUT" | "BUSY_EVERYWHERE" | "DECLINE" | "DOES_NOT_EXIST_ANYWHERE" | "NOT_ACCEPTABLE" | "UNWANTED" | "NO_IDENTITY" | "BAD_IDENTITY_INFO" | "UNSUPPORTED_CERTIFICATE" | "INVALID_IDENTITY" | "STALE_DATE" | "REJECT_ALL" | "UNKNOWN";
         /** @enum {string} */
         LegRole: "callee" | "caller";
-        /** @enum {string} */
-        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "dtmf-sent" | "caller-no-answer-message-played" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
+        /**
+         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it.
+         * @enum {string}
+         */
+        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
         /**
          * Format: date-time
          * @description UTC, ISO 8601.
@@ -381,6 +386,8 @@ export interface components {
             checks?: {
                 redis: components["schemas"]["ReadinessCheck"];
                 switch: components["schemas"]["ReadinessCheck"];
+                /** @description Once the switch has been asked (`module_exists`): `down` names the modules Crossline needs (mod_sofia, mod_dptools, the TTS engine's) that it lacks. Not part of readiness: calls go on, and announcements that cannot play are recorded as `announcement-failed`. */
+                modules?: components["schemas"]["ReadinessCheck"];
             };
         };
         Error: {
@@ -403,7 +410,7 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
     };
     responses: {
         /**
@@ -479,6 +486,10 @@ export interface components {
         /**
          * @description `RATE_LIMITED`: too many requests for this API key, or too many failed authentications
          *     from this client address (then any key is refused until `Retry-After`).
+         *     `DESTINATION_RATE_LIMITED` (POST only): too many callbacks to one of the two numbers or SIP
+         *     URIs, across every API key, in the last hour or in progress at once; `details` names the leg.
+         *     `DAILY_QUOTA_EXCEEDED` (POST only): the API key's callbacks for the day are used up.
+         *     A request refused with a 429 does not consume its `Idempotency-Key`.
          */
         RateLimited: {
             headers: {
