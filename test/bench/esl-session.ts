@@ -24,6 +24,9 @@ export class EslSession {
 
   private constructor(conn: Connection) {
     this.#conn = conn;
+    // drachtio-modesl writes one command in several small writes; with Nagle's algorithm on, each
+    // command then waits ~40 ms for the switch's delayed ACK.
+    conn.socket?.setNoDelay(true);
     conn.on('esl::event::BACKGROUND_JOB::*', (event: EslEvent) => this.#onJob(event));
     conn.on('esl::event::CHANNEL_HANGUP_COMPLETE::*', (event: EslEvent) => this.#onHangup(event));
   }

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 
 /** Clock ticks per second of /proc times (getconf CLK_TCK; 100 on every Linux we run on). */
 const CLK_TCK = ((): number => {
@@ -97,4 +98,16 @@ export async function paced<T>(count: number, ratePerSec: number, task: (i: numb
 /** The i-th test number of a block of scripted phones: +1 202 555 0<first + i mod size>. */
 export function phone(first: number, size: number, i: number): string {
   return `+120255501${String(first + (i % size)).padStart(2, '0')}`;
+}
+
+/** Node and redis-server versions, cores and memory: what the figures must be quoted with. */
+export function machineLine(): string {
+  let redis = 'unknown';
+  try {
+    redis = /v=(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ?? redis;
+  } catch {
+    // No redis-server on PATH: the bench was pointed at a running Redis.
+  }
+  const gib = (os.totalmem() / 2 ** 30).toFixed(0);
+  return `Node ${process.version}, Redis ${redis}, ${os.availableParallelism()} cores, ${gib} GiB`;
 }

@@ -11,8 +11,10 @@
  * (a uuid_kill from the bench would be switch work, and bench traffic, inside the window).
  *
  * Knobs: BENCH_CALLBACKS (100), BENCH_RATE callbacks/s (5), BENCH_WARMUP (10, unmeasured, per run),
+ * BENCH_ROUNDS (1; more repeat floor + Crossline and end with the medians, against a noisy machine),
  * BENCH_FS_DIR (/opt/fs-bench: its run/freeswitch.pid is the switch whose CPU is read) or BENCH_FS_PID,
- * BENCH_FLOOR_EVENTS=crossline (the plain driver subscribes to Crossline's event list: what events cost the switch).
+ * BENCH_FLOOR_EVENTS=crossline (the plain driver subscribes to Crossline's event list: what events cost the switch),
+ * BENCH_ESL_TALLY=1 (counts Crossline's ESL commands through a proxy), BENCH_CPU_PROF=<dir> (V8 profile of Crossline).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,13 +22,16 @@ import path from 'node:path';
 import type { Callback } from '../../src/callbacks/index.js';
 import { freePort, startRedisServer } from '../../src/store/index.js';
 import { CrosslineProcess, timelineAt, type CrosslineCall } from './crossline-driver.js';
+import { parseEslUrl } from '../../src/telephony/index.js';
 import { EslSession } from './esl-session.js';
+import { startEslTally, tallyPerCallback, type EslTally } from './esl-tally.js';
 import { runFloorCalls, type CallPlan, type FloorCall } from './floor-driver.js';
-import { machineBusySeconds, ownCpuSeconds, peakOverlap, percentiles, procCpuSeconds, procMemoryMb, sleep } from './measure.js';
+import { machineBusySeconds, machineLine, ownCpuSeconds, peakOverlap, percentiles, procCpuSeconds, procMemoryMb, sleep } from './measure.js';
 
 const N = Number(process.env.BENCH_CALLBACKS ?? 100);
 const RATE = Number(process.env.BENCH_RATE ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const WORKER_CONCURRENCY = 200;
 /** Each run must end within its arrivals plus this much (ring, 2 s talk, teardown, margin). */
 const DRAIN_MS = 60_000;
@@ -113,6 +118,8 @@ async function floorRun(url: string, fsPid: number, observer: EslSession): Promi
 }
 
 interface CrosslineResult extends RunResult {
+  /** ESL commands per callback, when BENCH_ESL_TALLY is set. */
+  commands: string | undefined;
   toCalleeOriginate: number[];
   callerAnswerToBridge: number[];
   maxRssMb: number;
@@ -127,7 +134,16 @@ function failureLabel(cb: Callback): string {
 }
 
 async function crosslineRun(url: string, fsPid: number, observer: EslSession, redis: { url: string; pid: number }): Promise<CrosslineResult> {
-  const crossline = await CrosslineProcess.start({ eslUrl: url, redisUrl: redis.url, keyPrefix: `bench${Date.now().toString(36)}`, workerConcurrency: WORKER_CONCURRENCY });
+  const tally = process.env.BENCH_ESL_TALLY ? await startEslTally(parseEslUrl(url)) : undefined;
+  try {
+    return await crosslineRunVia(tally, url, fsPid, observer, redis);
+  } finally {
+    await tally?.close();
+  }
+}
+
+async function crosslineRunVia(tally: EslTally | undefined, url: string, fsPid: number, observer: EslSession, redis: { url: string; pid: number }): Promise<CrosslineResult> {
+  const crossline = await CrosslineProcess.start({ eslUrl: tally?.url ?? url, redisUrl: redis.url, keyPrefix: `bench${Date.now().toString(36)}`, workerConcurrency: WORKER_CONCURRENCY });
   try {
     await crossline.post(plan(WARMUP));
     await crossline.waitForEnded(WARMUP, runTimeoutMs(WARMUP));
@@ -135,19 +151,21 @@ async function crosslineRun(url: string, fsPid: number, observer: EslSession, re
     await sleep(1000);
     let calls: CrosslineCall[] = [];
     const cpu = async (): Promise<number> => (await crossline.usage()).cpuUs / 1e6;
+    const commandsBefore = tally?.counts();
     const window = await measured(fsPid, observer, cpu, redis.pid, async () => {
       calls = await crossline.post(plan(N));
       await crossline.waitForEnded(WARMUP + N, runTimeoutMs(N));
     });
+    const commands = tally && commandsBefore ? tallyPerCallback(commandsBefore, tally.counts(), N) : undefined;
     const memory = await crossline.usage(true);
-    return { window, ...summarize(calls, await crossline.records(calls)), switchRssMb: procMemoryMb(fsPid, 'VmRSS'), maxRssMb: memory.maxRssMb, heapAfterGcMb: memory.heapAfterGcMb };
+    return { window, commands, ...summarize(calls, await crossline.records(calls)), switchRssMb: procMemoryMb(fsPid, 'VmRSS'), maxRssMb: memory.maxRssMb, heapAfterGcMb: memory.heapAfterGcMb };
   } finally {
     await crossline.stop();
   }
 }
 
 /** Latencies and outcomes of the Crossline run, from what the store recorded (read after the window). */
-function summarize(calls: CrosslineCall[], records: Callback[]): Omit<CrosslineResult, 'window' | 'switchRssMb' | 'maxRssMb' | 'heapAfterGcMb'> {
+function summarize(calls: CrosslineCall[], records: Callback[]): Omit<CrosslineResult, 'window' | 'commands' | 'switchRssMb' | 'maxRssMb' | 'heapAfterGcMb'> {
   const posted = new Map(calls.map((c) => [c.id, c.posted]));
   const since = (cb: Callback, at: number | undefined): number[] => {
     const t0 = posted.get(cb.id);
@@ -186,7 +204,13 @@ function noise(w: Window, crossline: boolean): string {
 }
 const failures = (m: Map<string, number>): string => [...m].map(([k, v]) => `${v}× ${k}`).join('; ') || 'none';
 
-function report(idleCpuPerSec: number, floor: RunResult, xl: CrosslineResult): string {
+/** Versions and machine, printed with the figures so that they can be quoted with them. */
+async function setup(observer: EslSession): Promise<string> {
+  const fs = /FreeSWITCH Version ([^~\s]+)/.exec(await observer.api('version'))?.[1] ?? 'unknown';
+  return `${machineLine()}, FreeSWITCH ${fs}`;
+}
+
+function report(setupLine: string, idleCpuPerSec: number, floor: RunResult, xl: CrosslineResult): string {
   const row = (label: string, a: string, b: string, c = ''): string => `${label.padEnd(30)}${a.padEnd(40)}${b.padEnd(28)}${c}`.trimEnd();
   const perCall = (r: RunResult, cpuSeconds: number): number => (r.completed > 0 ? cpuSeconds / r.completed : NaN);
   const xlSwitch = perCall(xl, xl.window.switchCpu);
@@ -195,6 +219,7 @@ function report(idleCpuPerSec: number, floor: RunResult, xl: CrosslineResult): s
   const xlRedis = perCall(xl, xl.window.redisCpu ?? NaN);
   const floorOwn = perCall(floor, floor.window.driverCpu);
   return [
+    setupLine,
     `real switch: ${N} callbacks at ${RATE}/s (+${WARMUP} unmeasured warm-up per run), worker concurrency ${WORKER_CONCURRENCY}`,
     `switch idle: ${(idleCpuPerSec * 1000).toFixed(1)} ms CPU/s (included below, as is)`,
     '',
@@ -216,9 +241,38 @@ function report(idleCpuPerSec: number, floor: RunResult, xl: CrosslineResult): s
     row('switch RSS after the run', `${xl.switchRssMb.toFixed(0)} MB`, `${floor.switchRssMb.toFixed(0)} MB`),
     `failures, Crossline: ${failures(xl.failures)}`,
     `failures, floor:     ${failures(floor.failures)}`,
+    ...(xl.commands ? [`ESL commands per callback, Crossline (BENCH_ESL_TALLY, via a proxy): ${xl.commands}`] : []),
     '',
     'Switch CPU is the whole FreeSWITCH process: each callback makes 4 channels on this test switch',
     '(the 2 legs dialled + the 2 scripted phones answering them on the same switch).',
+  ].join('\n');
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+};
+
+/** Per-callback CPU of every round and their medians: one noisy round does not make the figure. */
+function summary(rounds: Array<{ floor: RunResult; xl: CrosslineResult }>): string {
+  const per = (r: RunResult, cpu: number): number => (cpu * 1000) / r.completed;
+  const line = (label: string, values: number[], unit: string): string =>
+    `${label.padEnd(34)}${values.map((v) => v.toFixed(unit === '×' ? 2 : 1)).join(', ')}  → median ${median(values).toFixed(unit === '×' ? 2 : 1)}${unit}`;
+  const xlSwitch = rounds.map(({ xl }) => per(xl, xl.window.switchCpu));
+  const floorSwitch = rounds.map(({ floor }) => per(floor, floor.window.switchCpu));
+  const xlOwn = rounds.map(({ xl }) => per(xl, xl.window.driverCpu));
+  const xlRedis = rounds.map(({ xl }) => per(xl, xl.window.redisCpu ?? NaN));
+  const floorOwn = rounds.map(({ floor }) => per(floor, floor.window.driverCpu));
+  return [
+    `summary of ${rounds.length} rounds (CPU per callback)`,
+    line('switch, Crossline run', xlSwitch, ' ms'),
+    line('switch, floor run', floorSwitch, ' ms'),
+    line('switch ratio Crossline / floor', rounds.map(({ xl, floor }) => per(xl, xl.window.switchCpu) / per(floor, floor.window.switchCpu)), '×'),
+    line('Crossline process', xlOwn, ' ms'),
+    line('Crossline Redis', xlRedis, ' ms'),
+    line('plain driver', floorOwn, ' ms'),
+    line('Crossline + Redis / plain driver', rounds.map(({ xl, floor }) => (per(xl, xl.window.driverCpu) + per(xl, xl.window.redisCpu ?? NaN)) / per(floor, floor.window.driverCpu)), '×'),
   ].join('\n');
 }
 
@@ -230,13 +284,22 @@ export async function runSwitchBench(url: string): Promise<boolean> {
   const redis = await startRedisServer(redisPort, redisDir);
   try {
     if ((await observer.channelCount()) > 0) throw new Error('the switch has calls up already: the bench needs a switch of its own');
+    const setupLine = await setup(observer);
     const idle0 = procCpuSeconds(fsPid);
     await sleep(IDLE_SAMPLE_MS);
     const idleCpuPerSec = (procCpuSeconds(fsPid) - idle0) / (IDLE_SAMPLE_MS / 1000);
-    const floor = await floorRun(url, fsPid, observer);
-    const xl = await crosslineRun(url, fsPid, observer, { url: `redis://127.0.0.1:${redisPort}`, pid: redis.pid ?? NaN });
-    process.stdout.write(`${report(idleCpuPerSec, floor, xl)}\n`);
-    return xl.completed === N && floor.completed === N;
+    let allCompleted = true;
+    const rounds: Array<{ floor: RunResult; xl: CrosslineResult }> = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (ROUNDS > 1) process.stdout.write(`${round > 1 ? '\n' : ''}round ${round} of ${ROUNDS}\n`);
+      const floor = await floorRun(url, fsPid, observer);
+      const xl = await crosslineRun(url, fsPid, observer, { url: `redis://127.0.0.1:${redisPort}`, pid: redis.pid ?? NaN });
+      process.stdout.write(`${report(setupLine, idleCpuPerSec, floor, xl)}\n`);
+      rounds.push({ floor, xl });
+      allCompleted &&= xl.completed === N && floor.completed === N;
+    }
+    if (ROUNDS > 1) process.stdout.write(`\n${summary(rounds)}\n`);
+    return allCompleted;
   } finally {
     observer.close();
     redis.kill('SIGTERM');
