@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { CallbackView } from '../../src/callbacks/index.js';
-import { spawnWorkerProcess, startHarness, type Harness } from '../support/harness.js';
+import { killProcess, spawnWorkerProcess, startHarness, type Harness } from '../support/harness.js';
 
 /*
  * "Nothing lost, nothing doubled": the API runs here, the worker in a child process that the test
@@ -11,14 +11,6 @@ import { spawnWorkerProcess, startHarness, type Harness } from '../support/harne
  */
 
 const legOf = (cb: CallbackView, role: 'callee' | 'caller') => cb.attempts[0]?.legs.find((l) => l.role === role);
-
-function killHard(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 describe('a worker killed mid-call', () => {
   let h: Harness;
@@ -35,7 +27,7 @@ describe('a worker killed mid-call', () => {
   });
   // Every worker of a test goes with it: a survivor would pick up the next test's callback.
   afterEach(async () => {
-    await Promise.all(children.splice(0).map(killHard));
+    await Promise.all(children.splice(0).map(killProcess));
   });
   after(async () => h.close());
 
@@ -51,7 +43,7 @@ describe('a worker killed mid-call', () => {
       30_000,
     );
     const callerUuid = legOf(ringing, 'caller')?.uuid ?? '';
-    await killHard(first);
+    await killProcess(first);
 
     worker();
     await h.waitFor(res.body.id, (cb) => cb.timeline.some((e) => e.event === 'resumed'), 30_000);
@@ -73,7 +65,7 @@ describe('a worker killed mid-call', () => {
     const first = worker();
     const res = await h.create({ caller: { number: '+12025550133' }, callee: { number: '+12025550132' } });
     const bridged = await h.waitForStatus(res.body.id, 'bridged', 30_000);
-    await killHard(first);
+    await killProcess(first);
     worker();
     await h.waitFor(res.body.id, (cb) => cb.timeline.some((e) => e.event === 'resumed'), 30_000);
     assert.equal((await h.get(res.body.id)).status, 'bridged');

@@ -12,10 +12,11 @@ export const API_KEY = 'test-key-0123456789';
 /** Simulator time scale for end-to-end tests: 1 s of phone behaviour takes 50 ms. */
 export const TIME_SCALE = 0.05;
 
-export interface Harness {
-  sim: EslSimulator;
+/** A whole Crossline (API and/or workers) connected to some switch, driven over HTTP. */
+export interface Crossline {
   runtime: Runtime;
   config: Readonly<Config>;
+  /** The environment it was configured from (hand it to a worker process to join the same one). */
   env: Record<string, string>;
   api: () => supertest.Agent;
   create(body: unknown, headers?: Record<string, string>): Promise<supertest.Response>;
@@ -23,6 +24,11 @@ export interface Harness {
   waitFor(id: string, predicate: (cb: CallbackView) => boolean, timeoutMs?: number): Promise<CallbackView>;
   waitForStatus(id: string, status: CallbackView['status'], timeoutMs?: number): Promise<CallbackView>;
   close(): Promise<void>;
+}
+
+/** Crossline on the ESL simulator. */
+export interface Harness extends Crossline {
+  sim: EslSimulator;
 }
 
 export interface HarnessOptions {
@@ -38,9 +44,25 @@ export interface HarnessOptions {
  */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sim = await createEslSimulator({ timeScale: options.timeScale ?? TIME_SCALE });
+  const crossline = await startCrossline(sim.url, options);
+  return {
+    ...crossline,
+    sim,
+    close: async () => {
+      await crossline.close();
+      await sim.close();
+    },
+  };
+}
+
+/**
+ * Crossline over real parts (Redis with its own key prefix, BullMQ, the HTTP API on port 0)
+ * connected to the switch at `eslUrl`: the simulator or a real FreeSWITCH.
+ */
+export async function startCrossline(eslUrl: string, options: Omit<HarnessOptions, 'timeScale'> = {}): Promise<Crossline> {
   const env: Record<string, string> = {
     REDIS_URL: await testRedisUrl(),
-    ESL_URL: sim.url,
+    ESL_URL: eslUrl,
     KEY_PREFIX: uniquePrefix(),
     API_KEYS: API_KEY,
     PORT: '0',
@@ -85,7 +107,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return last;
   };
   return {
-    sim,
     runtime,
     config,
     env,
@@ -94,10 +115,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     get,
     waitFor,
     waitForStatus: (id, status, timeoutMs) => waitFor(id, (cb) => cb.status === status, timeoutMs),
-    close: async () => {
-      await runtime.close();
-      await sim.close();
-    },
+    close: () => runtime.close(),
   };
 }
 
@@ -114,4 +132,13 @@ export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
 /** The commands the simulator received, as text, that start with `prefix` (after api/bgapi). */
 export function commandsLike(sim: EslSimulator, pattern: RegExp): string[] {
   return sim.commands.map((c) => c.text).filter((t) => pattern.test(t));
+}
+
+/** SIGKILL, resolved once the process is gone (at once if it already is). */
+export function killProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
 }
