@@ -38,6 +38,13 @@ export interface EslSimulatorOptions {
    * @defaultValue every path exists
    */
   soundFiles?: readonly string[];
+  /**
+   * Real milliseconds each event waits in a connection's queue before it is written, while replies
+   * to commands go out at once, as mod_event_socket writes queued events between commands: a
+   * client can learn from `uuid_exists` that a leg is gone before its CHANNEL_HANGUP arrives.
+   * @defaultValue 0 (events written as they fire)
+   */
+  eventLagMs?: number;
 }
 
 /** One command as a client sent it. */
@@ -104,6 +111,8 @@ export interface EslSimulator {
   setOriginateDelay(ms: number): void;
   /** Loads or unloads a module at run time (e.g. `setModule('mod_flite', false)`: no TTS). */
   setModule(name: string, loaded: boolean): void;
+  /** Sets EslSimulatorOptions.eventLagMs from now on. */
+  setEventLag(ms: number): void;
   /** Which sound files exist from now on (undefined: all of them); see EslSimulatorOptions.soundFiles. */
   setSoundFiles(paths: readonly string[] | undefined): void;
   /** Sets what `callcenter_config queue count members|list agents <queue>` report. */

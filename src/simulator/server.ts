@@ -36,6 +36,7 @@ export class SimulatorServer implements EslSimulator {
   private readonly ctx: SwitchContext;
   private readonly callCenter = new CallCenter();
   private readonly heartbeatMs: number;
+  private eventLag: number;
   private connectionCount = 0;
   private sessionCount = 0;
   private closing: Promise<void> | undefined;
@@ -51,6 +52,7 @@ export class SimulatorServer implements EslSimulator {
     this.clock = new SimClock(options.timeScale ?? 1);
     this.plan = new PhonePlan(options.plan ?? DEFAULT_PLAN);
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.eventLag = checkedLag(options.eventLagMs ?? 0);
     this.ctx = {
       factory: new EventFactory(defaultIdentity()), clock: this.clock, plan: this.plan,
       media: new MediaLibrary(options.modules ?? DEFAULT_MODULES, options.soundFiles),
@@ -91,6 +93,10 @@ export class SimulatorServer implements EslSimulator {
   setOriginateDelay(ms: number): void {
     if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`setOriginateDelay: ms must be 0 or more, got ${ms}`);
     this.ctx.hooks.originateDelayMs = ms;
+  }
+
+  setEventLag(ms: number): void {
+    this.eventLag = checkedLag(ms);
   }
 
   setModule(name: string, loaded: boolean): void {
@@ -177,6 +183,7 @@ export class SimulatorServer implements EslSimulator {
       record: (connection, text) => this.record(connection, text),
       channelData: (channel, mode, control) => channelDataFrame(this.ctx, channel, mode, control),
       closed: (session) => this.sessions.delete(session),
+      eventLagMs: () => this.eventLag,
     };
     return this.shared;
   }
@@ -224,4 +231,9 @@ function checkPositive(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
     throw new RangeError(`EslSimulatorOptions.${name} must be a positive number, got ${value}`);
   }
+}
+
+function checkedLag(ms: number): number {
+  if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`eventLagMs must be 0 or more, got ${ms}`);
+  return ms;
 }

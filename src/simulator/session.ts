@@ -25,6 +25,8 @@ export interface SessionHost {
   /** Builds the CHANNEL_DATA reply to `connect` (outbound mode). */
   channelData(channel: Channel, socketMode: string, control: string): string;
   closed(session: EslSession): void;
+  /** Real milliseconds an event waits in a connection's queue (EslSimulatorOptions.eventLagMs). */
+  eventLagMs(): number;
 }
 
 export interface OutboundBinding {
@@ -42,6 +44,9 @@ export class EslSession {
   private queue: Promise<void> = Promise.resolve();
   /** Events held back while a blocking `api` command runs. */
   private held: string[] | undefined;
+  /** Events still in this connection's queue (event lag): replies to commands overtake them. */
+  private readonly lagged: string[] = [];
+  private lagTimer: NodeJS.Timeout | undefined;
   private linger: number | undefined;
   private ended = false;
   /** A lingering channel's CHANNEL_DESTROY, due when the client closes the socket. */
@@ -69,8 +74,23 @@ export class EslSession {
   deliver(event: SwitchEvent, frames: (format: EventFormat) => string): void {
     if (this.ended || !this.subscription.wants(event)) return;
     const frame = frames(this.subscription.format);
+    const lagMs = this.host.eventLagMs();
+    if (lagMs <= 0 && this.lagged.length === 0) return this.emit(frame);
+    // mod_event_socket queues events per listener and writes them between commands, so a reply
+    // to a command can reach the client before events fired earlier (a leg already gone to
+    // uuid_exists while its CHANNEL_HANGUP is still on its way).
+    this.lagged.push(frame);
+    this.lagTimer ??= setTimeout(() => this.flushLagged(), Math.max(lagMs, 0));
+  }
+
+  private emit(frame: string): void {
     if (this.held) this.held.push(frame);
     else this.write(frame);
+  }
+
+  private flushLagged(): void {
+    this.lagTimer = undefined;
+    for (const frame of this.lagged.splice(0)) this.emit(frame);
   }
 
   /** Outbound mode: our channel hung up. */
@@ -101,6 +121,7 @@ export class EslSession {
 
   private onClose(): void {
     this.ended = true;
+    clearTimeout(this.lagTimer);
     this.releaseChannel();
     this.host.closed(this);
   }

@@ -146,6 +146,12 @@ const HUNG_UP: PlayResult = { outcome: 'hung-up' };
 const CANCELED: LegResult = { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' };
 /** How many hangup causes we remember, so a leg that ended just before we asked still gets its real cause. */
 const REMEMBERED_CAUSES = 5000;
+/**
+ * How long a leg found gone (uuid_exists false) is given for its hangup event to arrive before its
+ * cause counts as UNKNOWN: mod_event_socket writes queued events between commands, so a reply can
+ * overtake the CHANNEL_HANGUP of a leg that ended just before (seen on FreeSWITCH 1.10.12).
+ */
+const HANGUP_EVENT_LAG_MS = 1000;
 /** Grace for FIN/`+OK bye` on close before the socket is destroyed, ms. */
 const CLOSE_GRACE_MS = 500;
 
@@ -891,10 +897,12 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
       const gone = (): void => {
         const cause = this.#causes.get(uuid);
         if (cause !== undefined) return finish({ outcome: 'failed', cause });
-        // Never seen here: the originate of a worker that died may still be on its way, and the
-        // switch may create the leg a moment later. It is failed now, so it is kept from ringing for
+        // Its hangup event may still be queued behind the reply (HANGUP_EVENT_LAG_MS); if none comes,
+        // it was never seen here: the originate of a worker that died may still be on its way, and
+        // the switch may create the leg a moment later. It is failed then, and kept from ringing for
         // the rest of its ring window: otherwise it would double the retry.
-        giveUp({ outcome: 'failed', cause: 'UNKNOWN' }, 'ORIGINATOR_CANCEL', timeoutMs);
+        const lag = setTimeout(() => giveUp({ outcome: 'failed', cause: this.#causes.get(uuid) ?? 'UNKNOWN' }, 'ORIGINATOR_CANCEL', timeoutMs), HANGUP_EVENT_LAG_MS);
+        onCleanup(() => clearTimeout(lag));
       };
       onCleanup(this.#watchForAnswer(uuid, finish, gone));
       const timer = setTimeout(() => giveUp({ outcome: 'failed', cause: 'NO_ANSWER' }, 'NO_ANSWER'), timeoutMs);
@@ -922,7 +930,13 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
       return Promise.reject(error);
     }
     return this.#wait<HangupCause>(({ finish, fail, onCleanup }) => {
-      const gone = (): void => finish(this.#causes.get(uuid) ?? 'UNKNOWN');
+      const gone = (): void => {
+        const cause = this.#causes.get(uuid);
+        if (cause !== undefined) return finish(cause);
+        // The watch below still listens: its hangup event, if it is on its way, finishes first.
+        const lag = setTimeout(() => finish(this.#causes.get(uuid) ?? 'UNKNOWN'), HANGUP_EVENT_LAG_MS);
+        onCleanup(() => clearTimeout(lag));
+      };
       onCleanup(
         this.#watch(uuid, {
           onEvent: (event) => {

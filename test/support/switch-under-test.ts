@@ -95,7 +95,8 @@ async function common(address: EslAddress, column: Column, sipHost: string, extr
 
 /** The ESL simulator at `timeScale` (its own column only: real phones keep real time). */
 export async function simulatorUnderTest(timeScale: number): Promise<SwitchUnderTest & { sim: EslSimulator }> {
-  const sim = await createEslSimulator({ timeScale });
+  // Events trail command replies a little, as on the real switch (see EslSimulatorOptions.eventLagMs).
+  const sim = await createEslSimulator({ timeScale, eventLagMs: 20 });
   const target = await common(sim, 'simulator', '127.0.0.1:5090', {
     farEndHangup: async (_observer, uuid) => sim.remoteHangup(uuid, 'NORMAL_CLEARING'),
     digitsReceived: (_observer, uuid) => sim.dtmfReceived(uuid).map((d) => d.digit).join(''),

@@ -254,7 +254,23 @@ describe('ESL client against the simulator', () => {
     assert.equal(await waiting, 'CALL_REJECTED');
   });
 
-  it('awaitHangup resolves at once for a leg that is already gone, and rejects when aborted', async () => {
+  it('awaitHangup gives the real cause of a leg that is gone before its hangup event arrives (events trail replies on the switch)', async () => {
+    // The real switch answered uuid_exists "false" for a leg whose CHANNEL_HANGUP was still queued
+    // on the socket, and Crossline recorded UNKNOWN (dual run, FreeSWITCH column).
+    sim.setEventLag(150);
+    try {
+      const request = leg('+12025550108');
+      await telephony.dial(request);
+      sim.remoteHangup(request.uuid, 'CALL_REJECTED');
+      await until('the switch has ended the leg', () => channel(request.uuid)?.state === 'hungup');
+      assert.equal(await telephony.channelState(request.uuid), 'absent', 'the reply overtakes the queued hangup event');
+      assert.equal(await telephony.awaitHangup(request.uuid), 'CALL_REJECTED');
+    } finally {
+      sim.setEventLag(0);
+    }
+  });
+
+  it('awaitHangup resolves UNKNOWN for a leg the switch never had, and rejects when aborted', async () => {
     assert.equal(await telephony.awaitHangup(randomUUID()), 'UNKNOWN');
     const request = leg('+12025550106');
     await telephony.dial(request);
