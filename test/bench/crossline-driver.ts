@@ -63,13 +63,16 @@ export class CrosslineProcess {
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    // A send to a child that has died emits 'error' on it; unheard, that would kill the bench
+    // before it cleans up. The pending request fails through the 'exit' listener instead.
+    child.on('error', (err) => process.stderr.write(`crossline process: ${err.message}\n`));
     const ready = await nextReply(child, 'ready');
     const redis = createRedis(env.redisUrl);
     return new CrosslineProcess(child, ready.apiUrl, redis, new CallbackRepository(redis, env.keyPrefix));
   }
 
-  get pid(): number {
-    return this.child.pid ?? NaN;
+  private get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   async usage(gc = false): Promise<CrosslineUsage> {
@@ -98,6 +101,7 @@ export class CrosslineProcess {
     for (;;) {
       const [completed, failed] = await Promise.all([this.repository.countByStatus(owner, 'completed'), this.repository.countByStatus(owner, 'failed')]);
       if (completed + failed >= total) return;
+      if (!this.running) throw new Error('the Crossline process died during the run');
       if (Date.now() > deadline) throw new Error(`only ${completed + failed} of ${total} callbacks ended within ${timeoutMs} ms`);
       await sleep(250);
     }
@@ -109,8 +113,8 @@ export class CrosslineProcess {
   }
 
   async stop(): Promise<void> {
-    const exited = new Promise<void>((resolve) => (this.child.exitCode !== null ? resolve() : this.child.once('exit', () => resolve())));
-    this.request({ type: 'stop' });
+    const exited = new Promise<void>((resolve) => (this.running ? this.child.once('exit', () => resolve()) : resolve()));
+    if (this.running) this.request({ type: 'stop' });
     await exited;
     await this.redis.quit();
   }

@@ -25,6 +25,15 @@ const TIMEOUT_MS = 120_000;
 /** Runs the simulator bench and prints its figures; true when every callback completed. */
 export async function runSimulatorBench(): Promise<boolean> {
   const redis = await resolveRedis(process.env.REDIS_URL);
+  // A failed run must not leave a spawned redis-server behind (the process exits right after).
+  try {
+    return await simulatorBench(redis.url);
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function simulatorBench(redisUrl: string): Promise<boolean> {
   // The simulator stamps commands in ms since its start; this maps them onto our clock.
   const simStartedAt = performance.now();
   const sim = await createEslSimulator({
@@ -35,7 +44,7 @@ export async function runSimulatorBench(): Promise<boolean> {
   });
   const prefix = `bench${Date.now().toString(36)}`;
   const config = loadConfig({
-    REDIS_URL: redis.url,
+    REDIS_URL: redisUrl,
     ESL_URL: sim.url,
     KEY_PREFIX: prefix,
     API_KEYS: API_KEY,
@@ -51,7 +60,7 @@ export async function runSimulatorBench(): Promise<boolean> {
     LOG_LEVEL: 'silent',
   });
   const runtime = await startRuntime(config, { api: true, workers: true }, pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }));
-  const store = createRedis(redis.url);
+  const store = createRedis(redisUrl);
   const repository = new CallbackRepository(store, prefix);
   const owner = apiKeyOwner(API_KEY);
 
@@ -128,6 +137,5 @@ export async function runSimulatorBench(): Promise<boolean> {
   await store.quit();
   await runtime.close();
   await sim.close();
-  await redis.stop();
   return completed === N;
 }

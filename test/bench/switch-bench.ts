@@ -282,6 +282,9 @@ export async function runSwitchBench(url: string): Promise<boolean> {
   const redisDir = mkdtempSync(path.join(os.tmpdir(), 'crossline-bench-redis-'));
   const redisPort = await freePort();
   const redis = await startRedisServer(redisPort, redisDir);
+  // Should the bench die without reaching `finally` (an unhandled error), its redis-server goes too.
+  const killRedis = (): void => void redis.kill('SIGKILL');
+  process.once('exit', killRedis);
   try {
     if ((await observer.channelCount()) > 0) throw new Error('the switch has calls up already: the bench needs a switch of its own');
     const setupLine = await setup(observer);
@@ -302,6 +305,7 @@ export async function runSwitchBench(url: string): Promise<boolean> {
     return allCompleted;
   } finally {
     observer.close();
+    process.off('exit', killRedis);
     redis.kill('SIGTERM');
     await new Promise((r) => (redis.exitCode !== null ? r(undefined) : redis.once('exit', r)));
     rmSync(redisDir, { recursive: true, force: true });
