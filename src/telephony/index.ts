@@ -13,14 +13,7 @@ export {
   type DialStringOptions,
   type OriginateVariables,
 } from './dial-string.js';
-export {
-  EslTelephony,
-  SUBSCRIBED_EVENTS,
-  connectTelephony,
-  parseEslUrl,
-  type ChannelEvent,
-  type EslAddress,
-  type EslTelephonyEvents,
-  type EslTelephonyOptions,
-} from './esl-client.js';
+export { parseEslUrl, type EslAddress } from './esl/address.js';
+export { SUBSCRIBED_EVENTS, type ChannelEvent } from './esl/events.js';
+export { EslTelephony, connectTelephony, type EslTelephonyEvents, type EslTelephonyOptions } from './esl/telephony.js';
 export { DTMF_DIGIT_MS, DTMF_LONG_PAUSE_MS, DTMF_SHORT_PAUSE_MS, dtmfPlayoutMs, dtmfSchedule } from './dtmf.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CrosslineError, type ErrorCode } from '../../src/errors.js';
 import { bridgeCommand, killCommand, playMessage, sendDtmfCommand } from '../../src/telephony/commands.js';
-import { parseEslUrl } from '../../src/telephony/esl-client.js';
+import { parseEslUrl } from '../../src/telephony/index.js';
 import { parseHangupCause } from '../../src/telephony/types.js';
 
 const A = '0f8e2d4c-1b3a-4c5d-8e6f-7a8b9c0d1e2f';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CrosslineError, type ErrorCode } from '../../src/errors.js';
-import { EslTelephony, SUBSCRIBED_EVENTS, connectTelephony, type EslTelephonyOptions } from '../../src/telephony/esl-client.js';
+import { EslTelephony, SUBSCRIBED_EVENTS, connectTelephony, type EslTelephonyOptions } from '../../src/telephony/index.js';
 import type { DialRequest } from '../../src/telephony/types.js';
 import type { Socket } from 'node:net';
 import { apiResponse, handshake, jsonEvent, reply, startRawEslServer, type RawEslServer } from './raw-esl-server.js';

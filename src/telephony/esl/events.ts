@@ -1,0 +1,103 @@
+/**
+ * The channel events Crossline subscribes to, and their translation from ESL frames into
+ * {@link ChannelEvent}s: nothing past this file reads an ESL header.
+ */
+import type { Event as EslEvent } from 'drachtio-modesl';
+import { parseHangupCause, type HangupCause } from '../types.js';
+
+/** The events we subscribe to, and nothing more: FreeSWITCH drops listeners that fall behind. */
+export const SUBSCRIBED_EVENTS: readonly string[] = [
+  'CHANNEL_CREATE',
+  'CHANNEL_PROGRESS',
+  'CHANNEL_PROGRESS_MEDIA',
+  'CHANNEL_ANSWER',
+  'CHANNEL_BRIDGE',
+  'CHANNEL_UNBRIDGE',
+  'CHANNEL_HANGUP',
+  'CHANNEL_HANGUP_COMPLETE',
+  // The start of an announcement: a speak that completes a few ms later said nothing (o-app-failures).
+  'CHANNEL_EXECUTE',
+  'CHANNEL_EXECUTE_COMPLETE',
+  'DTMF',
+  'BACKGROUND_JOB',
+];
+
+/** What happened to a channel, as the ESL client reports it (no ESL text). */
+export type ChannelEvent =
+  | { type: 'created'; uuid: string }
+  | { type: 'progress'; uuid: string; /** 183 with media rather than 180 */ media: boolean }
+  | { type: 'answered'; uuid: string }
+  | { type: 'bridged'; uuid: string; otherUuid?: string }
+  | { type: 'unbridged'; uuid: string }
+  | { type: 'hangup'; uuid: string; cause: HangupCause }
+  | { type: 'hangup-complete'; uuid: string; cause: HangupCause }
+  | { type: 'execute'; uuid: string; application: string; applicationUuid?: string; /** switch clock, ms */ at?: number }
+  | {
+      type: 'execute-complete';
+      uuid: string;
+      application: string;
+      applicationUuid?: string;
+      /** Application-Response: `FILE PLAYED`, `FILE NOT FOUND`, `_none_`… */
+      response?: string;
+      /** switch clock, ms */
+      at?: number;
+    }
+  | { type: 'dtmf'; uuid: string; digit: string };
+
+export type HangupEvent = Extract<ChannelEvent, { cause: HangupCause }>;
+
+export const isHangup = (event: ChannelEvent): event is HangupEvent => event.type === 'hangup' || event.type === 'hangup-complete';
+
+/** Application-UUID and the event's time (Event-Date-Timestamp, µs → ms) of an execute event. */
+function executeDetails(event: EslEvent): { applicationUuid?: string; at?: number } {
+  const applicationUuid = event.getHeader('Application-UUID');
+  const micros = Number(event.getHeader('Event-Date-Timestamp') ?? Number.NaN);
+  return {
+    ...(applicationUuid !== null ? { applicationUuid } : {}),
+    ...(Number.isFinite(micros) ? { at: micros / 1000 } : {}),
+  };
+}
+
+/** The ChannelEvent an ESL event stands for; undefined for events without a channel or of no interest. */
+export function toChannelEvent(name: string | null, event: EslEvent): ChannelEvent | undefined {
+  const uuid = event.getHeader('Unique-ID');
+  if (uuid === null) return undefined;
+  switch (name) {
+    case 'CHANNEL_CREATE':
+      return { type: 'created', uuid };
+    case 'CHANNEL_PROGRESS':
+      return { type: 'progress', uuid, media: false };
+    case 'CHANNEL_PROGRESS_MEDIA':
+      return { type: 'progress', uuid, media: true };
+    case 'CHANNEL_ANSWER':
+      return { type: 'answered', uuid };
+    case 'CHANNEL_BRIDGE': {
+      const other = event.getHeader('Other-Leg-Unique-ID') ?? event.getHeader('Bridge-B-Unique-ID');
+      return other !== null && other !== uuid ? { type: 'bridged', uuid, otherUuid: other } : { type: 'bridged', uuid };
+    }
+    case 'CHANNEL_UNBRIDGE':
+      return { type: 'unbridged', uuid };
+    case 'CHANNEL_HANGUP':
+      return { type: 'hangup', uuid, cause: parseHangupCause(event.getHeader('Hangup-Cause') ?? undefined) };
+    case 'CHANNEL_HANGUP_COMPLETE':
+      return { type: 'hangup-complete', uuid, cause: parseHangupCause(event.getHeader('Hangup-Cause') ?? undefined) };
+    case 'CHANNEL_EXECUTE':
+      return { type: 'execute', uuid, application: event.getHeader('Application') ?? '', ...executeDetails(event) };
+    case 'CHANNEL_EXECUTE_COMPLETE': {
+      const response = event.getHeader('Application-Response');
+      return {
+        type: 'execute-complete',
+        uuid,
+        application: event.getHeader('Application') ?? '',
+        ...executeDetails(event),
+        ...(response !== null ? { response } : {}),
+      };
+    }
+    case 'DTMF': {
+      const digit = event.getHeader('DTMF-Digit');
+      return digit === null ? undefined : { type: 'dtmf', uuid, digit };
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,423 @@
+/**
+ * The Telephony port over FreeSWITCH's inbound Event Socket: the verbs (dial, awaitAnswer,
+ * awaitHangup, play, sendDtmf, bridge, hangup) composed from the connection, the channel watch,
+ * the late-leg guard and the module check. Reconnects with capped exponential backoff,
+ * re-subscribes, and then asks the switch about every leg someone is waiting on, because events
+ * sent while we were away are lost. Refuses work (SWITCH_UNAVAILABLE) while not connected.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { CrosslineError } from '../../errors.js';
+import { breakCommand, bridgeCommand, checkUuid, killCommand, playMessage, sendDtmfCommand } from '../commands.js';
+import { assertSafeCommand, buildOriginateArgs, type DialStringOptions } from '../dial-string.js';
+import {
+  parseHangupCause,
+  type Announcement,
+  type ChannelState,
+  type DialRequest,
+  type HangupCause,
+  type LegResult,
+  type PlayResult,
+  type Telephony,
+  type TelephonyStatus,
+} from '../types.js';
+import { HUNG_UP, playOutcome } from './announcements.js';
+import { ChannelWatch } from './channel-watch.js';
+import { EslConnection, unavailable } from './connection.js';
+import { isHangup, toChannelEvent, type ChannelEvent } from './events.js';
+import { LegGuard } from './leg-guard.js';
+import { SwitchModules } from './modules.js';
+import { safeCaller, type EslLogger, type SafeCall } from './safely.js';
+import { LongWaits, abortReason, onAbort, unlessLost } from './waits.js';
+
+/** Events of {@link EslTelephony}. */
+export interface EslTelephonyEvents {
+  /** Connected, authenticated and subscribed (after the first connect and after every reconnect). */
+  ready: [];
+  /** The connection that was ready is gone; reconnecting has begun. */
+  lost: [reason: string];
+  /** Every channel event received (legs of other processes too). */
+  channel: [event: ChannelEvent];
+  /** After each (re)connect: the modules Crossline needs that the switch lacks (empty when all are there). */
+  modules: [missing: string[]];
+}
+
+export interface EslTelephonyOptions {
+  host: string;
+  port: number;
+  /** ESL password; sent in `auth`, never logged. */
+  password: string;
+  /** Timeout of one api/bgapi acknowledgement (and of short job results), ms. */
+  apiTimeoutMs: number;
+  /** Gateway numbers are dialled through: `sofia/gateway/<dialGateway>/<number>`. */
+  dialGateway: string;
+  /** `e164` (+12025550100) or `digits` (12025550100). */
+  dialNumberFormat: 'e164' | 'digits';
+  /** Sofia profile SIP URIs are dialled through. */
+  sipProfile: string;
+  /** TTS module and voice for `speak`. */
+  ttsEngine: string;
+  ttsVoice: string;
+  /** Debug logging only; the client reports state through events. */
+  logger?: EslLogger;
+  /** Reconnect backoff: doubles from minDelayMs up to maxDelayMs. @defaultValue `{ minDelayMs: 100, maxDelayMs: 5000 }` */
+  reconnect?: { minDelayMs?: number; maxDelayMs?: number };
+}
+
+const ANSWERED: LegResult = { outcome: 'answered' };
+const CANCELED: LegResult = { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' };
+
+export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Telephony {
+  readonly #options: EslTelephonyOptions;
+  readonly #dialOptions: DialStringOptions;
+  readonly #safely: SafeCall;
+  readonly #connection: EslConnection;
+  readonly #channels: ChannelWatch;
+  readonly #guard: LegGuard;
+  readonly #modules: SwitchModules;
+  readonly #waits: LongWaits;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: EslTelephonyOptions) {
+    super();
+    this.#options = options;
+    this.#safely = safeCaller(options.logger);
+    this.#connection = new EslConnection(options, {
+      ready: async (stillCurrent) => {
+        this.#emitSafely('ready');
+        await this.#channels.reconcile(stillCurrent, this.#connection.retryDelayMs);
+        await this.#modules.check(stillCurrent);
+      },
+      lost: (reason) => this.#emitSafely('lost', reason),
+      event: (name, event) => {
+        const channelEvent = toChannelEvent(name, event);
+        if (!channelEvent) return;
+        this.#channels.dispatch(channelEvent);
+        this.#emitSafely('channel', channelEvent);
+      },
+    });
+    this.#dialOptions = { gateway: options.dialGateway, numberFormat: options.dialNumberFormat, sipProfile: options.sipProfile };
+    const api = (command: string): Promise<string> => this.#connection.api(command);
+    this.#channels = new ChannelWatch({ api, safely: this.#safely, logger: options.logger });
+    this.#guard = new LegGuard({
+      channels: this.#channels,
+      kill: (uuid, cause) => this.hangup(uuid, cause),
+      isReady: () => this.#connection.ready,
+      logger: options.logger,
+    });
+    this.#modules = new SwitchModules({ api, ttsEngine: options.ttsEngine, onChecked: (missing) => this.#emitSafely('modules', missing), logger: options.logger });
+    this.#waits = new LongWaits(this.#safely);
+  }
+
+  /**
+   * Starts connecting (once) and resolves when the client is first ready. Rejects with
+   * SWITCH_UNAVAILABLE when the switch refuses the password, when `timeoutMs` passes first, or on
+   * close(); except after close(), the client keeps trying in the background.
+   */
+  start(options: { timeoutMs?: number } = {}): Promise<void> {
+    return this.#connection.start(options);
+  }
+
+  status(): TelephonyStatus {
+    const state = this.#connection.state();
+    if (state.ready) {
+      const missingModules = this.#modules.missing();
+      return missingModules === undefined ? { connected: true, since: state.since } : { connected: true, since: state.since, missingModules };
+    }
+    return state.lastError === undefined ? { connected: false, since: state.since } : { connected: false, since: state.since, lastError: state.lastError };
+  }
+
+  #emitSafely<K extends keyof EslTelephonyEvents>(name: K, ...args: EslTelephonyEvents[K]): void {
+    this.#safely(() => {
+      (this.emit as (name: K, ...args: EslTelephonyEvents[K]) => boolean)(name, ...args);
+    });
+  }
+
+  #unlessLost(fail: (error: unknown) => void): (error: unknown) => void {
+    return unlessLost(fail, () => this.#connection.closed);
+  }
+
+  /**
+   * Originates one leg with `bgapi originate {vars}<dial string> &park()` and resolves when it is
+   * answered (CHANNEL_ANSWER or the job's `+OK`; early media is ignored) or has failed (the job's
+   * `-ERR <cause>` or the channel's hangup cause).
+   *
+   * Throws, with nothing sent, INVALID_* for a value outside the grammars and SWITCH_UNAVAILABLE
+   * while disconnected. Throws SWITCH_TIMEOUT / SWITCH_COMMAND_FAILED / SWITCH_UNAVAILABLE when the
+   * originate was not acknowledged; the leg is then killed whenever it shows up during its ring
+   * time, so a later dial with a new UUID cannot double the call. Once acknowledged, it does not
+   * throw: a connection lost meanwhile is reconciled after the reconnect (`failed` UNKNOWN when the
+   * channel is gone). Aborting the signal kills the leg and resolves `failed` ORIGINATOR_CANCEL.
+   */
+  dial(request: DialRequest, signal?: AbortSignal): Promise<LegResult> {
+    let args: string;
+    try {
+      args = buildOriginateArgs(request, this.#dialOptions);
+      if (!signal?.aborted) this.#connection.assertReady();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (signal?.aborted) return Promise.resolve(CANCELED);
+    const { uuid } = request;
+    const windowMs = request.ringTimeoutSec * 1000 + 2 * this.#options.apiTimeoutMs;
+    const jobId = randomUUID();
+    return this.#waits.run<LegResult>(({ finish, fail, onCleanup, done }) => {
+      /** Stop waiting without a definite end, and make sure the leg cannot live on unseen. */
+      const giveUp = (result: LegResult, cause: HangupCause): void => {
+        if (done()) return;
+        finish(result);
+        this.#guard.guard(uuid, cause, windowMs);
+      };
+      onCleanup(
+        this.#watchForAnswer(uuid, finish, () => giveUp({ outcome: 'failed', cause: this.#channels.causeOf(uuid) ?? 'UNKNOWN' }, 'ORIGINATOR_CANCEL')),
+      );
+      onCleanup(
+        this.#connection.onJob(jobId, (body) => {
+          const text = body.trim();
+          finish(text.startsWith('+OK') ? ANSWERED : { outcome: 'failed', cause: parseHangupCause(text) });
+        }),
+      );
+      onAbort(signal, onCleanup, () => giveUp(CANCELED, 'ORIGINATOR_CANCEL'));
+
+      let deadline: NodeJS.Timeout | undefined;
+      onCleanup(() => clearTimeout(deadline));
+      const onDeadline = (): void => {
+        if (!this.#connection.ready) return giveUp({ outcome: 'failed', cause: 'UNKNOWN' }, 'ORIGINATOR_CANCEL');
+        this.channelState(uuid).then(
+          (state) => {
+            if (state === 'answered') finish(ANSWERED);
+            else if (state === 'ringing') giveUp({ outcome: 'failed', cause: 'NO_ANSWER' }, 'NO_ANSWER');
+            else finish({ outcome: 'failed', cause: this.#channels.causeOf(uuid) ?? 'UNKNOWN' });
+          },
+          () => giveUp({ outcome: 'failed', cause: 'UNKNOWN' }, 'ORIGINATOR_CANCEL'),
+        );
+      };
+      this.#connection.bgapiSend(`originate ${args}`, jobId).then(
+        () => {
+          // The switch ends the ring itself (originate_timeout); this only covers lost events.
+          if (!done()) deadline = setTimeout(onDeadline, windowMs);
+        },
+        (error: unknown) => {
+          if (done()) return;
+          fail(error);
+          this.#guard.guard(uuid, 'ORIGINATOR_CANCEL', windowMs);
+        },
+      );
+    });
+  }
+
+  /**
+   * Watches a ringing leg: answered → ANSWERED, hung up → failed with its cause; after a reconnect
+   * the switch is asked again, and a leg it no longer has goes to `onGone`. Returns the cleanup.
+   */
+  #watchForAnswer(uuid: string, finish: (result: LegResult) => void, onGone: () => void): () => void {
+    return this.#channels.watch(uuid, {
+      onEvent: (event) => {
+        if (event.type === 'answered') finish(ANSWERED);
+        else if (isHangup(event)) finish({ outcome: 'failed', cause: event.cause });
+      },
+      onReconcile: (state) => {
+        if (state === 'answered') finish(ANSWERED);
+        else if (state === 'absent') onGone();
+      },
+    });
+  }
+
+  /**
+   * Asks the switch about a UUID: `uuid_exists`, then its call state in `show channels as json`
+   * (ACTIVE / HELD = answered; a hanging-up channel counts as absent).
+   */
+  channelState(uuid: string): Promise<ChannelState> {
+    return this.#channels.state(uuid);
+  }
+
+  /**
+   * Waits for a leg dialled by another process to be answered or to end. Subscribes before it asks
+   * the switch, so nothing slips between the two. After `timeoutMs` the leg is hung up (NO_ANSWER)
+   * and the result is `failed` NO_ANSWER; aborting hangs it up and resolves ORIGINATOR_CANCEL.
+   * A UUID the switch does not have and this process never saw end is `failed` UNKNOWN, and is
+   * then guarded for `timeoutMs`: if the switch creates it late (an originate sent just before its
+   * worker died), it is hung up at once.
+   * A connection lost while waiting does not fail the wait: the switch is asked again after the
+   * reconnect.
+   */
+  awaitAnswer(uuid: string, timeoutMs: number, signal?: AbortSignal): Promise<LegResult> {
+    try {
+      checkUuid(uuid);
+      this.#connection.assertReady();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const guardMs = 2 * this.#options.apiTimeoutMs;
+    if (signal?.aborted) {
+      this.#guard.guard(uuid, 'ORIGINATOR_CANCEL', guardMs);
+      return Promise.resolve(CANCELED);
+    }
+    return this.#waits.run<LegResult>(({ finish, fail, onCleanup, done }) => {
+      const giveUp = (result: LegResult, cause: HangupCause, windowMs = guardMs): void => {
+        if (done()) return;
+        finish(result);
+        this.#guard.guard(uuid, cause, windowMs);
+      };
+      // A leg never seen to end here may be the originate of a worker that died, still on its way:
+      // the switch may create it a moment later. It is failed then, and kept from ringing for the
+      // rest of its ring window; otherwise it would double the retry.
+      const gone = (): void =>
+        this.#channels.whenGone(uuid, onCleanup, (cause, lagged) => {
+          if (lagged) giveUp({ outcome: 'failed', cause }, 'ORIGINATOR_CANCEL', timeoutMs);
+          else finish({ outcome: 'failed', cause });
+        });
+      onCleanup(this.#watchForAnswer(uuid, finish, gone));
+      const timer = setTimeout(() => giveUp({ outcome: 'failed', cause: 'NO_ANSWER' }, 'NO_ANSWER'), timeoutMs);
+      onCleanup(() => clearTimeout(timer));
+      onAbort(signal, onCleanup, () => giveUp(CANCELED, 'ORIGINATOR_CANCEL'));
+      this.channelState(uuid).then((state) => {
+        if (state === 'answered') finish(ANSWERED);
+        else if (state === 'absent') gone();
+      }, this.#unlessLost(fail));
+    });
+  }
+
+  /**
+   * Resolves with the cause when the leg hangs up; at once when it is already gone (its cause if
+   * this process saw the hangup, else UNKNOWN). Aborting rejects with the signal's reason and
+   * leaves the leg alone. A connection lost while waiting does not fail the wait: the switch is
+   * asked again after the reconnect.
+   */
+  awaitHangup(uuid: string, signal?: AbortSignal): Promise<HangupCause> {
+    try {
+      checkUuid(uuid);
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      this.#connection.assertReady();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#waits.run<HangupCause>(({ finish, fail, onCleanup }) => {
+      // The watch below still listens: its hangup event, if it is on its way, finishes first.
+      const gone = (): void => this.#channels.whenGone(uuid, onCleanup, finish);
+      onCleanup(
+        this.#channels.watch(uuid, {
+          onEvent: (event) => {
+            if (isHangup(event)) finish(event.cause);
+          },
+          onReconcile: (state) => {
+            if (state === 'absent') gone();
+          },
+        }),
+      );
+      if (signal) onAbort(signal, onCleanup, () => fail(abortReason(signal)));
+      this.channelState(uuid).then((state) => {
+        if (state === 'absent') gone();
+      }, this.#unlessLost(fail));
+    });
+  }
+
+  /**
+   * Plays an announcement with `sendmsg <uuid>` (execute speak / playback, event-lock, our
+   * Event-UUID) and resolves on the CHANNEL_EXECUTE_COMPLETE that carries that Application-UUID:
+   * `played`, or `failed` with the reason the switch lets us see — a playback that did not answer
+   * FILE PLAYED (FILE NOT FOUND…), a speak whose TTS module is not loaded (asked with module_exists
+   * first, since the switch would answer `_none_` as for a success) or that returned at once.
+   * `hung-up` when the leg hangs up or no longer exists. After a reconnect the outcome is unknown,
+   * so it is `failed` with that reason. Aborting stops the playback (uuid_break) and rejects with
+   * the signal's reason.
+   */
+  async play(uuid: string, announcement: Announcement, signal?: AbortSignal): Promise<PlayResult> {
+    const eventUuid = randomUUID();
+    const message = playMessage(uuid, announcement, { engine: this.#options.ttsEngine, voice: this.#options.ttsVoice }, eventUuid);
+    assertSafeCommand(message.command);
+    if (signal?.aborted) throw abortReason(signal);
+    this.#connection.assertReady();
+    if (announcement.kind === 'speak') {
+      const missing = await this.#modules.missingTtsModule();
+      if (missing !== undefined) return { outcome: 'failed', reason: `the switch has no ${missing}, so speak would say nothing` };
+    }
+    return this.#execute(uuid, announcement.kind, message, eventUuid, signal);
+  }
+
+  #execute(uuid: string, kind: Announcement['kind'], message: ReturnType<typeof playMessage>, eventUuid: string, signal?: AbortSignal): Promise<PlayResult> {
+    this.#connection.assertReady();
+    return this.#waits.run<PlayResult>(({ finish, fail, onCleanup, done }) => {
+      let startedAt: number | undefined;
+      onCleanup(
+        this.#channels.watch(uuid, {
+          onEvent: (event) => {
+            if (isHangup(event)) finish(HUNG_UP);
+            else if (event.type === 'execute' && event.applicationUuid === eventUuid) startedAt = event.at;
+            else if (event.type === 'execute-complete' && event.applicationUuid === eventUuid) {
+              const tookMs = startedAt !== undefined && event.at !== undefined ? event.at - startedAt : undefined;
+              finish(playOutcome(kind, event.response, tookMs));
+            }
+          },
+          onReconcile: (state) =>
+            finish(state === 'absent' ? HUNG_UP : { outcome: 'failed', reason: 'the switch connection was lost while it played; whether it was heard is unknown' }),
+        }),
+      );
+      if (signal) {
+        onAbort(signal, onCleanup, () => {
+          if (this.#connection.ready) this.#connection.api(breakCommand(uuid)).catch(() => undefined);
+          fail(abortReason(signal));
+        });
+      }
+      this.#connection.sendRecv(message.command, message.headers).then((reply) => {
+        if (done()) return;
+        const text = reply.getHeader('Reply-Text') ?? '';
+        if (text.startsWith('+OK')) return;
+        if (/invalid session id|no such channel/i.test(text)) finish(HUNG_UP);
+        else fail(new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to play the announcement.'));
+      }, fail);
+    });
+  }
+
+  /**
+   * `bgapi uuid_send_dtmf <uuid> <digits>`; resolves when the switch has queued the digits, not
+   * when they are played: that takes dtmfPlayoutMs(digits) more (see dtmf.ts).
+   */
+  async sendDtmf(uuid: string, digits: string): Promise<void> {
+    const result = await this.#connection.bgapi(sendDtmfCommand(uuid, digits));
+    if (!result.startsWith('+OK')) throw new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to send the DTMF digits.');
+  }
+
+  /** `bgapi uuid_bridge <a> <b>`. */
+  async bridge(uuidA: string, uuidB: string): Promise<void> {
+    const result = await this.#connection.bgapi(bridgeCommand(uuidA, uuidB));
+    if (!result.startsWith('+OK')) throw new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to bridge the legs.');
+  }
+
+  /** `bgapi uuid_kill <uuid> [cause]`; a channel that no longer exists is not an error. */
+  async hangup(uuid: string, cause?: HangupCause): Promise<void> {
+    const result = await this.#connection.bgapi(killCommand(uuid, cause));
+    if (result.startsWith('+OK') || /no such channel/i.test(result)) return;
+    throw new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to hang up the leg.');
+  }
+
+  /**
+   * Closes the connection (`exit`) and stops reconnecting. Every pending wait rejects with
+   * SWITCH_UNAVAILABLE. Safe to call twice; later calls return the same promise.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const error = unavailable('The telephony client was closed.');
+    this.#closing = this.#connection.close(error, () => {
+      this.#safely(() => this.#waits.failAll(error));
+      this.#safely(() => this.#guard.stopAll());
+      this.#channels.clear();
+    });
+    return this.#closing;
+  }
+}
+
+/**
+ * Creates the client and waits until it is first ready. On failure (wrong password, no switch
+ * within `timeoutMs`) the client is closed and the SWITCH_UNAVAILABLE error is thrown.
+ */
+export async function connectTelephony(options: EslTelephonyOptions, connect: { timeoutMs?: number } = {}): Promise<EslTelephony> {
+  const telephony = new EslTelephony(options);
+  try {
+    await telephony.start({ timeoutMs: connect.timeoutMs ?? 30_000 });
+  } catch (error) {
+    await telephony.close();
+    throw error;
+  }
+  return telephony;
+}
