@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CrosslineError } from '../errors.js';
-import type { AttemptScheduler } from '../queue/index.js';
-import type { CallbackRepository, CancelSignal } from '../store/index.js';
 import { dtmfPlayoutMs } from '../telephony/dtmf.js';
 import type { DialRequest, HangupCause, LegResult, Telephony } from '../telephony/types.js';
-import type { CallbackNotifier } from './ports.js';
+import type { AttemptScheduler, CallbackNotifier, CallbackRepository, CancelSignal } from './ports.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
 

@@ -1,6 +1,20 @@
 export type * from './types.js';
 export { FINAL_STATUSES } from './types.js';
-export type { Admission, CallbackInput, CallbackNotifier, CallbackPage, CallbackService, EndpointInput, IntakeLimits, ListQuery, WebhookUrlGuard } from './ports.js';
+export type {
+  Admission,
+  AttemptScheduler,
+  CallbackInput,
+  CallbackNotifier,
+  CallbackPage,
+  CallbackRepository,
+  CallbackService,
+  CancelSignal,
+  EndpointInput,
+  IntakeLimits,
+  ListQuery,
+  WebhookUrlGuard,
+} from './ports.js';
+export { RevisionConflictError } from './ports.js';
 export { destinationKey, holdUntil, limitedDestinations, type LimitedDestination, type LimitPolicy } from './limits.js';
 export { toCallbackView, type CallbackView } from './view.js';
 export { parseCallbackInput, parseNumber, type RequestPolicy } from './request.js';

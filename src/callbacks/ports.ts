@@ -1,3 +1,9 @@
+/**
+ * What the domain needs from the rest of Crossline, declared here so that the domain depends on
+ * nothing but these: `store/` (repository, cancel signal, limits), `queue/` (scheduler),
+ * `notify/` (notifier) and `telephony/` (the Telephony port in telephony/types) implement them.
+ */
+import { CrosslineError } from '../errors.js';
 import type { LimitedDestination } from './limits.js';
 import type { Callback, CallbackStatus, TimelineEntry } from './types.js';
 
@@ -72,4 +78,48 @@ export interface IntakeLimits {
   admit(admission: Admission): Promise<void>;
   /** Gives back what admit counted, for a callback that was not accepted after all. */
   refund(admission: Admission): Promise<void>;
+}
+
+/** Where callbacks are kept; implemented over Redis in `store/`. */
+export interface CallbackRepository {
+  /** Stores a new callback; throws INTERNAL if its id exists. */
+  create(callback: Callback): Promise<void>;
+  get(id: string): Promise<Callback | undefined>;
+  /**
+   * Stores `callback` if the stored revision is still the one it was read at, and bumps
+   * `callback.revision`. `previousStatus` is the status it was read with. Throws
+   * {@link RevisionConflictError} when someone saved a newer revision meanwhile.
+   */
+  save(callback: Callback, previousStatus: CallbackStatus): Promise<void>;
+  /** Removes a callback that was never accepted (its job could not be queued). */
+  discard(callback: Callback): Promise<void>;
+  /** An owner's callbacks, newest first; `cursor` is the last id of the previous page. */
+  list(owner: string, options: { status?: CallbackStatus; limit: number; cursor?: string }): Promise<{ items: Callback[]; nextCursor?: string }>;
+}
+
+/** A save lost a race: someone saved a newer revision since this copy was read. Re-read and retry. */
+export class RevisionConflictError extends CrosslineError {
+  constructor(id: string) {
+    super('STORE_UNAVAILABLE', `callback ${id} was changed concurrently`);
+    this.name = 'RevisionConflictError';
+  }
+}
+
+/** Where the domain puts attempts; implemented over BullMQ in `queue/`. */
+export interface AttemptScheduler {
+  enqueue(callbackId: string, attempt: number, delayMs: number): Promise<void>;
+  /** Takes a not-yet-started attempt off the queue: 'removed', 'active' (a worker holds it) or 'missing'. */
+  remove(callbackId: string, attempt: number): Promise<'removed' | 'active' | 'missing'>;
+}
+
+/**
+ * Carries "cancel callback X" from intake to whichever worker drives it, now or later;
+ * implemented over Redis in `store/`.
+ */
+export interface CancelSignal {
+  /** Asks for the cancel: seen by a worker that picks the callback up later, and at once by the one driving it now. */
+  request(id: string): Promise<void>;
+  isRequested(id: string): Promise<boolean>;
+  /** Calls `onCancel` when a cancel for `id` arrives; resolves with the function that stops watching. */
+  watch(id: string, onCancel: () => void): Promise<() => void>;
 }

@@ -1,9 +1,20 @@
 import type { Logger } from 'pino';
 import { CrosslineError } from '../errors.js';
-import type { AttemptScheduler } from '../queue/index.js';
-import { RevisionConflictError, type CallbackRepository, type CancelSignal } from '../store/index.js';
 import { holdUntil, limitedDestinations, type LimitPolicy } from './limits.js';
-import type { Admission, CallbackInput, CallbackNotifier, CallbackPage, CallbackService, IntakeLimits, ListQuery, WebhookUrlGuard } from './ports.js';
+import {
+  RevisionConflictError,
+  type Admission,
+  type AttemptScheduler,
+  type CallbackInput,
+  type CallbackNotifier,
+  type CallbackPage,
+  type CallbackRepository,
+  type CallbackService,
+  type CancelSignal,
+  type IntakeLimits,
+  type ListQuery,
+  type WebhookUrlGuard,
+} from './ports.js';
 import { assertCallerIdAllowed } from './fraud.js';
 import { parseCallbackInput, type RequestPolicy } from './request.js';
 import { isFinal, transition } from './state-machine.js';

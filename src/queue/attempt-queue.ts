@@ -1,4 +1,5 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
+import type { AttemptScheduler } from '../callbacks/ports.js';
 
 /** The BullMQ queue that carries one job per callback attempt. */
 export const ATTEMPT_QUEUE = 'callback-attempts';
@@ -13,13 +14,6 @@ export interface AttemptJobData {
  * attempt can be queued twice by accident (a retried request, a takeover) and still run once.
  */
 export const attemptJobId = (callbackId: string, attempt: number): string => `${callbackId}-a${attempt}`;
-
-/** Where the domain puts attempts; implemented over BullMQ. */
-export interface AttemptScheduler {
-  enqueue(callbackId: string, attempt: number, delayMs: number): Promise<void>;
-  /** Takes a not-yet-started attempt off the queue: 'removed', 'active' (a worker holds it) or 'missing'. */
-  remove(callbackId: string, attempt: number): Promise<'removed' | 'active' | 'missing'>;
-}
 
 export interface AttemptQueueOptions {
   connection: ConnectionOptions;

@@ -1,1 +1,1 @@
-export { AttemptQueue, ATTEMPT_QUEUE, attemptJobId, type AttemptJobData, type AttemptScheduler, type AttemptQueueOptions } from './attempt-queue.js';
+export { AttemptQueue, ATTEMPT_QUEUE, attemptJobId, type AttemptJobData, type AttemptQueueOptions } from './attempt-queue.js';

@@ -1,16 +1,11 @@
 import type { Redis } from 'ioredis';
 import { limitedDestinations } from '../callbacks/limits.js';
+import { RevisionConflictError, type CallbackRepository as CallbackRepositoryPort } from '../callbacks/ports.js';
 import { FINAL_STATUSES, type Callback, type CallbackStatus } from '../callbacks/types.js';
 import { CrosslineError } from '../errors.js';
 import { activeSlotKey } from './intake-limits.js';
 
-/** A save lost a race: someone saved a newer revision since this copy was read. Re-read and retry. */
-export class RevisionConflictError extends CrosslineError {
-  constructor(id: string) {
-    super('STORE_UNAVAILABLE', `callback ${id} was changed concurrently`);
-    this.name = 'RevisionConflictError';
-  }
-}
+export { RevisionConflictError };
 
 // Index entries of expired records to look at per final save (see SAVE_SCRIPT).
 const PRUNE_ON_SAVE = 2;
@@ -63,7 +58,7 @@ export interface CallbackRepositoryOptions {
 
 const DEFAULT_RETENTION_SEC = 30 * 86_400;
 
-export class CallbackRepository {
+export class CallbackRepository implements CallbackRepositoryPort {
   private readonly retentionSec: number;
 
   constructor(

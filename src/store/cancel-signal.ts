@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
+import type { CancelSignal as CancelSignalPort } from '../callbacks/ports.js';
 
 /**
  * Carries "cancel callback X" from the API to whichever worker is driving it: a flag key (seen by
  * a worker that picks the callback up later, or takes it over after a crash) plus a pub/sub message
  * (seen at once by the worker driving it now).
  */
-export class CancelSignal {
+export class CancelSignal implements CancelSignalPort {
   private readonly listeners = new Map<string, Set<() => void>>();
   private subscribed: Promise<unknown> | undefined;
 
