@@ -231,7 +231,8 @@ class AttemptRun {
       ...(callerIdNumber !== undefined ? { callerIdNumber } : {}),
       callerIdName,
       ringTimeoutSec: request.ringTimeoutSec,
-      tags: { callbackId: this.callback.id, role, attempt: this.attemptNumber },
+      // crossline_callback_id, crossline_role, crossline_attempt on the switch.
+      tags: { callback_id: this.callback.id, role, attempt: String(this.attemptNumber) },
     };
   }
 

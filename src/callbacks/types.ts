@@ -1,9 +1,7 @@
-import type { HangupCause } from '../telephony/types.js';
+import type { Endpoint, HangupCause } from '../telephony/types.js';
 
-/** A dialable endpoint, already validated and normalised. */
-export type Endpoint =
-  | { kind: 'number'; /** E.164, e.g. +12025550100 */ e164: string; /** ISO 3166 alpha-2 */ country: string }
-  | { kind: 'sip'; uri: string };
+/** What a party is reached at: the telephony capability's endpoint. */
+export type { Endpoint };
 
 export type LegRole = 'callee' | 'caller';
 

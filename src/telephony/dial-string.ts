@@ -2,12 +2,12 @@
  * Builds the arguments of `originate` from validated values only. Every value is checked again
  * here against the strict grammars (defence in depth: a bug upstream must not become a dial-string
  * or ESL injection), and channel variables come from a fixed allow-list: nothing a user typed can
- * name a variable, and no `execute_on_*` / `api_on_*` style variable can be set at all.
+ * name a variable, and no `execute_on_*` / `api_on_*` style variable can be set at all: a leg's
+ * tags only ever become `crossline_<name>` variables.
  */
-import type { Endpoint, LegRole } from '../callbacks/types.js';
 import { CrosslineError, type ErrorCode } from '../errors.js';
 import { isDisplayName, isE164, isSipUri, isUuid } from './grammar.js';
-import type { DialRequest } from './types.js';
+import type { DialRequest, DialTags, Endpoint } from './types.js';
 
 /** Gateway and profile names as FreeSWITCH configs spell them (same rule as the config schema). */
 const SWITCH_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -37,25 +37,30 @@ export interface OriginateVariables {
   ignore_early_media: true;
   origination_caller_id_number?: string;
   origination_caller_id_name?: string;
-  crossline_callback_id: string;
-  crossline_role: LegRole;
-  crossline_attempt: number;
+  /** The leg's tags, written as `crossline_<name>` in the order given. */
+  tags: DialTags;
   /** End the leg when a bridge it is in ends. */
   hangup_after_bridge?: boolean;
 }
 
-/** The allow-list, in output order. */
+/** The allow-list, in output order; `tags` stands for the `crossline_<name>` variables. */
 export const ORIGINATE_VARIABLES: readonly (keyof OriginateVariables)[] = [
   'origination_uuid',
   'originate_timeout',
   'ignore_early_media',
   'origination_caller_id_number',
   'origination_caller_id_name',
-  'crossline_callback_id',
-  'crossline_role',
-  'crossline_attempt',
+  'tags',
   'hangup_after_bridge',
 ];
+
+/** Tag names: the variable is `crossline_<name>`, so no tag can name another variable. */
+const TAG_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+/** Tag values are identifiers (UUIDs, roles, counters): never quoted, never a separator. */
+const TAG_VALUE = /^[A-Za-z0-9._:@+-]{1,128}$/;
+/** More tags than this is a bug, not a use. */
+const MAX_TAGS = 8;
+const TAG_PREFIX = 'crossline_';
 
 /**
  * Characters a variable value may hold once its own grammar has passed. No `,` (separates
@@ -110,10 +115,25 @@ function formatValue(name: string, value: string | number | boolean): string {
   return text.includes(' ') ? `'${text}'` : text;
 }
 
+/** Throws INTERNAL unless every tag's name and value pass their grammars. */
+function checkTags(tags: DialTags): void {
+  const entries = Object.entries(tags);
+  if (entries.length > MAX_TAGS) refuse('INTERNAL', `A leg carries at most ${MAX_TAGS} tags.`, 'tags');
+  for (const [name, value] of entries) {
+    if (!TAG_NAME.test(name)) refuse('INTERNAL', 'A tag name must be lower-case letters, digits and _, starting with a letter.', 'tags');
+    if (typeof value !== 'string' || !TAG_VALUE.test(value)) refuse('INTERNAL', 'A tag value must be letters, digits and . _ : @ + -.', 'tags');
+  }
+}
+
 /** `{name=value,…}` from the allow-list only; values are re-checked and quoted when they hold spaces. */
 export function buildVariableBlock(variables: OriginateVariables): string {
   const parts: string[] = [];
   for (const name of ORIGINATE_VARIABLES) {
+    if (name === 'tags') {
+      checkTags(variables.tags);
+      for (const [tag, value] of Object.entries(variables.tags)) parts.push(`${TAG_PREFIX}${tag}=${formatValue(tag, value)}`);
+      continue;
+    }
     const value = variables[name];
     if (value === undefined) continue;
     parts.push(`${name}=${formatValue(name, value)}`);
@@ -128,11 +148,7 @@ export function originateVariables(request: DialRequest, options: DialStringOpti
   if (!Number.isInteger(ringTimeoutSec) || ringTimeoutSec < 1 || ringTimeoutSec > MAX_RING_TIMEOUT_SEC) {
     refuse('INTERNAL', `The ring timeout must be a whole number of seconds from 1 to ${MAX_RING_TIMEOUT_SEC}.`, 'ringTimeoutSec');
   }
-  if (!isUuid(tags.callbackId)) refuse('INTERNAL', 'The callback id must be a lower-case UUID.', 'tags.callbackId');
-  if (tags.role !== 'callee' && tags.role !== 'caller') refuse('INTERNAL', 'The leg role must be callee or caller.', 'tags.role');
-  if (!Number.isInteger(tags.attempt) || tags.attempt < 1 || tags.attempt > 1000) {
-    refuse('INTERNAL', 'The attempt number must be a whole number from 1 to 1000.', 'tags.attempt');
-  }
+  checkTags(tags);
   let callerIdNumber: string | undefined;
   if (request.callerIdNumber !== undefined) {
     if (!isE164(request.callerIdNumber)) refuse('INVALID_CALLER_ID', 'The caller id must be an E.164 number.', 'callerIdNumber');
@@ -147,9 +163,7 @@ export function originateVariables(request: DialRequest, options: DialStringOpti
     ignore_early_media: true,
     ...(callerIdNumber !== undefined ? { origination_caller_id_number: callerIdNumber } : {}),
     ...(request.callerIdName !== undefined ? { origination_caller_id_name: request.callerIdName } : {}),
-    crossline_callback_id: tags.callbackId,
-    crossline_role: tags.role,
-    crossline_attempt: tags.attempt,
+    tags,
     hangup_after_bridge: true,
   };
 }

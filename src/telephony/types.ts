@@ -1,4 +1,3 @@
-import type { Endpoint, LegRole } from '../callbacks/types.js';
 // For the TSDoc link only.
 import type { dtmfPlayoutMs } from './dtmf.js';
 
@@ -33,10 +32,18 @@ export function parseHangupCause(text: string | undefined): HangupCause {
   return CAUSE_SET.has(name) ? (name as HangupCause) : 'UNKNOWN';
 }
 
+/** A dialable endpoint, already validated and normalised. */
+export type Endpoint =
+  | { kind: 'number'; /** E.164, e.g. +12025550100 */ e164: string; /** ISO 3166 alpha-2 */ country: string }
+  | { kind: 'sip'; uri: string };
+
 /** Something the switch plays to a leg. */
 export type Announcement =
   | { kind: 'speak'; /** validated by SPEAKABLE_TEXT */ text: string }
   | { kind: 'file'; /** a sound path from config or a tone_stream:// URL we built ourselves */ path: string };
+
+/** Tags of a leg: lower-case names, values of letters, digits and `._:@+-` (see dial-string.ts). */
+export type DialTags = Readonly<Record<string, string>>;
 
 /** One outbound leg, built only from validated values. */
 export interface DialRequest {
@@ -48,8 +55,12 @@ export interface DialRequest {
   /** Presented caller name, validated by DISPLAY_NAME. */
   callerIdName?: string;
   ringTimeoutSec: number;
-  /** Written to channel variables crossline_callback_id / crossline_role / crossline_attempt. */
-  tags: { callbackId: string; role: LegRole; attempt: number };
+  /**
+   * What the leg is for, written to channel variables `crossline_<name>` in the order given, so
+   * that the switch's logs and CDRs tie it to its callback (callback_id, role, attempt), inbound
+   * call or IM offer. Names and values must pass the grammars of dial-string.ts.
+   */
+  tags: DialTags;
 }
 
 /** How a dial ended: answered (answer supervision, early media ignored) or not, with the cause. */

@@ -454,7 +454,7 @@ describe('the attempt flow over the simulated switch', () => {
     sim.setOriginateDelay(500);
     const deadWorker = await connectTelephony({ ...parseEslUrl(sim.url), apiTimeoutMs: 2000, dialGateway: 'default', dialNumberFormat: 'e164', sipProfile: 'external', ttsEngine: 'flite', ttsVoice: 'kal' });
     try {
-      const dialling = deadWorker.dial({ uuid, endpoint: { kind: 'number', e164: '+12025550128', country: 'US' }, ringTimeoutSec: 30, tags: { callbackId: cb.id, role: 'callee', attempt: 1 } });
+      const dialling = deadWorker.dial({ uuid, endpoint: { kind: 'number', e164: '+12025550128', country: 'US' }, ringTimeoutSec: 30, tags: { callback_id: cb.id, role: 'callee', attempt: '1' } });
       dialling.catch(() => undefined);
       while (!sim.originates().some((c) => c.text.includes(uuid))) await new Promise((r) => setTimeout(r, 5));
       await deadWorker.close();

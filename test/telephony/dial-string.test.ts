@@ -16,7 +16,7 @@ function request(overrides: Partial<DialRequest> = {}): DialRequest {
     callerIdNumber: '+12025550199',
     callerIdName: 'Crossline',
     ringTimeoutSec: 30,
-    tags: { callbackId: CALLBACK, role: 'callee', attempt: 1 },
+    tags: { callback_id: CALLBACK, role: 'callee', attempt: '1' },
     ...overrides,
   };
 }
@@ -71,6 +71,12 @@ describe('dial-string builder', () => {
     const args = buildOriginateArgs(request(), { ...options, numberFormat: 'digits' });
     assert.match(args, /origination_caller_id_number=12025550199,/);
     assert.match(args, /sofia\/gateway\/carrier\/12025550100 &park\(\)$/);
+  });
+
+  it('writes tags as crossline_<name> variables in the order given, after the caller id', () => {
+    const args = buildOriginateArgs(request({ tags: { inbound_call: LEG, profile: 'sales.desk' } }), options);
+    assert.match(args, /origination_caller_id_name=Crossline,crossline_inbound_call=[0-9a-f-]{36},crossline_profile=sales\.desk,hangup_after_bridge=true\}/);
+    assert.match(buildOriginateArgs(request({ tags: {} }), options), /origination_caller_id_name=Crossline,hangup_after_bridge=true\}/);
   });
 
   it('writes only allow-listed variables, even when handed more', () => {
@@ -166,25 +172,32 @@ describe('dial-string builder rejections', () => {
     }
   });
 
-  it('refuses a leg UUID, callback id or role that is not ours', () => {
+  it('refuses a leg UUID, tag name or tag value that is not ours', () => {
     const bad: Array<Partial<DialRequest>> = [
       { uuid: `${LEG} &park()` },
       { uuid: LEG.toUpperCase() },
       { uuid: `${LEG},execute_on_answer=x` },
-      { tags: { callbackId: `${CALLBACK}}`, role: 'callee', attempt: 1 } },
-      { tags: { callbackId: CALLBACK, role: 'callee,x=y' as 'callee', attempt: 1 } },
+      { tags: { callback_id: `${CALLBACK}}`, role: 'callee', attempt: '1' } },
+      { tags: { callback_id: CALLBACK, role: 'callee,x=y', attempt: '1' } },
+      { tags: { callback_id: CALLBACK, role: 'callee', attempt: '1 2' } },
+      { tags: { callback_id: CALLBACK, role: '', attempt: '1' } },
+      { tags: { callback_id: CALLBACK, role: 'callee\napi status', attempt: '1' } },
+      { tags: { callback_id: CALLBACK, role: '${system}', attempt: '1' } },
+      { tags: { 'role,execute_on_answer': 'x' } },
+      { tags: { 'role=x': 'x' } },
+      { tags: { Role: 'callee' } },
+      { tags: { '1role': 'callee' } },
+      { tags: { [`r${'o'.repeat(32)}`]: 'callee' } },
+      { tags: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`t${i}`, 'x'])) },
     ];
     for (const overrides of bad) {
       assert.throws(() => buildOriginateArgs(request(overrides), options), refusedWith('INTERNAL'));
     }
   });
 
-  it('refuses a ring timeout or attempt number outside its range', () => {
+  it('refuses a ring timeout outside its range', () => {
     for (const ringTimeoutSec of [0, -1, 1.5, 601, Number.NaN]) {
       assert.throws(() => buildOriginateArgs(request({ ringTimeoutSec }), options), refusedWith('INTERNAL'));
-    }
-    for (const attempt of [0, 2.5, 1001]) {
-      assert.throws(() => buildOriginateArgs(request({ tags: { callbackId: CALLBACK, role: 'caller', attempt } }), options), refusedWith('INTERNAL'));
     }
   });
 

@@ -31,7 +31,7 @@ function dialRequest(overrides: Partial<DialRequest> = {}): DialRequest {
     uuid: randomUUID(),
     endpoint: { kind: 'number', e164: '+12025550100', country: 'US' },
     ringTimeoutSec: 5,
-    tags: { callbackId: randomUUID(), role: 'callee', attempt: 1 },
+    tags: { callback_id: randomUUID(), role: 'callee', attempt: '1' },
     ...overrides,
   };
 }

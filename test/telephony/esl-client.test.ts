@@ -47,7 +47,7 @@ function leg(e164: string, overrides: Partial<DialRequest> = {}): DialRequest {
     callerIdNumber: '+12025550999',
     callerIdName: 'Crossline Test',
     ringTimeoutSec: 20,
-    tags: { callbackId: randomUUID(), role: 'callee', attempt: 1 },
+    tags: { callback_id: randomUUID(), role: 'callee', attempt: '1' },
     ...overrides,
   };
 }
@@ -90,8 +90,9 @@ describe('ESL client against the simulator', () => {
     assert.match(originates[0]?.text ?? '', /sofia\/gateway\/default\/\+12025550101 &park\(\)\nJob-UUID: [0-9a-f-]{36}$/);
     const ch = channel(request.uuid);
     assert.equal(ch?.state, 'answered');
-    assert.equal(ch?.variables.crossline_callback_id, request.tags.callbackId);
+    assert.equal(ch?.variables.crossline_callback_id, request.tags.callback_id);
     assert.equal(ch?.variables.crossline_role, 'callee');
+    assert.equal(ch?.variables.crossline_attempt, '1');
     assert.equal(ch?.variables.origination_caller_id_name, 'Crossline Test');
     await telephony.hangup(request.uuid);
   });
@@ -135,7 +136,7 @@ describe('ESL client against the simulator', () => {
 
   it('plays to, sends DTMF to, bridges and hangs up answered legs', async () => {
     const callee = leg('+12025550170');
-    const caller = leg('+12025550102', { tags: { callbackId: callee.tags.callbackId, role: 'caller', attempt: 1 } });
+    const caller = leg('+12025550102', { tags: { ...callee.tags, role: 'caller' } });
     assert.deepEqual(await telephony.dial(callee), { outcome: 'answered' });
 
     assert.deepEqual(await telephony.play(callee.uuid, { kind: 'speak', text: 'Connecting you to support, please hold.' }), { outcome: 'played' });
