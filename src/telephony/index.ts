@@ -16,4 +16,13 @@ export {
 export { parseEslUrl, type EslAddress } from './esl/address.js';
 export { SUBSCRIBED_EVENTS, type ChannelEvent } from './esl/events.js';
 export { EslTelephony, connectTelephony, type EslTelephonyEvents, type EslTelephonyOptions } from './esl/telephony.js';
+export { OutboundSocketServer, type OutboundSocketEvents, type OutboundSocketOptions } from './esl/outbound-socket.js';
+export {
+  OUTBOUND_APPS,
+  OutboundCall,
+  type DigitsPrompt,
+  type DigitsResult,
+  type ExecuteResult,
+  type OutboundCallEvents,
+} from './esl/outbound-call.js';
 export { DTMF_DIGIT_MS, DTMF_LONG_PAUSE_MS, DTMF_SHORT_PAUSE_MS, dtmfPlayoutMs, dtmfSchedule } from './dtmf.js';

@@ -8,6 +8,8 @@ declare module 'drachtio-modesl' {
   /** One frame or event as modesl parsed it. */
   export class Event {
     constructor(type: string, subclass?: string);
+    /** Every header in arrival order (values as getHeader returns them). */
+    headers: Array<{ name: string; value: unknown }>;
     /**
      * A header's value, or null. Plain-event values are already URL-decoded. `Content-Length` is
      * parsed to a number by the parser; every other header is a string.
@@ -46,6 +48,11 @@ declare module 'drachtio-modesl' {
   export class Connection {
     constructor(host: string, port: number, password: string, onReady?: () => void);
     constructor(host: string, port: number, password: string, localAddress: string, onReady?: () => void);
+    /**
+     * Outbound (a socket FreeSWITCH opened to us): sends `connect` at once and emits `esl::ready`
+     * when the CHANNEL_DATA reply has arrived (then getInfo() returns it). Never reconnects.
+     */
+    constructor(socket: Socket, onReady?: () => void);
 
     /** The socket; null once it has closed. */
     socket: Socket | null;
@@ -56,6 +63,8 @@ declare module 'drachtio-modesl' {
     closing?: boolean;
 
     connected(): boolean;
+    /** Outbound only: the CHANNEL_DATA reply to `connect`; null before it and on inbound connections. */
+    getInfo(): Event | null;
     /** Writes `command\n`, then `key: value\n` per entry of args, then `\n`. No reply handling. */
     send(command: string, args?: Record<string, string> | null): void;
     /** send() and queue `cb` for the next command/reply frame. */
