@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/index.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CallbackService } from '../callbacks/ports.js';
@@ -22,7 +22,7 @@ export interface AppDeps {
   /** The domain: every /v1 route ends in one of its methods. */
   callbacks: CallbackService;
   /** Shared ioredis client: rate limits, idempotency keys, the readiness PING. */
-  redis: Redis;
+  redis: RedisClient;
   /** The switch connection, for /readyz. */
   readiness: Readiness;
   logger: Logger;

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/index.js';
 import { CrosslineError, isCrosslineError } from '../errors.js';
 
 /** A response as it is stored and replayed. */
@@ -63,7 +63,7 @@ export function fingerprint(operation: string, body: unknown): string {
  */
 export class IdempotencyStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly ttlSec: number,
   ) {}

@@ -1,7 +1,7 @@
 import type { RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { CrosslineError } from '../errors.js';
+import type { RedisClient } from '../store/index.js';
 import { ownerOf } from './context.js';
 
 const WINDOW_SEC = 60;
@@ -17,7 +17,7 @@ function setRateLimitHeaders(res: Response, limit: number, r: RateLimiterRes): v
  * process shares the budget. Over it: 429 RATE_LIMITED with Retry-After. Redis not ready:
  * 503 STORE_UNAVAILABLE at once (no queueing behind a reconnect).
  */
-export function rateLimit(redis: Redis, keyPrefix: string, perMinute: number): RequestHandler {
+export function rateLimit(redis: RedisClient, keyPrefix: string, perMinute: number): RequestHandler {
   const limiter = new RateLimiterRedis({
     storeClient: redis,
     keyPrefix: `${keyPrefix}:rl`,
@@ -56,7 +56,7 @@ export interface AuthFailureLimit {
  * the rest of the window whatever key it sends, so that a right guess looks no different from a
  * wrong one. Behind a proxy, the address is the one `trust proxy` yields (TRUST_PROXY).
  */
-export function authFailureLimit(redis: Redis, keyPrefix: string, perMinute: number): AuthFailureLimit {
+export function authFailureLimit(redis: RedisClient, keyPrefix: string, perMinute: number): AuthFailureLimit {
   const limiter = new RateLimiterRedis({
     storeClient: redis,
     keyPrefix: `${keyPrefix}:authfail`,

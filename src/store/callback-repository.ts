@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { limitedDestinations } from '../callbacks/limits.js';
 import { RevisionConflictError, type CallbackRepository as CallbackRepositoryPort } from '../callbacks/ports.js';
 import { FINAL_STATUSES, type Callback, type CallbackStatus } from '../callbacks/types.js';
@@ -62,7 +62,7 @@ export class CallbackRepository implements CallbackRepositoryPort {
   private readonly retentionSec: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: CallbackRepositoryOptions = {},
   ) {

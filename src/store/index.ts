@@ -1,7 +1,8 @@
 export { CallbackRepository, RevisionConflictError, type CallbackRepositoryOptions } from './callback-repository.js';
 export { CancelSignal } from './cancel-signal.js';
 export { activeSlotKey, RedisIntakeLimits } from './intake-limits.js';
-export { createRedis, type Redis } from './redis.js';
+export { keyPrefixes, type KeyPrefixes } from './keys.js';
+export { createRedis, createRedisClient, describeClient, duplicateClient, isClusterUrl, parseClusterUrl, type ClusterTarget, type Redis, type RedisClient } from './redis.js';
 export { freePort, resolveRedis, redisAnswers, RedisUnavailableError, startRedisServer, type ResolvedRedis } from './embedded-redis.js';
 export { uuidv7 } from './ids.js';
 export { SwitchStatusBoard } from './switch-status.js';

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitPolicy } from '../callbacks/limits.js';
 import type { Admission, IntakeLimits } from '../callbacks/ports.js';
 import { CrosslineError } from '../errors.js';
+import type { RedisClient } from './redis.js';
 
 /**
  * `<p>:active:<destination>`: the unfinished callbacks ringing one destination, as a sorted set of
@@ -41,7 +41,7 @@ export class RedisIntakeLimits implements IntakeLimits {
   private readonly perKey: RateLimiterRedis;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly policy: LimitPolicy,
     private readonly clock: () => number = Date.now,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { TelephonyStatus } from '../telephony/types.js';
 
 interface Posted {
@@ -12,7 +12,7 @@ interface Posted {
  * (a worker that died stops posting).
  */
 export class SwitchStatusBoard {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly staleAfterMs = 15_000) {}
+  constructor(private readonly redis: RedisClient, private readonly prefix: string, private readonly staleAfterMs = 15_000) {}
 
   private get key(): string {
     return `${this.prefix}:switch-status`;

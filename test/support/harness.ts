@@ -34,6 +34,8 @@ export interface Harness extends Crossline {
 export interface HarnessOptions {
   roles?: Roles;
   env?: Record<string, string>;
+  /** REDIS_URL, e.g. a `redis+cluster://` URL. @defaultValue the tests' shared Redis ({@link testRedisUrl}) */
+  redisUrl?: string;
   /** @defaultValue TIME_SCALE */
   timeScale?: number;
 }
@@ -61,13 +63,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
  */
 export async function startCrossline(eslUrl: string, options: Omit<HarnessOptions, 'timeScale'> = {}): Promise<Crossline> {
   const env: Record<string, string> = {
-    REDIS_URL: await testRedisUrl(),
+    REDIS_URL: options.redisUrl ?? (await testRedisUrl()),
     ESL_URL: eslUrl,
     KEY_PREFIX: uniquePrefix(),
     API_KEYS: API_KEY,
     PORT: '0',
     HOST: '127.0.0.1',
     JOB_LOCK_MS: '2000',
+    // A bridged call's job wakes this often to ask the switch about ends nobody heard.
+    CALL_END_RECONCILE_MS: '1000',
     DEFAULT_RETRY_DELAY: '0',
     DEFAULT_RING_TIMEOUT: '5',
     WEBHOOK_ALLOW_PRIVATE: 'true',
@@ -119,13 +123,37 @@ export async function startCrossline(eslUrl: string, options: Omit<HarnessOption
   };
 }
 
+/** A worker process; `up` resolves once it is connected and working (it printed its banner). */
+export type WorkerProcess = ChildProcess & { up: Promise<void> };
+
 /** A worker as its own OS process (`workers/main.ts`), so a test can kill -9 it mid-call. */
-export function spawnWorkerProcess(env: Record<string, string>): ChildProcess {
+export function spawnWorkerProcess(env: Record<string, string>): WorkerProcess {
   const root = path.resolve(__dirname, '..', '..');
-  return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'workers', 'main.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'workers', 'main.ts')], {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const up = new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer): void => {
+      seen = (seen + chunk.toString('utf8')).slice(-200);
+      if (seen.includes('Crossline is up')) resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code, signal) => reject(new Error(`worker exited before it was up (${signal ?? code})`)));
+  });
+  up.catch(() => undefined);
+  return Object.assign(child, { up });
+}
+
+/** SIGTERM (a deploy), resolved with how long the process took to exit, ms. */
+export function stopProcess(child: ChildProcess): Promise<number> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(0);
+    child.once('exit', () => resolve(Date.now() - started));
+    child.kill('SIGTERM');
   });
 }
 

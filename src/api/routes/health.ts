@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../store/index.js';
 import type { TelephonyStatus } from '../../telephony/types.js';
 
 export interface Readiness {
@@ -32,7 +32,7 @@ async function withTimeout<T>(work: Promise<T>): Promise<T | typeof TIMED_OUT> {
   }
 }
 
-async function redisCheck(redis: Redis): Promise<Check> {
+async function redisCheck(redis: RedisClient): Promise<Check> {
   // a client that is reconnecting would queue the PING; say so at once instead
   if (redis.status !== 'ready') return { status: 'down', error: `not connected (${redis.status})` };
   try {
@@ -72,7 +72,7 @@ async function modulesCheck(readiness: Readiness): Promise<Check | undefined> {
  * get the status only; which part is down and why (addresses, the ESL client's error text) is for
  * requests that `showDetails` accepts (the operations token).
  */
-export function healthRoutes(redis: Redis, readiness: Readiness, showDetails: (req: Request) => boolean): Router {
+export function healthRoutes(redis: RedisClient, readiness: Readiness, showDetails: (req: Request) => boolean): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
