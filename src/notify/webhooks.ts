@@ -72,7 +72,7 @@ const silentLogger = (): Logger => pino({ level: 'silent' });
 export interface WebhookNotifierOptions {
   /** Redis: options (BullMQ opens its own connections) or a shared ioredis instance. */
   connection: RedisConnection;
-  /** BullMQ key prefix, `config.keyPrefix`. */
+  /** BullMQ key prefix: `config.keyPrefix`, hash-tagged on a Redis Cluster (`keyPrefixes(…).queue(WEBHOOK_QUEUE)`). */
   prefix: string;
   /** Delivery attempts per event, `config.webhookMaxAttempts`. @defaultValue 8 */
   maxAttempts?: number;
@@ -278,7 +278,7 @@ function crosslineVersion(): string {
 export interface WebhookWorkerOptions {
   /** Redis: options (BullMQ opens its own connections) or an ioredis instance with `maxRetriesPerRequest: null`. */
   connection: RedisConnection;
-  /** BullMQ key prefix, `config.keyPrefix`. */
+  /** BullMQ key prefix: `config.keyPrefix`, hash-tagged on a Redis Cluster (`keyPrefixes(…).queue(WEBHOOK_QUEUE)`). */
   prefix: string;
   /** Signing secret (`config.webhookSecret`), or several while rotating: each gets a `v1`. */
   secret: string | readonly string[];
