@@ -5,7 +5,7 @@ import os from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createCallbackWorker } from '../../workers/callback-worker.js';
-import { createApp } from '../api/index.js';
+import { answerClientErrors, createApp } from '../api/index.js';
 import { DefaultCallbackService, type FlowDeps } from '../callbacks/index.js';
 import type { Config } from '../config/index.js';
 import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, type WebhookWorker } from '../notify/index.js';
@@ -249,6 +249,7 @@ function listen(app: ReturnType<typeof createApp>, config: Readonly<Config>): Pr
       },
       app,
     );
+    answerClientErrors(server);
     server.listen(config.port, config.host);
     server.once('listening', () => resolve(server));
     server.once('error', reject);

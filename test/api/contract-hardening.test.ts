@@ -184,6 +184,30 @@ describe('slow clients', () => {
       const elapsed = Date.now() - started;
       assert.ok(elapsed < 4000, `closed after ${elapsed} ms`);
       assert.match(answer, /^HTTP\/1\.1 408/);
+      assert.match(answer, /"code":"REQUEST_TIMEOUT"/);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  test('headers over 16 kB and bytes that are not HTTP get the error envelope too, not a bare status line', async () => {
+    const harness = await startHarness({ roles: { api: true, workers: false } });
+    try {
+      const url = new URL(harness.runtime.apiUrl ?? '');
+      const exchange = (bytes: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const socket = connect(Number(url.port), url.hostname, () => socket.write(bytes));
+          let received = '';
+          socket.on('data', (d) => (received += d.toString()));
+          socket.on('close', () => resolve(received));
+          socket.on('error', reject);
+        });
+
+      const big = await exchange(`GET /v1/callbacks?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const garbage = await exchange('HELLO\r\n\r\n');
+
+      assert.match(big, /^HTTP\/1\.1 431[^]*"code":"HEADERS_TOO_LARGE"/);
+      assert.match(garbage, /^HTTP\/1\.1 400[^]*"code":"MALFORMED_REQUEST"/);
     } finally {
       await harness.close();
     }

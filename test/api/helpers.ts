@@ -185,3 +185,20 @@ export async function until(predicate: () => boolean, timeoutMs = 2000): Promise
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * Cancels every callback of the harness's key that has not finished, so that no call is left up
+ * on the simulator (a bridged call to a phone that never hangs up would outlive the test).
+ */
+export async function cancelUnfinished(h: { api: () => import('supertest').Agent }): Promise<void> {
+  let cursor: string | null = null;
+  do {
+    const page: { body: { items: Array<{ id: string; status: string }>; nextCursor: string | null } } = await h
+      .api()
+      .get(`/v1/callbacks?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+    for (const cb of page.body.items ?? []) {
+      if (!['completed', 'failed', 'canceled'].includes(cb.status)) await h.api().delete(`/v1/callbacks/${cb.id}`);
+    }
+    cursor = page.body.nextCursor ?? null;
+  } while (cursor !== null);
+}
