@@ -11,11 +11,17 @@ export interface EslTally {
   url: string;
   /** Commands seen so far, by their first two words (`bgapi uuid_bridge`). */
   counts(): Map<string, number>;
+  /**
+   * What the switch sent back so far, by frame kind: `event <Event-Name>` (count and bytes),
+   * `api/response`, `command/reply`, … Bytes include each frame's headers.
+   */
+  received(): Map<string, { frames: number; bytes: number }>;
   close(): Promise<void>;
 }
 
 export async function startEslTally(target: { host: string; port: number; password: string }): Promise<EslTally> {
   const counts = new Map<string, number>();
+  const received = new Map<string, { frames: number; bytes: number }>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
     client.setNoDelay(true);
@@ -32,7 +38,11 @@ export async function startEslTally(target: { host: string; port: number; passwo
       }
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk) => client.write(chunk));
+    const frames = new FrameCounter(received);
+    upstream.on('data', (chunk: Buffer) => {
+      frames.push(chunk);
+      client.write(chunk);
+    });
     const closeBoth = (): void => {
       client.destroy();
       upstream.destroy();
@@ -46,6 +56,7 @@ export async function startEslTally(target: { host: string; port: number; passwo
   return {
     url: `esl://:${encodeURIComponent(target.password)}@127.0.0.1:${address.port}`,
     counts: () => new Map(counts),
+    received: () => new Map([...received].map(([k, v]) => [k, { ...v }])),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -57,5 +68,48 @@ export function tallyPerCallback(before: Map<string, number>, after: Map<string,
     .filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1])
     .map(([name, n]) => `${n.toFixed(1)} ${name}`)
+    .join(', ');
+}
+
+/** Splits the switch's byte stream into frames (headers, blank line, Content-Length body) and tallies them. */
+class FrameCounter {
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly into: Map<string, { frames: number; bytes: number }>) {}
+
+  push(chunk: Buffer): void {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    for (;;) {
+      const headEnd = this.pending.indexOf('\n\n');
+      if (headEnd < 0) return;
+      const head = this.pending.toString('latin1', 0, headEnd);
+      const length = Number(/^Content-Length: (\d+)$/m.exec(head)?.[1] ?? 0);
+      const total = headEnd + 2 + length;
+      if (this.pending.length < total) return;
+      const type = /^Content-Type: (\S+)$/m.exec(head)?.[1] ?? '?';
+      let kind = type;
+      if (type.startsWith('text/event-')) {
+        const body = this.pending.toString('latin1', headEnd + 2, Math.min(total, headEnd + 2 + 400));
+        kind = `event ${/"Event-Name":\s*"([^"]+)"|^Event-Name: (\S+)/m.exec(body)?.slice(1).find(Boolean) ?? '?'}`;
+      }
+      const entry = this.into.get(kind) ?? { frames: 0, bytes: 0 };
+      entry.frames++;
+      entry.bytes += total;
+      this.into.set(kind, entry);
+      this.pending = this.pending.subarray(total);
+    }
+  }
+}
+
+/** "12.0 CHANNEL_EXECUTE (31 KB), …" per callback, by bytes. */
+export function receivedPerCallback(before: Map<string, { frames: number; bytes: number }>, after: Map<string, { frames: number; bytes: number }>, callbacks: number): string {
+  return [...after]
+    .map(([kind, v]) => {
+      const b = before.get(kind) ?? { frames: 0, bytes: 0 };
+      return [kind, (v.frames - b.frames) / callbacks, (v.bytes - b.bytes) / callbacks] as const;
+    })
+    .filter(([, n]) => n > 0)
+    .sort((x, y) => y[2] - x[2])
+    .map(([kind, n, bytes]) => `${n.toFixed(1)} ${kind} (${(bytes / 1024).toFixed(1)} KB)`)
     .join(', ');
 }
