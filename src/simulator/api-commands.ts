@@ -45,6 +45,7 @@ function handlers(deps: ApiDeps): Record<string, Handler> {
     uuid_break: uuidBreak,
     uuid_answer: uuidAnswer,
     hupall: hupall,
+    fsctl,
   };
 }
 
@@ -129,6 +130,20 @@ function uuidAnswer(ctx: SwitchContext, arg: string | undefined, done: ApiDone):
   if (ch.direction === 'inbound') {
     ctx.clock.after(0, () => execute(ctx, ch, { name: 'answer', arg: '', uuid: randomUUID(), viaSendmsg: false, eventLock: false, command: undefined }));
   }
+}
+
+const FSCTL_USAGE = '-ERR Invalid command\nUSAGE: fsctl [api_expansion [on|off]|recover|send_sighup|hupall|pause [inbound|outbound]|resume [inbound|outbound]|shutdown [cancel|elegant|asap|now|restart]|sps|sps_peak_reset|sync_clock|sync_clock_when_idle|reclaim_mem|max_sessions|min_dtmf_duration [num]|max_dtmf_duration [num]|default_dtmf_duration [num]|min_idle_cpu|loglevel [level]|debug_level [level]|mdns_resolve [enable|disable]]\n';
+
+/**
+ * `fsctl sps [N]` and `fsctl max_sessions [N]` (the switch's capacity, see capacity.ts); without a
+ * positive N they report the value, as FreeSWITCH 1.10.12 does. Other subcommands are not modelled.
+ */
+function fsctl(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const [what, value] = words(arg);
+  const n = Number.parseInt(value ?? '0', 10);
+  if (what === 'sps') return done(`+OK sessions per second: ${ctx.capacity.setSessionsPerSecond(n)}\n`);
+  if (what === 'max_sessions') return done(`+OK max sessions: ${ctx.capacity.setMaxSessions(n)}\n`);
+  done(FSCTL_USAGE);
 }
 
 function hupall(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {

@@ -2,6 +2,7 @@
  * What the call-flow code shares: the channel registry, the event factory and bus, the clock and
  * the phone plan. One per simulator.
  */
+import type { SwitchCapacity } from './capacity.js';
 import type { Channel } from './channel.js';
 import type { SimClock } from './clock.js';
 import type { SwitchEvent } from './event.js';
@@ -15,6 +16,8 @@ export interface SwitchContext {
   readonly plan: PhonePlan;
   /** Loaded modules and sound files: what speak, playback and module_exists find. */
   readonly media: MediaLibrary;
+  /** Session limit, sessions-per-second budget, load counters and reply latency. */
+  readonly capacity: SwitchCapacity;
   /** Test hooks that change the switch's timing. */
   readonly hooks: { /** Simulated ms between an originate's arrival and its channel's creation. */ originateDelayMs: number };
   /** Live channels by UUID (removed at CHANNEL_DESTROY). */

@@ -36,6 +36,11 @@ export function dial(ctx: SwitchContext, spec: DialSpec, done: DialCallback): vo
     ctx.clock.after(0, () => done(undefined, { answered: false, cause }));
     return;
   }
+  // Over the sessions-per-second budget or the session limit, the core creates no channel.
+  if (ctx.capacity.admit()) {
+    ctx.clock.after(0, () => done(undefined, { answered: false, cause: 'DESTINATION_OUT_OF_ORDER' }));
+    return;
+  }
   const isNumber = target.endpoint === 'loopback' || target.gateway !== undefined;
   const peer: SipPeer = target.endpoint === 'loopback'
     ? { profile: 'loopback', user: target.user, host: '127.0.0.1', port: '', fromUser: spec.callerIdNumber }
@@ -48,7 +53,20 @@ export function dial(ctx: SwitchContext, spec: DialSpec, done: DialCallback): vo
     originateVars: spec.variables, callerIdName: spec.callerIdName, callerIdNumber: spec.callerIdNumber,
     ...(spec.originator ? { originator: spec.originator } : {}),
   });
+  ctx.capacity.created();
   ch.onOutcome = (outcome) => done(ch, outcome);
+  const phoneOnSwitch = target.endpoint !== 'loopback' && ctx.capacity.phoneSessions;
+  if (phoneOnSwitch && ctx.capacity.admit()) {
+    // The phone's own session was refused: it answers 503.
+    ch.own(ctx.clock.after(RESPONSE_MS, () => {
+      if (ch.phase === 'ringing') hangup(ctx, ch, 'NORMAL_TEMPORARY_FAILURE', 'refused');
+    }));
+    return;
+  }
+  if (phoneOnSwitch) {
+    ctx.nextSessionId();
+    ctx.capacity.phoneUp(ch.uuid);
+  }
   const unallocated = target.endpoint === 'loopback' ? 'NO_ROUTE_DESTINATION' : 'UNALLOCATED_NUMBER';
   drivePhone(ctx, ch, peer, ctx.plan.resolve(target.user, isNumber), unallocated);
   ch.own(ctx.clock.after(spec.timeoutSec * 1000, () => {

@@ -4,15 +4,24 @@
  * test suite and as the embedded default of `npm start` when no FreeSWITCH is configured.
  */
 import type { QueueState } from './callcenter.js';
+import type { CapacityOptions } from './capacity.js';
 import type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
 import { SimulatorServer } from './server.js';
 
 export type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
 export type { QueueAgent, QueueState } from './callcenter.js';
+export type { CapacityOptions, LatencyModel } from './capacity.js';
 export { DEFAULT_PLAN } from './phone-plan.js';
 export { DEFAULT_MODULES } from './media.js';
 
-export interface EslSimulatorOptions {
+/**
+ * The switch's capacity (see capacity.ts): `maxSessions` and `sessionsPerSecond` are enforced as
+ * FreeSWITCH does (an originate over either fails at once with DESTINATION_OUT_OF_ORDER, no channel
+ * created) and can be changed at run time with `fsctl max_sessions N` / `fsctl sps N`; HEARTBEAT and
+ * `status` report the live counters; `latency` slows api/bgapi replies and BACKGROUND_JOBs down as
+ * sessions grow; `phoneSessions` counts the far ends' own sessions, as on the test switch.
+ */
+export interface EslSimulatorOptions extends CapacityOptions {
   /** Address to listen on. @defaultValue '127.0.0.1' */
   host?: string;
   /** Port to listen on; 0 picks a free one. @defaultValue 0 */
@@ -111,6 +120,11 @@ export interface EslSimulator {
   setOriginateDelay(ms: number): void;
   /** Loads or unloads a module at run time (e.g. `setModule('mod_flite', false)`: no TTS). */
   setModule(name: string, loaded: boolean): void;
+  /**
+   * The lines FreeSWITCH logs at CRIT for sessions it refused (`[CRIT] switch_core_session.c:2422
+   * Throttle Error! <sessions>`, `[CRIT] Over Session Limit! <limit>`), oldest first.
+   */
+  criticalLog(): string[];
   /** Sets EslSimulatorOptions.eventLagMs from now on. */
   setEventLag(ms: number): void;
   /** Which sound files exist from now on (undefined: all of them); see EslSimulatorOptions.soundFiles. */

@@ -3,6 +3,7 @@
  * and them, the heartbeat, and the test-facing controls of EslSimulator.
  */
 import net from 'node:net';
+import { SwitchCapacity } from './capacity.js';
 import { CallCenter, type QueueState } from './callcenter.js';
 import { SimClock } from './clock.js';
 import type { SwitchContext } from './context.js';
@@ -56,6 +57,7 @@ export class SimulatorServer implements EslSimulator {
     this.ctx = {
       factory: new EventFactory(defaultIdentity()), clock: this.clock, plan: this.plan,
       media: new MediaLibrary(options.modules ?? DEFAULT_MODULES, options.soundFiles),
+      capacity: new SwitchCapacity(this.clock, () => this.ctx.live.size, options),
       hooks: { originateDelayMs: 0 },
       live: new Map(), all: [], startedAt: nowMicros(),
       fire: (event) => this.broadcast(event),
@@ -93,6 +95,10 @@ export class SimulatorServer implements EslSimulator {
   setOriginateDelay(ms: number): void {
     if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`setOriginateDelay: ms must be 0 or more, got ${ms}`);
     this.ctx.hooks.originateDelayMs = ms;
+  }
+
+  criticalLog(): string[] {
+    return [...this.ctx.capacity.log];
   }
 
   setEventLag(ms: number): void {
@@ -218,7 +224,10 @@ export class SimulatorServer implements EslSimulator {
     };
     for (const session of this.sessions) session.deliver(event, frames);
     if (event.name === 'CHANNEL_HANGUP_COMPLETE') this.channelDown(event.get('Unique-ID'));
-    if (event.name === 'CHANNEL_DESTROY') this.pruneChannels();
+    if (event.name === 'CHANNEL_DESTROY') {
+      this.ctx.capacity.phoneDown(event.get('Unique-ID') ?? '');
+      this.pruneChannels();
+    }
   }
 
   private channelDown(uuid: string | undefined): void {

@@ -201,32 +201,50 @@ export class EslSession {
     this.end(commandReplyFrame('-ERR invalid') + disconnectNoticeFrame());
   }
 
+  /**
+   * Runs `fn` once the loaded switch gets to it: at once, or after the reply latency that grows
+   * with the sessions up (EslSimulatorOptions.latency), in simulated time.
+   */
+  private whenLoadAllows(fn: () => void): void {
+    const delayMs = this.host.ctx.capacity.replyDelayMs();
+    if (delayMs > 0) this.host.ctx.clock.after(delayMs, fn);
+    else fn();
+  }
+
   /** Blocking api: the response, then the API event; events fired meanwhile follow it. */
   private api(text: string): Promise<void> {
     const [command = '', arg] = splitCommand(text);
     this.held = [];
     return new Promise((resolve) => {
-      this.run(command, arg, (output) => {
+      this.whenLoadAllows(() => this.run(command, arg, (output) => {
         this.write(apiResponseFrame(output || '-ERR no reply\n'));
         this.fireApiEvent(command, arg);
         const held = this.held ?? [];
         this.held = undefined;
         for (const frame of held) this.write(frame);
         resolve();
-      });
+      }));
     });
   }
 
-  private bgapi(text: string, chosenJobUuid: string | undefined): void {
+  /** The acknowledgement (late on a loaded switch: the next command waits for it), then the job. */
+  private bgapi(text: string, chosenJobUuid: string | undefined): Promise<void> {
     const [command = '', arg] = splitCommand(text);
     const jobUuid = chosenJobUuid ?? randomUUID();
-    this.reply(`+OK Job-UUID: ${jobUuid}`, [['Job-UUID', jobUuid]]);
-    this.run(command, arg, (output) => {
-      this.fireApiEvent(command, arg);
-      const job = this.host.ctx.factory.create('BACKGROUND_JOB').add('Job-UUID', jobUuid).add('Job-Command', command);
-      if (arg !== undefined) job.add('Job-Command-Arg', arg);
-      job.body = output;
-      this.host.ctx.fire(job);
+    return new Promise((resolve) => {
+      this.whenLoadAllows(() => {
+        this.reply(`+OK Job-UUID: ${jobUuid}`, [['Job-UUID', jobUuid]]);
+        resolve();
+        this.run(command, arg, (output) => {
+          this.fireApiEvent(command, arg);
+          this.whenLoadAllows(() => {
+            const job = this.host.ctx.factory.create('BACKGROUND_JOB').add('Job-UUID', jobUuid).add('Job-Command', command);
+            if (arg !== undefined) job.add('Job-Command-Arg', arg);
+            job.body = output;
+            this.host.ctx.fire(job);
+          });
+        });
+      });
     });
   }
 

@@ -92,27 +92,28 @@ function format(rows: Row[], as: string | undefined, delim: string, count: boole
   return `${lines.join('\n')}\n\n${rows.length} total.\n`;
 }
 
-/** `0 years, 0 days, 0 hours, 6 minutes, 28 seconds, 634 milliseconds, 169 microseconds` */
+/** `0 years, 0 days, 0 hours, 6 minutes, 28 seconds, 634 milliseconds, 169 microseconds` ("1 minute": singular for 1). */
 export function uptimeText(startedAtMicros: number): string {
   let us = nowMicros() - startedAtMicros;
   const parts: Array<[number, string]> = [];
-  for (const [size, name] of [[31_536_000e6, 'years'], [86_400e6, 'days'], [3_600e6, 'hours'], [60e6, 'minutes'], [1e6, 'seconds'], [1e3, 'milliseconds'], [1, 'microseconds']] as const) {
+  for (const [size, name] of [[31_536_000e6, 'year'], [86_400e6, 'day'], [3_600e6, 'hour'], [60e6, 'minute'], [1e6, 'second'], [1e3, 'millisecond'], [1, 'microsecond']] as const) {
     parts.push([Math.floor(us / size), name]);
     us %= size;
   }
-  return parts.map(([n, name]) => `${n} ${name}`).join(', ');
+  return parts.map(([n, name]) => `${n} ${name}${n === 1 ? '' : 's'}`).join(', ');
 }
 
+/** `api status`; the sessions-per-second figure is the last full second's, not what is left (q-heartbeat). */
 export function status(ctx: SwitchContext): string {
-  const sessions = ctx.live.size;
+  const load = ctx.capacity.counters();
   return [
     `UP ${uptimeText(ctx.startedAt)}`,
     'FreeSWITCH (Version 1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit) is ready',
     `${ctx.sessionsSinceStart()} session(s) since startup`,
-    `${sessions} session(s) - peak ${sessions}, last 5min ${sessions} `,
-    '0 session(s) per Sec out of max 30, peak 0, last 5min 0 ',
-    '1000 session(s) max',
-    'min idle cpu 0.00/99.00',
+    `${load.sessions} session(s) - peak ${load.sessionPeak}, last 5min ${load.sessionPeakFiveMin} `,
+    `${load.lastSecond} session(s) per Sec out of max ${ctx.capacity.sessionsPerSecond}, peak ${load.spsPeak}, last 5min ${load.spsPeakFiveMin} `,
+    `${ctx.capacity.maxSessions} session(s) max`,
+    `min idle cpu 0.00/${load.idleCpu.toFixed(2)}`,
     'Current Stack Size/Max 240K/8192K',
     '',
   ].join('\n');
