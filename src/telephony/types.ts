@@ -63,6 +63,42 @@ export interface DialRequest {
   tags: DialTags;
 }
 
+/**
+ * How loaded the switch is, as it reports itself (HEARTBEAT every 20 s, `status`) and as this
+ * process measures it. The limits are the switch's own (`fsctl max_sessions`, `fsctl sps`).
+ */
+export interface SwitchLoad {
+  /** Sessions (channels) up: the switch's last count, kept current with the channels created and ended since. */
+  sessions: number;
+  /** The switch's session limit. */
+  maxSessions: number;
+  /** The switch's sessions-per-second limit; undefined until read. */
+  maxSessionsPerSecond?: number;
+  /**
+   * What was left of the switch's sessions-per-second budget for that second when it last reported
+   * (HEARTBEAT Session-Per-Sec): not a rate. Undefined until the first HEARTBEAT.
+   */
+  spsBudgetLeft?: number;
+  /** Idle CPU, % (0–100), as the switch last reported it. */
+  idleCpu: number;
+  /** When the switch last reported, ms since the epoch (this process's clock). */
+  at: number;
+  /**
+   * This process's ESL reply round trip (api replies and command acknowledgements; a timeout counts
+   * as the timeout), the 90th percentile of the latest samples of the last minute, ms. Undefined
+   * before any.
+   */
+  replyMs?: number;
+}
+
+/** Where the switch's load is read from (the ESL client implements it beside Telephony). */
+export interface SwitchLoadSource {
+  /** The latest load; undefined until the switch has reported once. */
+  load(): SwitchLoad | undefined;
+  /** Calls `listener` with every new report; returns the function that stops listening. */
+  onLoad(listener: (load: SwitchLoad) => void): () => void;
+}
+
 /** How a dial ended: answered (answer supervision, early media ignored) or not, with the cause. */
 export type LegResult = { outcome: 'answered' } | { outcome: 'failed'; cause: HangupCause };
 

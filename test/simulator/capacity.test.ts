@@ -38,7 +38,6 @@ async function rawSession(sim: EslSimulator, commands: string[], until: (frames:
 
 const names = (pairs: readonly Pair[]): string[] => pairs.map(([n]) => n);
 const value = (e: DecodedEvent, name: string): string | undefined => e.headers.find(([n]) => n === name)?.[1];
-const LOAD_FIELDS = ['Session-Count', 'Max-Sessions', 'Session-Per-Sec', 'Session-Per-Sec-Last', 'Session-Per-Sec-Max', 'Session-Per-Sec-FiveMin', 'Session-Since-Startup', 'Session-Peak-Max', 'Session-Peak-FiveMin', 'Idle-CPU'];
 
 /** `status` with every number replaced, and the build line left out (a–l and m–r builds differ). */
 const statusShape = (text: string): string[] => text.split('\n').filter((l) => !l.startsWith('FreeSWITCH (Version')).map((l) => l.replace(/\d+(\.\d+)?/g, '#'));

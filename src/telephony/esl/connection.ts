@@ -17,6 +17,7 @@ import { assertSafeCommand } from '../dial-string.js';
 import { isEslPassword } from './address.js';
 import { SUBSCRIBED_EVENTS } from './events.js';
 import { safeCaller, type EslLogger, type SafeCall } from './safely.js';
+import { ReplyLatency } from './switch-load.js';
 
 /** Grace for FIN/`+OK bye` on close before the socket is destroyed, ms. */
 const CLOSE_GRACE_MS = 500;
@@ -76,6 +77,8 @@ export class EslConnection {
 
   /** Acknowledgements and short job results awaited on the current connection. */
   readonly #pending = new Set<InFlight>();
+  /** Round trips of our commands (a timeout counts as the timeout): how slow the switch answers. */
+  readonly replyLatency = new ReplyLatency();
   /** BACKGROUND_JOB results by Job-UUID; they outlive a reconnect (the switch broadcasts them). */
   readonly #jobs = new Map<string, (body: string) => void>();
   readonly #startWaiters = new Set<{ resolve(): void; reject(error: Error): void }>();
@@ -304,6 +307,7 @@ export class EslConnection {
 
   /** One request/reply exchange with a timeout; rejected when the connection is lost. */
   #exchange(send: (cb: (reply: EslEvent) => void) => void): Promise<EslEvent> {
+    const sentAt = performance.now();
     return new Promise<EslEvent>((resolve, reject) => {
       let done = false;
       const entry: InFlight = {
@@ -316,12 +320,14 @@ export class EslConnection {
         },
       };
       const timer = setTimeout(() => {
+        this.replyLatency.record(this.#options.apiTimeoutMs);
         entry.fail(new CrosslineError('SWITCH_TIMEOUT', `The switch did not answer within ${this.#options.apiTimeoutMs} ms.`));
       }, this.#options.apiTimeoutMs);
       this.#pending.add(entry);
       send((reply) => {
         if (done) return;
         done = true;
+        this.replyLatency.record(performance.now() - sentAt);
         clearTimeout(timer);
         this.#pending.delete(entry);
         resolve(reply);

@@ -20,6 +20,8 @@ export const SUBSCRIBED_EVENTS: readonly string[] = [
   'CHANNEL_EXECUTE_COMPLETE',
   'DTMF',
   'BACKGROUND_JOB',
+  // The switch's load every 20 s (q-heartbeat): Session-Count, Max-Sessions, Session-Per-Sec, Idle-CPU.
+  'HEARTBEAT',
 ];
 
 /** What happened to a channel, as the ESL client reports it (no ESL text). */

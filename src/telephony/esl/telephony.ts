@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Event as EslEvent } from 'drachtio-modesl';
 import { CrosslineError } from '../../errors.js';
 import { breakCommand, bridgeCommand, checkUuid, killCommand, playMessage, sendDtmfCommand } from '../commands.js';
 import { assertSafeCommand, buildOriginateArgs, type DialStringOptions } from '../dial-string.js';
@@ -18,6 +19,8 @@ import {
   type HangupCause,
   type LegResult,
   type PlayResult,
+  type SwitchLoad,
+  type SwitchLoadSource,
   type Telephony,
   type TelephonyStatus,
 } from '../types.js';
@@ -28,6 +31,7 @@ import { isHangup, toChannelEvent, type ChannelEvent } from './events.js';
 import { LegGuard } from './leg-guard.js';
 import { SwitchModules } from './modules.js';
 import { safeCaller, type EslLogger, type SafeCall } from './safely.js';
+import { SwitchLoadTracker } from './switch-load.js';
 import { LongWaits, abortReason, onAbort, unlessLost } from './waits.js';
 
 /** Events of {@link EslTelephony}. */
@@ -40,6 +44,8 @@ export interface EslTelephonyEvents {
   channel: [event: ChannelEvent];
   /** After each (re)connect: the modules Crossline needs that the switch lacks (empty when all are there). */
   modules: [missing: string[]];
+  /** The switch reported its load (HEARTBEAT every 20 s, and `status` after each connect). */
+  load: [load: SwitchLoad];
 }
 
 export interface EslTelephonyOptions {
@@ -67,7 +73,7 @@ export interface EslTelephonyOptions {
 const ANSWERED: LegResult = { outcome: 'answered' };
 const CANCELED: LegResult = { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' };
 
-export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Telephony {
+export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Telephony, SwitchLoadSource {
   readonly #options: EslTelephonyOptions;
   readonly #dialOptions: DialStringOptions;
   readonly #safely: SafeCall;
@@ -76,6 +82,7 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
   readonly #guard: LegGuard;
   readonly #modules: SwitchModules;
   readonly #waits: LongWaits;
+  readonly #load = new SwitchLoadTracker();
   #closing: Promise<void> | undefined;
 
   constructor(options: EslTelephonyOptions) {
@@ -85,13 +92,18 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
     this.#connection = new EslConnection(options, {
       ready: async (stillCurrent) => {
         this.#emitSafely('ready');
+        // Events missed while away leave any count of ours wrong: the switch's own replaces it.
+        void this.#readStatus(stillCurrent, true);
         await this.#channels.reconcile(stillCurrent, this.#connection.retryDelayMs);
         await this.#modules.check(stillCurrent);
       },
       lost: (reason) => this.#emitSafely('lost', reason),
       event: (name, event) => {
+        if (name === 'HEARTBEAT') return this.#heartbeat(event);
         const channelEvent = toChannelEvent(name, event);
         if (!channelEvent) return;
+        if (channelEvent.type === 'created') this.#load.channel(1);
+        else if (channelEvent.type === 'hangup-complete') this.#load.channel(-1);
         this.#channels.dispatch(channelEvent);
         this.#emitSafely('channel', channelEvent);
       },
@@ -125,6 +137,41 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
       return missingModules === undefined ? { connected: true, since: state.since } : { connected: true, since: state.since, missingModules };
     }
     return state.lastError === undefined ? { connected: false, since: state.since } : { connected: false, since: state.since, lastError: state.lastError };
+  }
+
+  /**
+   * The switch's load: its last HEARTBEAT (or `status`), the session count kept current with the
+   * channels created and ended since, and this process's ESL reply latency. Undefined until the
+   * switch has reported once.
+   */
+  load(): SwitchLoad | undefined {
+    return this.#load.current(this.#connection.replyLatency.percentile(90));
+  }
+
+  onLoad(listener: (load: SwitchLoad) => void): () => void {
+    this.on('load', listener);
+    return () => void this.off('load', listener);
+  }
+
+  #heartbeat(event: EslEvent): void {
+    if (!this.#load.heartbeat(event)) return;
+    this.#emitLoad();
+    // HEARTBEAT has what is left of this second's budget but not the limit itself (fsctl sps can change it).
+    void this.#readStatus(() => this.#connection.ready, false);
+  }
+
+  async #readStatus(stillCurrent: () => boolean, seed: boolean): Promise<void> {
+    try {
+      const text = await this.#connection.api('status');
+      if (stillCurrent() && this.#load.status(text, seed)) this.#emitLoad();
+    } catch (error) {
+      this.#options.logger?.debug({ err: error instanceof Error ? error.message : String(error) }, 'esl status for the switch load failed');
+    }
+  }
+
+  #emitLoad(): void {
+    const load = this.load();
+    if (load) this.#emitSafely('load', load);
   }
 
   #emitSafely<K extends keyof EslTelephonyEvents>(name: K, ...args: EslTelephonyEvents[K]): void {
