@@ -49,6 +49,22 @@ export interface Config {
   eslUrl: string | undefined;
   /** Timeout of one ESL api/bgapi acknowledgement, ms. @defaultValue 5000 */
   eslApiTimeoutMs: number;
+  /**
+   * The switch's originate budget, shared by every worker through Redis (src/switches): each limit
+   * is tightened by what the switch reports (the smaller applies).
+   */
+  switchBudget: {
+    /** Sessions the switch may create per second; FreeSWITCH's `sessions-per-second`. @defaultValue 30 */
+    maxSessionsPerSecond: number;
+    /** Sessions up at once; FreeSWITCH's `max-sessions`. @defaultValue 1000 */
+    maxSessions: number;
+    /** Sessions one leg takes on the switch: 2 when the far end is a phone on the same switch (the test switch). @defaultValue 1 */
+    sessionsPerLeg: number;
+    /** No new leg while this process's ESL reply time (p90, ms) is above this. @defaultValue 1000 */
+    slowReplyMs: number;
+    /** No new leg while the switch reports less idle CPU (%) than this; 0: no check. @defaultValue 0 */
+    minIdleCpu: number;
+  };
   /** Region for national-format numbers (ISO 3166 alpha-2). @defaultValue 'US' */
   defaultRegion: string;
   /** Countries destinations may be in. @defaultValue [defaultRegion] */
@@ -149,6 +165,11 @@ const schema = {
     KEY_PREFIX: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$', default: 'crossline' },
     ESL_URL: { type: 'string', pattern: '^esl://' },
     ESL_API_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 120000, default: 5000 },
+    SWITCH_MAX_SPS: { type: 'integer', minimum: 1, maximum: 100000, default: 30 },
+    SWITCH_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000 },
+    SWITCH_SESSIONS_PER_LEG: { type: 'integer', minimum: 1, maximum: 4, default: 1 },
+    SWITCH_SLOW_REPLY_MS: { type: 'integer', minimum: 10, maximum: 120000, default: 1000 },
+    SWITCH_MIN_IDLE_CPU: { type: 'number', minimum: 0, maximum: 100, default: 0 },
     DEFAULT_REGION: { type: 'string', pattern: '^[A-Z]{2}$', default: 'US' },
     ALLOWED_COUNTRIES: { type: 'string', pattern: '^([A-Z]{2}(,[A-Z]{2})*)?$' },
     DENIED_PREFIXES: { type: 'string', pattern: '^(\\+[0-9]{1,15}(,\\+[0-9]{1,15})*)?$', default: '' },
@@ -293,6 +314,13 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     keyPrefix: String(v.KEY_PREFIX),
     eslUrl: v.ESL_URL === undefined ? undefined : String(v.ESL_URL),
     eslApiTimeoutMs: Number(v.ESL_API_TIMEOUT_MS),
+    switchBudget: {
+      maxSessionsPerSecond: Number(v.SWITCH_MAX_SPS),
+      maxSessions: Number(v.SWITCH_MAX_SESSIONS),
+      sessionsPerLeg: Number(v.SWITCH_SESSIONS_PER_LEG),
+      slowReplyMs: Number(v.SWITCH_SLOW_REPLY_MS),
+      minIdleCpu: Number(v.SWITCH_MIN_IDLE_CPU),
+    },
     defaultRegion,
     allowedCountries: allowedCountries.length > 0 ? allowedCountries : [defaultRegion],
     deniedPrefixes: list(v.DENIED_PREFIXES),

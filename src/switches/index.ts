@@ -1,0 +1,16 @@
+/**
+ * The switches Crossline dials through: today each switch's originate budget (sessions per second
+ * and sessions up, shared by every worker through Redis); the pool of switches comes here too.
+ */
+export {
+  OriginateBudget,
+  SESSIONS_RETRY_MS,
+  SLOW_RETRY_MS,
+  SPS_WINDOW_MS,
+  budgetKeys,
+  effectiveLimits,
+  type BudgetDecision,
+  type BudgetLimits,
+  type BudgetRefusal,
+  type OriginateBudgetOptions,
+} from './originate-budget.js';
