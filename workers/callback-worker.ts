@@ -1,5 +1,5 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { abandonCallback, AttemptStillOpenError, IllegalTransitionError, runAttempt, type FlowDeps } from '../src/callbacks/index.js';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { abandonCallback, AttemptStillOpenError, IllegalTransitionError, runAttempt, type AttemptOutcome, type FlowDeps, type Wait } from '../src/callbacks/index.js';
 import { isCrosslineError } from '../src/errors.js';
 import { ATTEMPT_QUEUE, type AttemptJobData } from '../src/queue/index.js';
 
@@ -14,18 +14,24 @@ export interface CallbackWorkerOptions {
   lockMs: number;
 }
 
-/** The BullMQ processor for callback attempts: thin, it calls the domain and classifies errors. */
+/**
+ * The BullMQ processor for callback attempts: thin, it calls the domain and classifies errors. A
+ * wait the domain returns (a bridged call) leaves the worker: the job moves to the delayed set
+ * until its wake-up and its slot goes back to dialling (BullMQ's step-job pattern).
+ */
 export function createCallbackWorker(flow: FlowDeps, options: CallbackWorkerOptions): Worker<AttemptJobData> {
-  const processor = async (job: Job<AttemptJobData>): Promise<void> => {
+  const processor = async (job: Job<AttemptJobData>, token?: string): Promise<void> => {
     const { callbackId, attempt } = job.data;
+    let outcome: AttemptOutcome;
     try {
-      await runAttempt(flow, callbackId, attempt);
+      outcome = await runAttempt(flow, callbackId, attempt);
     } catch (err) {
       if (err instanceof AttemptStillOpenError) throw err;
       // A bug or bad stored data will not get better by retrying.
       if (err instanceof IllegalTransitionError || (isCrosslineError(err) && !err.retryable)) throw new UnrecoverableError(String(err));
       throw err;
     }
+    if (outcome.kind === 'wait') await sleep(job, token, outcome.wait);
   };
   const worker = new Worker<AttemptJobData>(ATTEMPT_QUEUE, processor, {
     connection: options.connection,
@@ -33,7 +39,8 @@ export function createCallbackWorker(flow: FlowDeps, options: CallbackWorkerOpti
     concurrency: options.concurrency,
     lockDuration: options.lockMs,
     stalledInterval: options.lockMs,
-    // A call may be taken over several times (rolling restarts); each takeover resumes, never redials.
+    // A ringing call may be taken over several times (rolling restarts); each takeover resumes,
+    // never redials. A bridged call holds no job, so no stall ever reaches a conversation.
     maxStalledCount: 10,
   });
   worker.on('failed', (job, err) => {
@@ -47,4 +54,11 @@ export function createCallbackWorker(flow: FlowDeps, options: CallbackWorkerOpti
   });
   worker.on('error', (err) => flow.logger.error({ err }, 'callback worker error'));
   return worker;
+}
+
+/** Moves the job to the delayed set until `wait.wakeInMs` from now; DelayedError tells BullMQ it was moved. */
+async function sleep(job: Job<AttemptJobData>, token: string | undefined, wait: Wait): Promise<never> {
+  if (job.data.waiting !== wait.step) await job.updateData({ ...job.data, waiting: wait.step });
+  await job.moveToDelayed(Date.now() + wait.wakeInMs, token);
+  throw new DelayedError();
 }

@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import { CrosslineError } from '../errors.js';
 import { dtmfPlayoutMs } from '../telephony/dtmf.js';
 import type { DialRequest, HangupCause, LegResult, Telephony } from '../telephony/types.js';
+import { inConversation, settleConversation } from './call-end.js';
 import type { AttemptScheduler, CallbackNotifier, CallbackRepository, CancelSignal } from './ports.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
+import { DONE, waitFor, type AttemptOutcome } from './wait.js';
 
 export interface FlowDeps {
   repository: CallbackRepository;
@@ -21,6 +23,11 @@ export interface FlowDeps {
   };
   /** Caller id presented when the request gives none. */
   defaultCallerId: string | undefined;
+  /**
+   * How long a bridged call's job sleeps between two looks at the switch (the reconciliation that
+   * records an end nobody heard), ms.
+   */
+  callEndReconcileMs: number;
   clock: () => Date;
   logger: Logger;
 }
@@ -63,11 +70,34 @@ const other = (role: LegRole): LegRole => (role === 'callee' ? 'caller' : 'calle
  * caller, then the bridge (or the other way round for caller-first). Every step is written to the
  * store before and after it touches the switch, so a worker that takes over after a crash carries
  * on from what is stored and what the switch says exists: it never dials a leg twice.
+ *
+ * Once bridged, the conversation is a wait that leaves the worker: the outcome says when to look
+ * again. Run again (the wake-up), it reconciles: records an end nobody heard and completes the
+ * callback, or waits again while both parties are on.
  */
-export async function runAttempt(deps: FlowDeps, callbackId: string, attemptNumber: number): Promise<void> {
+export async function runAttempt(deps: FlowDeps, callbackId: string, attemptNumber: number): Promise<AttemptOutcome> {
   const callback = await deps.repository.get(callbackId);
-  if (!callback || isFinal(callback.status)) return;
-  await new AttemptRun(deps, callback, attemptNumber).run();
+  if (!callback || isFinal(callback.status)) return DONE;
+  if (inConversation(callback, attemptNumber)) return reconcileConversation(deps, callbackId, attemptNumber);
+  const bridged = await new AttemptRun(deps, callback, attemptNumber).run();
+  return bridged ? reconcileConversation(deps, callbackId, attemptNumber) : DONE;
+}
+
+/**
+ * Asks the switch whether both parties are still on: a leg gone (its hangup missed, or just
+ * before the bridge was saved) ends the call; otherwise the job sleeps again. A switch that does
+ * not answer now is asked at the next wake-up: a live call is never failed for it.
+ */
+async function reconcileConversation(deps: FlowDeps, callbackId: string, attemptNumber: number): Promise<AttemptOutcome> {
+  try {
+    const state = await settleConversation(deps, callbackId, attemptNumber, { askSwitch: true });
+    if (state === 'not-bridged') deps.logger.warn({ callbackId, attempt: attemptNumber }, 'conversation job found no conversation');
+    return state === 'up' ? waitFor('call-end', deps.callEndReconcileMs) : DONE;
+  } catch (err) {
+    if (!(err instanceof CrosslineError) || !err.retryable) throw err;
+    deps.logger.warn({ err, callbackId, attempt: attemptNumber }, 'live call not reconciled; asking again at the next wake-up');
+    return waitFor('call-end', deps.callEndReconcileMs);
+  }
 }
 
 /**
@@ -113,20 +143,25 @@ class AttemptRun {
     this.log = deps.logger.child({ callbackId: callback.id, attempt: attemptNumber });
   }
 
-  async run(): Promise<void> {
+  /** Drives the attempt until it has ended or is bridged; true when bridged (the conversation is left to the caller). */
+  async run(): Promise<boolean> {
     const requested = await this.deps.cancelSignal.isRequested(this.callback.id);
     const open = this.callback.attempts.find((a) => a.number === this.attemptNumber && !a.endedAt);
     // Canceled before this attempt began: end it without dialling anything.
-    if (requested && !open) return this.finishCanceled(undefined);
+    if (requested && !open) {
+      await this.finishCanceled(undefined);
+      return false;
+    }
     const attempt = await this.openAttempt();
-    if (!attempt) return;
+    if (!attempt) return false;
     const stopWatching = await this.deps.cancelSignal.watch(this.callback.id, () => this.cancel.abort());
     try {
       if (requested || (await this.deps.cancelSignal.isRequested(this.callback.id))) this.cancel.abort();
-      await this.drive(attempt);
+      return await this.drive(attempt);
     } catch (err) {
       if (!(err instanceof CanceledError) && !this.cancel.signal.aborted) throw err;
       await this.finishCanceled(attempt);
+      return false;
     } finally {
       stopWatching();
     }
@@ -167,13 +202,13 @@ class AttemptRun {
     await this.deps.scheduler.enqueue(this.callback.id, attempts.length + 1, Math.max(0, delay));
   }
 
-  private async drive(attempt: Attempt): Promise<void> {
+  /**
+   * The attempt up to the bridge; true once bridged (a cancel that arrives after the bridge was
+   * saved is seen by the conversation's reconciliation). Failures end the attempt here.
+   */
+  private async drive(attempt: Attempt): Promise<boolean> {
     const firstRole: LegRole = this.callback.request.order === 'caller-first' ? 'caller' : 'callee';
     const secondRole = other(firstRole);
-    // Taken over after the bridge: only the end of the conversation is left to see.
-    const [legA, legB] = attempt.legs;
-    if (this.done(attempt, 'bridged') && legA && legB) return this.awaitCallEnd(attempt, legA, legB);
-
     const first = await this.reachLeg(attempt, firstRole, this.cancel.signal);
     if (first.result.outcome === 'failed') return this.attemptFailed(attempt, first.result.cause, firstRole);
     if ((await this.afterAnswer(attempt, first.leg)) === 'hung-up') {
@@ -196,7 +231,7 @@ class AttemptRun {
       await this.dismissWaitingLeg(attempt, survivor);
       return this.attemptFailed(attempt, gone.hangupCause ?? 'UNKNOWN', gone.role);
     }
-    await this.awaitCallEnd(attempt, first.leg, second.leg);
+    return true;
   }
 
   /** Dials a leg, or picks up a leg that an earlier worker dialled, until answered or failed. */
@@ -429,28 +464,7 @@ class AttemptRun {
     return undefined;
   }
 
-  /** Waits for the conversation to end; when one side hangs up the other is hung up too. */
-  private async awaitCallEnd(attempt: Attempt, a: Leg, b: Leg): Promise<void> {
-    const { telephony } = this.deps;
-    if (a.state !== 'ended' && b.state !== 'ended') {
-      const ended = await Promise.race([
-        telephony.awaitHangup(a.uuid, this.cancel.signal).then((cause) => ({ leg: a, cause })),
-        telephony.awaitHangup(b.uuid, this.cancel.signal).then((cause) => ({ leg: b, cause })),
-      ]);
-      this.throwIfCanceled();
-      await this.endLeg(ended.leg, ended.cause, 'leg-ended');
-    }
-    for (const survivor of [a, b].filter((l) => l.state !== 'ended')) {
-      await telephony.hangup(survivor.uuid, 'NORMAL_CLEARING');
-      const cause = await telephony.awaitHangup(survivor.uuid, this.cancel.signal);
-      await this.endLeg(survivor, cause, 'leg-ended');
-    }
-    attempt.endedAt = this.now();
-    this.move('completed', 'completed', {});
-    await this.commit();
-  }
-
-  private async attemptFailed(attempt: Attempt, cause: HangupCause, role: LegRole): Promise<void> {
+  private async attemptFailed(attempt: Attempt, cause: HangupCause, role: LegRole): Promise<false> {
     attempt.endedAt = this.now();
     this.note('attempt-failed', { role, hangupCause: cause });
     const { maxAttempts, delaySeconds } = this.callback.request.retry;
@@ -458,7 +472,7 @@ class AttemptRun {
       this.callback.failureCause = cause;
       this.move('failed', 'failed', { role, hangupCause: cause });
       await this.commit();
-      return;
+      return false;
     }
     const delayMs = delaySeconds * 1000;
     this.callback.nextAttemptAt = new Date(this.deps.clock().getTime() + delayMs).toISOString();
@@ -466,6 +480,7 @@ class AttemptRun {
     // Saved first, queued second: a crash in between is mended by ensureFollowUp when this job runs again.
     await this.commit();
     await this.deps.scheduler.enqueue(this.callback.id, attempt.number + 1, delayMs);
+    return false;
   }
 
   private async finishCanceled(attempt: Attempt | undefined): Promise<void> {

@@ -22,3 +22,5 @@ export { assertDestinationAllowed, type FraudPolicy } from './fraud.js';
 export { canTransition, isFinal, transition, IllegalTransitionError } from './state-machine.js';
 export { DefaultCallbackService, type CallbackServiceDeps } from './service.js';
 export { runAttempt, abandonCallback, AttemptStillOpenError, type FlowDeps } from './flow.js';
+export { CallEndRecorder, inConversation, settleConversation, type CallEndDeps, type ConversationState, type HeardEnd } from './call-end.js';
+export { DONE, waitFor, type AttemptOutcome, type Wait, type WaitStep } from './wait.js';

@@ -122,4 +122,9 @@ export interface CancelSignal {
   isRequested(id: string): Promise<boolean>;
   /** Calls `onCancel` when a cancel for `id` arrives; resolves with the function that stops watching. */
   watch(id: string, onCancel: () => void): Promise<() => void>;
+  /**
+   * Calls `onCancel(id)` for every cancel requested from now on, of any callback (for callbacks
+   * no job holds, such as a live call); resolves with the function that stops watching.
+   */
+  watchAll(onCancel: (id: string) => void): Promise<() => void>;
 }

@@ -148,6 +148,11 @@ export interface Config {
   workerConcurrency: number;
   /** BullMQ job lock, ms: how soon a crashed worker's callback is taken over. @defaultValue 30000 */
   jobLockMs: number;
+  /**
+   * How often a bridged call's sleeping job wakes to ask the switch whether both parties are still
+   * on (it records an end no worker heard), ms. @defaultValue 30000
+   */
+  callEndReconcileMs: number;
   /** Simulator time scale for the embedded default (0.1 = ten times faster). @defaultValue 1 */
   simulatorTimeScale: number;
   /** pino level. @defaultValue 'info' */
@@ -218,6 +223,7 @@ const schema = {
     IDEMPOTENCY_TTL: { type: 'integer', minimum: 60, maximum: 604800, default: 86400 },
     WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
     JOB_LOCK_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 30000 },
+    CALL_END_RECONCILE_MS: { type: 'integer', minimum: 50, maximum: 3600000, default: 30000 },
     SIMULATOR_TIME_SCALE: { type: 'number', exclusiveMinimum: 0, maximum: 100, default: 1 },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
   },
@@ -357,6 +363,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     idempotencyTtlSec: Number(v.IDEMPOTENCY_TTL),
     workerConcurrency: Number(v.WORKER_CONCURRENCY),
     jobLockMs: Number(v.JOB_LOCK_MS),
+    callEndReconcileMs: Number(v.CALL_END_RECONCILE_MS),
     simulatorTimeScale: Number(v.SIMULATOR_TIME_SCALE),
     logLevel: v.LOG_LEVEL as Config['logLevel'],
     ...overrides,

@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { AttemptScheduler } from '../callbacks/ports.js';
+import type { WaitStep } from '../callbacks/wait.js';
 
 /** The BullMQ queue that carries one job per callback attempt. */
 export const ATTEMPT_QUEUE = 'callback-attempts';
@@ -7,6 +8,8 @@ export const ATTEMPT_QUEUE = 'callback-attempts';
 export interface AttemptJobData {
   callbackId: string;
   attempt: number;
+  /** Set while the job sleeps in a wait that left the worker (e.g. `call-end`: the call is bridged). */
+  waiting?: WaitStep;
 }
 
 /**

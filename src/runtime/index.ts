@@ -6,7 +6,7 @@ import type { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createCallbackWorker } from '../../workers/callback-worker.js';
 import { answerClientErrors, createApp } from '../api/index.js';
-import { DefaultCallbackService, type FlowDeps } from '../callbacks/index.js';
+import { CallEndRecorder, DefaultCallbackService, type FlowDeps } from '../callbacks/index.js';
 import type { Config } from '../config/index.js';
 import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, type WebhookWorker } from '../notify/index.js';
 import { AttemptQueue } from '../queue/index.js';
@@ -33,7 +33,10 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** How long shutdown lets calls in progress finish before leaving them to another worker. */
+/**
+ * How long shutdown lets the attempts being dialled finish before leaving them to another worker.
+ * Bridged calls hold no job, so no conversation is waited for (or touched).
+ */
 const DRAIN_GRACE_MS = 10_000;
 const SWITCH_STATUS_EVERY_MS = 5_000;
 
@@ -110,16 +113,22 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         cancelSignal,
         messages: { callerNoAnswer: config.callerNoAnswerMessage, calleeUnavailable: config.calleeUnavailableMessage },
         defaultCallerId: config.defaultCallerId,
+        callEndReconcileMs: config.callEndReconcileMs,
         clock: () => new Date(),
         logger: logger.child({ component: 'flow' }),
       };
+      // Hears the ends of live calls (and cancels of them) for every worker. Started before the
+      // worker and closed after it, so ends during the drain are still recorded.
+      const recorder = new CallEndRecorder({ ...flow, logger: logger.child({ component: 'call-end' }) });
+      await recorder.start();
+      onClose('call-end-recorder', () => recorder.stop());
       const worker = createCallbackWorker(flow, {
         connection: commands,
         prefix: config.keyPrefix,
         concurrency: config.workerConcurrency,
         lockMs: config.jobLockMs,
       });
-      onClose('callback-worker', () => drain(worker));
+      onClose('callback-worker', () => drain(worker, logger));
       const webhooks: WebhookWorker = createWebhookWorker({
         connection: commands,
         prefix: config.keyPrefix,
@@ -264,17 +273,20 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /**
- * Lets calls in progress finish for a short while, then lets go of them: their jobs' locks lapse
- * and another worker resumes them from the store and the switch, without redialling.
+ * Stops taking jobs and lets the attempts being dialled finish for a short while, then lets go of
+ * them: their jobs' locks lapse and another worker resumes them from the store and the switch,
+ * without redialling. (A second `close(true)` would not help: BullMQ returns the first close's
+ * promise, which waits for every active job; that is how a shutdown used to hang.)
  */
-async function drain(worker: Worker): Promise<void> {
+async function drain(worker: Worker, logger: Logger): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const graceful = worker.close();
-  const forced = new Promise<void>((resolve) => {
-    timer = setTimeout(() => resolve(worker.close(true)), DRAIN_GRACE_MS);
+  const closed = worker.close().then(() => true, () => true);
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), DRAIN_GRACE_MS);
   });
-  await Promise.race([graceful, forced]);
+  const drained = await Promise.race([closed, timedOut]);
   clearTimeout(timer);
+  if (!drained) logger.warn({ graceMs: DRAIN_GRACE_MS }, 'attempts still dialling at shutdown are left to another worker');
 }
 
 export type { Redis };

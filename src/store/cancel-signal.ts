@@ -8,6 +8,7 @@ import type { CancelSignal as CancelSignalPort } from '../callbacks/ports.js';
  */
 export class CancelSignal implements CancelSignalPort {
   private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly everyCancel = new Set<(id: string) => void>();
   private subscribed: Promise<unknown> | undefined;
 
   /**
@@ -43,6 +44,13 @@ export class CancelSignal implements CancelSignalPort {
     };
   }
 
+  /** Calls `onCancel(id)` for every cancel from now on; returns the function that stops watching. */
+  async watchAll(onCancel: (id: string) => void): Promise<() => void> {
+    await this.ensureSubscribed();
+    this.everyCancel.add(onCancel);
+    return () => void this.everyCancel.delete(onCancel);
+  }
+
   private ensureSubscribed(): Promise<unknown> {
     const subscriber = this.subscriber;
     if (!subscriber) throw new Error('CancelSignal.watch needs a subscriber connection');
@@ -50,6 +58,7 @@ export class CancelSignal implements CancelSignalPort {
       subscriber.on('message', (channel: string, id: string) => {
         if (channel !== this.channel) return;
         for (const listener of this.listeners.get(id) ?? []) listener();
+        for (const listener of this.everyCancel) listener(id);
       });
       this.subscribed = subscriber.subscribe(this.channel);
     }

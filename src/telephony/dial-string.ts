@@ -60,7 +60,8 @@ const TAG_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 const TAG_VALUE = /^[A-Za-z0-9._:@+-]{1,128}$/;
 /** More tags than this is a bug, not a use. */
 const MAX_TAGS = 8;
-const TAG_PREFIX = 'crossline_';
+/** Prefix of the channel variable each tag becomes (tag `role` → `crossline_role`). */
+export const TAG_PREFIX = 'crossline_';
 
 /**
  * Characters a variable value may hold once its own grammar has passed. No `,` (separates

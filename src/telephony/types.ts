@@ -64,6 +64,17 @@ export interface DialRequest {
 }
 
 /**
+ * A leg that carries tags (one Crossline dialled) has ended, as the switch reported it: its
+ * `tags` (those of its DialRequest, read back from its `crossline_<name>` variables) tie it to its
+ * callback, whichever process dialled it.
+ */
+export interface LegEnd {
+  uuid: string;
+  cause: HangupCause;
+  tags: DialTags;
+}
+
+/**
  * How loaded the switch is, as it reports itself (HEARTBEAT every 20 s, `status`) and as this
  * process measures it. The limits are the switch's own (`fsctl max_sessions`, `fsctl sps`).
  */
@@ -138,6 +149,17 @@ export interface Telephony {
   dial(request: DialRequest, signal?: AbortSignal): Promise<LegResult>;
   /** Asks the switch about a UUID (for a worker taking over, or after an ESL reconnect). */
   channelState(uuid: string): Promise<ChannelState>;
+  /**
+   * Whether the switch still has the channel: false once this client heard it hang up, else
+   * `uuid_exists`. Cheaper than channelState, for checking many live calls.
+   */
+  exists(uuid: string): Promise<boolean>;
+  /**
+   * Calls `listener` once for every tagged leg on the switch that ends (the first of its hangup
+   * events this client hears), whoever dialled it. Returns the function that stops listening.
+   * Ends while the connection is down are not heard: ask with exists() after a reconnect.
+   */
+  onLegEnded(listener: (end: LegEnd) => void): () => void;
   /**
    * Waits for a leg we did not dial in this process (resume) to be answered or to end.
    * Resolves `failed` at once when the channel is absent (cause UNKNOWN: the switch no longer knows it).

@@ -7,7 +7,7 @@ import { CrosslineError } from '../../src/errors.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { connectTelephony, parseEslUrl, type EslTelephony } from '../../src/telephony/index.js';
-import type { Announcement, ChannelState, DialRequest, HangupCause, LegResult, PlayResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
+import type { Announcement, ChannelState, DialRequest, HangupCause, LegEnd, LegResult, PlayResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -63,6 +63,14 @@ class ScriptedTelephony implements Telephony {
     return this.channels.get(uuid)?.state ?? 'absent';
   }
 
+  async exists(uuid: string): Promise<boolean> {
+    return (this.channels.get(uuid)?.state ?? 'absent') !== 'absent';
+  }
+
+  onLegEnded(_listener: (end: LegEnd) => void): () => void {
+    return () => undefined;
+  }
+
   async awaitAnswer(uuid: string): Promise<LegResult> {
     return this.channels.get(uuid)?.state === 'answered' ? { outcome: 'answered' } : { outcome: 'failed', cause: 'UNKNOWN' };
   }
@@ -99,6 +107,18 @@ class ScriptedTelephony implements Telephony {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Runs an attempt as its job would: again at each wake-up while it waits (a bridged call), until
+ * it is done. The reconciliation at each wake-up records the end of the call.
+ */
+async function runToEnd(deps: FlowDeps, id: string, attempt: number): Promise<void> {
+  for (;;) {
+    const outcome = await runAttempt(deps, id, attempt);
+    if (outcome.kind === 'done') return;
+    await new Promise((resolve) => setTimeout(resolve, outcome.wait.wakeInMs));
+  }
 }
 
 const CALLER = '+12025550100';
@@ -141,6 +161,7 @@ describe('the attempt flow', () => {
       cancelSignal: new CancelSignal(redis, prefix, subscriber),
       messages: { callerNoAnswer: 'caller did not answer', calleeUnavailable: 'callee unavailable' },
       defaultCallerId: undefined,
+      callEndReconcileMs: 20,
       clock: () => new Date(),
       logger: pino({ level: 'silent' }),
     };
@@ -171,7 +192,7 @@ describe('the attempt flow', () => {
       setTimeout(() => telephony.channels.get(calleeUuid)?.hangup('NORMAL_CLEARING'), 20);
       return new Promise(() => undefined);
     });
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const after = await reload(cb.id);
     assert.equal(after.status, 'scheduled');
     const caller = after.attempts[0]?.legs.find((l) => l.role === 'caller');
@@ -190,7 +211,7 @@ describe('the attempt flow', () => {
       await new Promise((r) => setTimeout(r, 10));
       return { outcome: 'answered' };
     });
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const after = await reload(cb.id);
     assert.equal(after.status, 'scheduled');
     assert.equal(after.attempts[0]?.legs.find((l) => l.role === 'caller')?.hangupCause, 'NORMAL_CLEARING');
@@ -207,7 +228,7 @@ describe('the attempt flow', () => {
     assert.equal(during.attempts[0]?.legs.length, 0);
     assert.equal(during.status, 'queued');
     telephony.connected = true;
-    const run = runAttempt(deps, cb.id, 1);
+    const run = runToEnd(deps, cb.id, 1);
     while (!telephony.log.includes('bridge')) await new Promise((r) => setTimeout(r, 5));
     for (const channel of telephony.channels.values()) channel.hangup('NORMAL_CLEARING');
     await run;
@@ -220,7 +241,7 @@ describe('the attempt flow', () => {
   it('an unallocated number is not retried even when attempts remain', async () => {
     const cb = await stored();
     telephony.script.set(CALLEE, async () => ({ outcome: 'failed', cause: 'UNALLOCATED_NUMBER' }));
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const after = await reload(cb.id);
     assert.equal(after.status, 'failed');
     assert.equal(after.failureCause, 'UNALLOCATED_NUMBER');
@@ -230,9 +251,9 @@ describe('the attempt flow', () => {
   it('a job that runs again after its attempt ended only makes sure the next attempt is queued', async () => {
     const cb = await stored();
     telephony.script.set(CALLEE, async () => ({ outcome: 'failed', cause: 'USER_BUSY' }));
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const dials = telephony.log.filter((l) => l.startsWith('dial')).length;
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     assert.equal(telephony.log.filter((l) => l.startsWith('dial')).length, dials, 'no second dial');
     assert.equal(enqueued.length, 2);
     assert.deepEqual(enqueued.map((e) => e.attempt), [2, 2]);
@@ -241,7 +262,7 @@ describe('the attempt flow', () => {
 
   it('a stale job for an attempt that is not next does nothing', async () => {
     const cb = await stored();
-    await runAttempt(deps, cb.id, 3);
+    await runToEnd(deps, cb.id, 3);
     assert.equal(telephony.log.length, 0);
     assert.equal((await reload(cb.id)).attempts.length, 0);
   });
@@ -266,7 +287,7 @@ describe('the attempt flow', () => {
       hangup: () => undefined,
       ended: new Promise(() => undefined),
     });
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const after = await reload(cb.id);
     assert.equal(telephony.log.filter((l) => l.startsWith('dial')).length, 0, 'nothing redialled');
     assert.ok(after.timeline.some((e) => e.event === 'resumed'));
@@ -296,7 +317,7 @@ describe('the attempt flow', () => {
       callerDialledAt = Date.now();
       return { outcome: 'failed', cause: 'NO_ANSWER' };
     });
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const after = await reload(cb.id);
     assert.ok(!telephony.log.some((l) => l.startsWith('dtmf')), 'the digits were not sent again');
     assert.ok(callerDialledAt >= startedAt.getTime() + 1760, `the caller rang ${callerDialledAt - startedAt.getTime()} ms after the digits started`);
@@ -306,7 +327,7 @@ describe('the attempt flow', () => {
   it('a callback canceled before its attempt starts ends canceled without dialling', async () => {
     const cb = await stored();
     await deps.cancelSignal.request(cb.id);
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const after = await reload(cb.id);
     assert.equal(after.status, 'canceled');
     assert.equal(telephony.log.length, 0);
@@ -365,6 +386,7 @@ describe('the attempt flow over the simulated switch', () => {
       cancelSignal: new CancelSignal(redis, prefix, subscriber),
       messages: { callerNoAnswer: 'caller did not answer', calleeUnavailable: 'callee unavailable' },
       defaultCallerId: undefined,
+      callEndReconcileMs: 20,
       clock: () => new Date(),
       logger: pino({ level: 'silent' }),
     };
@@ -396,7 +418,7 @@ describe('the attempt flow over the simulated switch', () => {
     // The caller answers almost at once and leaves half a second later, which used to cut the digits off.
     sim.setPhone('+12025550122', { kind: 'answer', afterMs: 100, hangupAfterMs: 500 });
     const cb = await storedCall('+12025550122', '+12025550171', '1w2W3#');
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const after = (await repository.get(cb.id)) as Callback;
     assert.equal(after.status, 'completed');
     assert.equal(sim.dtmfReceived(calleeUuid(after)).map((d) => d.digit).join(''), '123#');
@@ -420,7 +442,7 @@ describe('the attempt flow over the simulated switch', () => {
         },
       );
       await repository.create(cb);
-      await runAttempt(deps, cb.id, 1);
+      await runToEnd(deps, cb.id, 1);
       const after = (await repository.get(cb.id)) as Callback;
       assert.equal(after.status, 'completed');
       assert.ok(!after.timeline.some((e) => e.event === 'announcement-played'));
@@ -463,7 +485,7 @@ describe('the attempt flow over the simulated switch', () => {
     }
     enqueued.length = 0;
 
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const after = (await repository.get(cb.id)) as Callback;
     assert.equal(after.status, 'scheduled');
     assert.equal(after.timeline.find((e) => e.event === 'attempt-failed')?.hangupCause, 'UNKNOWN');
@@ -480,7 +502,7 @@ describe('the attempt flow over the simulated switch', () => {
     sim.setPhone('+12025550172', { kind: 'answer', afterMs: 100, hangupAfterMs: 1000 });
     const cb = await storedCall('+12025550123', '+12025550172', '1w2W3#');
     enqueued.length = 0;
-    await runAttempt(deps, cb.id, 1);
+    await runToEnd(deps, cb.id, 1);
     const after = (await repository.get(cb.id)) as Callback;
     assert.equal(after.status, 'scheduled');
     assert.ok(sim.dtmfReceived(calleeUuid(after)).length < 4, 'the switch dropped what was still queued');

@@ -78,6 +78,13 @@ export class ChannelWatch {
     return this.#causes.get(uuid);
   }
 
+  /** Whether the switch still has the channel: false once its hangup was heard, else `uuid_exists`. */
+  async exists(uuid: string): Promise<boolean> {
+    checkUuid(uuid);
+    if (this.#causes.has(uuid)) return false;
+    return (await this.#deps.api(existsCommand(uuid))).trim() === 'true';
+  }
+
   /**
    * A leg the switch no longer has: `settle` gets its cause at once when its hangup was seen;
    * otherwise its hangup event may still be queued behind the reply, so `settle` gets the cause

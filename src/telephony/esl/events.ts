@@ -3,7 +3,8 @@
  * {@link ChannelEvent}s: nothing past this file reads an ESL header.
  */
 import type { Event as EslEvent } from 'drachtio-modesl';
-import { parseHangupCause, type HangupCause } from '../types.js';
+import { TAG_PREFIX } from '../dial-string.js';
+import { parseHangupCause, type DialTags, type HangupCause } from '../types.js';
 
 /** The events we subscribe to, and nothing more: FreeSWITCH drops listeners that fall behind. */
 export const SUBSCRIBED_EVENTS: readonly string[] = [
@@ -31,8 +32,8 @@ export type ChannelEvent =
   | { type: 'answered'; uuid: string }
   | { type: 'bridged'; uuid: string; otherUuid?: string }
   | { type: 'unbridged'; uuid: string }
-  | { type: 'hangup'; uuid: string; cause: HangupCause }
-  | { type: 'hangup-complete'; uuid: string; cause: HangupCause }
+  | { type: 'hangup'; uuid: string; cause: HangupCause; /** the leg's `crossline_<name>` variables, when it has any */ tags?: DialTags }
+  | { type: 'hangup-complete'; uuid: string; cause: HangupCause; tags?: DialTags }
   | { type: 'execute'; uuid: string; application: string; applicationUuid?: string; /** switch clock, ms */ at?: number }
   | {
       type: 'execute-complete';
@@ -60,6 +61,25 @@ function executeDetails(event: EslEvent): { applicationUuid?: string; at?: numbe
   };
 }
 
+const VARIABLE_PREFIX = `variable_${TAG_PREFIX}`;
+
+/** The leg's tags from its `variable_crossline_<name>` headers; undefined when it has none. */
+function tagsOf(event: EslEvent): DialTags | undefined {
+  let tags: Record<string, string> | undefined;
+  for (const { name, value } of event.headers) {
+    if (!name.startsWith(VARIABLE_PREFIX) || typeof value !== 'string') continue;
+    (tags ??= {})[name.slice(VARIABLE_PREFIX.length)] = value;
+  }
+  return tags;
+}
+
+/** A hangup event, with the leg's tags when it has any. */
+function hangupEvent(type: 'hangup' | 'hangup-complete', uuid: string, event: EslEvent): HangupEvent {
+  const cause = parseHangupCause(event.getHeader('Hangup-Cause') ?? undefined);
+  const tags = tagsOf(event);
+  return tags === undefined ? { type, uuid, cause } : { type, uuid, cause, tags };
+}
+
 /** The ChannelEvent an ESL event stands for; undefined for events without a channel or of no interest. */
 export function toChannelEvent(name: string | null, event: EslEvent): ChannelEvent | undefined {
   const uuid = event.getHeader('Unique-ID');
@@ -80,9 +100,9 @@ export function toChannelEvent(name: string | null, event: EslEvent): ChannelEve
     case 'CHANNEL_UNBRIDGE':
       return { type: 'unbridged', uuid };
     case 'CHANNEL_HANGUP':
-      return { type: 'hangup', uuid, cause: parseHangupCause(event.getHeader('Hangup-Cause') ?? undefined) };
+      return hangupEvent('hangup', uuid, event);
     case 'CHANNEL_HANGUP_COMPLETE':
-      return { type: 'hangup-complete', uuid, cause: parseHangupCause(event.getHeader('Hangup-Cause') ?? undefined) };
+      return hangupEvent('hangup-complete', uuid, event);
     case 'CHANNEL_EXECUTE':
       return { type: 'execute', uuid, application: event.getHeader('Application') ?? '', ...executeDetails(event) };
     case 'CHANNEL_EXECUTE_COMPLETE': {

@@ -17,6 +17,7 @@ import {
   type ChannelState,
   type DialRequest,
   type HangupCause,
+  type LegEnd,
   type LegResult,
   type PlayResult,
   type SwitchLoad,
@@ -42,6 +43,8 @@ export interface EslTelephonyEvents {
   lost: [reason: string];
   /** Every channel event received (legs of other processes too). */
   channel: [event: ChannelEvent];
+  /** A tagged leg ended (the first of its hangup events), whoever dialled it. */
+  legEnded: [end: LegEnd];
   /** After each (re)connect: the modules Crossline needs that the switch lacks (empty when all are there). */
   modules: [missing: string[]];
   /** The switch reported its load (HEARTBEAT every 20 s, and `status` after each connect). */
@@ -104,8 +107,12 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
         if (!channelEvent) return;
         if (channelEvent.type === 'created') this.#load.channel(1);
         else if (channelEvent.type === 'hangup-complete') this.#load.channel(-1);
+        const firstEnd = isHangup(channelEvent) && this.#channels.causeOf(channelEvent.uuid) === undefined;
         this.#channels.dispatch(channelEvent);
         this.#emitSafely('channel', channelEvent);
+        if (firstEnd && isHangup(channelEvent) && channelEvent.tags) {
+          this.#emitSafely('legEnded', { uuid: channelEvent.uuid, cause: channelEvent.cause, tags: channelEvent.tags });
+        }
       },
     });
     this.#dialOptions = { gateway: options.dialGateway, numberFormat: options.dialNumberFormat, sipProfile: options.sipProfile };
@@ -278,6 +285,16 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
     return this.#channels.state(uuid);
   }
 
+  /** `uuid_exists`, unless this client already heard the leg hang up. */
+  exists(uuid: string): Promise<boolean> {
+    return this.#channels.exists(uuid);
+  }
+
+  onLegEnded(listener: (end: LegEnd) => void): () => void {
+    this.on('legEnded', listener);
+    return () => void this.off('legEnded', listener);
+  }
+
   /**
    * Waits for a leg dialled by another process to be answered or to end. Subscribes before it asks
    * the switch, so nothing slips between the two. After `timeoutMs` the leg is hung up (NO_ANSWER)
@@ -327,7 +344,7 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
 
   /**
    * Resolves with the cause when the leg hangs up; at once when it is already gone (its cause if
-   * this process saw the hangup, else UNKNOWN). Aborting rejects with the signal's reason and
+   * this process saw the hangup, else UNKNOWN, after HANGUP_EVENT_LAG_MS). Aborting rejects with the signal's reason and
    * leaves the leg alone. A connection lost while waiting does not fail the wait: the switch is
    * asked again after the reconnect.
    */
@@ -353,8 +370,11 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
         }),
       );
       if (signal) onAbort(signal, onCleanup, () => fail(abortReason(signal)));
-      this.channelState(uuid).then((state) => {
-        if (state === 'absent') gone();
+      // uuid_exists alone: a channel still hanging up sends its hangup event, which the watch
+      // hears. (`show channels` lists every channel on the switch: asked per call, its cost grew
+      // with the number of calls up.)
+      this.#channels.exists(uuid).then((present) => {
+        if (!present) gone();
       }, this.#unlessLost(fail));
     });
   }

@@ -1,0 +1,231 @@
+/**
+ * The end of a live conversation, recorded without a job holding a worker. A bridged callback's
+ * job sleeps (see wait.ts); its end is recorded by whichever worker process first hears a leg hang
+ * up (the {@link CallEndRecorder} every worker runs), or, when nobody heard it, by the job's next
+ * wake-up, which asks the switch. Every writer re-reads and saves with compare-and-set, so the
+ * first one wins and the others find the end recorded: the timeline, the status change and its
+ * webhook come once.
+ */
+import type { Logger } from 'pino';
+import { isCrosslineError } from '../errors.js';
+import type { HangupCause, LegEnd, Telephony } from '../telephony/types.js';
+import { RevisionConflictError, type CallbackNotifier, type CallbackRepository, type CancelSignal } from './ports.js';
+import { isFinal, record, transition } from './state-machine.js';
+import type { Attempt, Callback, CallbackStatus, Leg, TimelineEntry, TimelineEvent } from './types.js';
+
+export interface CallEndDeps {
+  repository: CallbackRepository;
+  telephony: Telephony;
+  notifier: CallbackNotifier;
+  cancelSignal: CancelSignal;
+  clock: () => Date;
+  logger: Logger;
+}
+
+/** A bridged call: `up` while both parties are on, `over` once its end is recorded (by anyone). */
+export type ConversationState = 'up' | 'over' | 'not-bridged';
+
+/** A hangup heard from the switch. */
+export interface HeardEnd {
+  uuid: string;
+  cause: HangupCause;
+}
+
+/** Re-reads after a lost compare-and-set before giving up (each loser finds more done). */
+const MAX_TRIES = 10;
+/** How long the hangup of a leg we hung up is awaited before its cause counts as UNKNOWN, ms. */
+const SURVIVOR_HANGUP_MS = 10_000;
+
+/** Whether attempt `attemptNumber` of `callback` is a live conversation (bridged, not yet over). */
+export function inConversation(callback: Callback, attemptNumber: number): boolean {
+  const attempt = callback.attempts.find((a) => a.number === attemptNumber);
+  return callback.status === 'bridged' && attempt !== undefined && attempt.endedAt === undefined && attempt.legs.length === 2;
+}
+
+/**
+ * Brings the store up to date with a bridged call: a cancel requested → both legs hung up,
+ * `canceled`; a leg ended (in the store, `heard`, or — with `askSwitch` — gone from the switch) →
+ * it is recorded, the other party is hung up, and the callback `completed`. Idempotent; safe to run
+ * in several processes at once.
+ */
+export async function settleConversation(
+  deps: CallEndDeps,
+  callbackId: string,
+  attemptNumber: number,
+  options: { heard?: HeardEnd; askSwitch: boolean },
+): Promise<ConversationState> {
+  for (let tries = 1; ; tries += 1) {
+    const callback = await deps.repository.get(callbackId);
+    if (!callback || isFinal(callback.status)) return 'over';
+    if (!inConversation(callback, attemptNumber)) return 'not-bridged';
+    try {
+      return await new Conversation(deps, callback, attemptNumber).settle(options);
+    } catch (err) {
+      if (!(err instanceof RevisionConflictError) || tries >= MAX_TRIES) throw err;
+    }
+  }
+}
+
+/** One read of a bridged callback, changed and saved (compare-and-set) as its end is recorded. */
+class Conversation {
+  private storedStatus: CallbackStatus;
+  private pending: TimelineEntry[] = [];
+  private readonly attempt: Attempt;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: CallEndDeps, private readonly callback: Callback, private readonly attemptNumber: number) {
+    this.storedStatus = callback.status;
+    this.attempt = callback.attempts.find((a) => a.number === attemptNumber) as Attempt;
+    this.log = deps.logger.child({ callbackId: callback.id, attempt: attemptNumber });
+  }
+
+  async settle({ heard, askSwitch }: { heard?: HeardEnd; askSwitch: boolean }): Promise<ConversationState> {
+    if (await this.deps.cancelSignal.isRequested(this.callback.id)) return this.cancel();
+    const { legs } = this.attempt;
+    let gone = legs.some((l) => l.state === 'ended');
+    let learned = false;
+    const heardLeg = heard && legs.find((l) => l.uuid === heard.uuid && l.state !== 'ended');
+    if (heard && heardLeg) {
+      this.endLeg(heardLeg, heard.cause);
+      gone = learned = true;
+    }
+    if (!gone && askSwitch) {
+      for (const leg of legs) {
+        if (await this.deps.telephony.exists(leg.uuid)) continue;
+        this.endLeg(leg, await this.causeOf(leg));
+        gone = learned = true;
+        break;
+      }
+    }
+    if (!gone) return 'up';
+    // The first end is saved before the other party is hung up: its cause is known only here.
+    if (learned) await this.commit();
+    for (const survivor of legs.filter((l) => l.state !== 'ended')) {
+      await this.deps.telephony.hangup(survivor.uuid, 'NORMAL_CLEARING');
+      this.endLeg(survivor, await this.causeOf(survivor));
+    }
+    this.attempt.endedAt = this.now();
+    this.move('completed', 'completed');
+    await this.commit();
+    return 'over';
+  }
+
+  /** Canceled while bridged: both legs hung up, as a worker driving the attempt would. */
+  private async cancel(): Promise<ConversationState> {
+    this.note('cancel-requested', {});
+    // Each end saved as it is made, as the attempt flow does (and the switch is given the moment
+    // between two kills to tear the bridge down).
+    for (const leg of this.attempt.legs.filter((l) => l.state !== 'ended')) {
+      await this.deps.telephony.hangup(leg.uuid, 'ORIGINATOR_CANCEL');
+      this.endLeg(leg, 'ORIGINATOR_CANCEL');
+      await this.commit();
+    }
+    this.attempt.endedAt ??= this.now();
+    delete this.callback.nextAttemptAt;
+    this.move('canceled', 'canceled');
+    await this.commit();
+    return 'over';
+  }
+
+  /** The cause this process heard for a leg that is gone or going; UNKNOWN when nobody heard it. */
+  private async causeOf(leg: Leg): Promise<HangupCause> {
+    try {
+      return await this.deps.telephony.awaitHangup(leg.uuid, AbortSignal.timeout(SURVIVOR_HANGUP_MS));
+    } catch (err) {
+      this.log.warn({ err, uuid: leg.uuid }, 'hangup cause not heard; recorded as UNKNOWN');
+      return 'UNKNOWN';
+    }
+  }
+
+  private endLeg(leg: Leg, cause: HangupCause): void {
+    leg.state = 'ended';
+    leg.endedAt = this.now();
+    leg.hangupCause = cause;
+    this.note('leg-ended', { role: leg.role, uuid: leg.uuid, hangupCause: cause });
+  }
+
+  private now(): string {
+    return this.deps.clock().toISOString();
+  }
+
+  private note(event: TimelineEvent, fields: Omit<TimelineEntry, 'at' | 'event' | 'attempt'>): void {
+    record(this.callback, { event, attempt: this.attemptNumber, ...fields }, this.deps.clock());
+  }
+
+  private move(to: CallbackStatus, event: TimelineEvent): void {
+    this.pending.push(transition(this.callback, to, { event, attempt: this.attemptNumber }, this.deps.clock()));
+  }
+
+  /** Saves (compare-and-set), then tells the notifier about the status changes it made. */
+  private async commit(): Promise<void> {
+    await this.deps.repository.save(this.callback, this.storedStatus);
+    this.storedStatus = this.callback.status;
+    for (const entry of this.pending.splice(0)) {
+      this.log.info({ status: entry.status, event: entry.event }, 'callback status changed');
+      try {
+        await this.deps.notifier.statusChanged(this.callback, entry);
+      } catch (err) {
+        this.log.warn({ err, status: entry.status }, 'status notification could not be queued');
+      }
+    }
+  }
+}
+
+/**
+ * Runs in every worker process: hears the switch's hangups of Crossline's legs and cancels of
+ * callbacks no job holds, and records them ({@link settleConversation}). Work for one callback
+ * runs one piece at a time in a process; across processes the compare-and-set decides.
+ */
+export class CallEndRecorder {
+  private readonly busy = new Map<string, Promise<void>>();
+  private readonly stoppers: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(private readonly deps: CallEndDeps) {}
+
+  async start(): Promise<void> {
+    this.stoppers.push(this.deps.telephony.onLegEnded((end) => this.heard(end)));
+    this.stoppers.push(await this.deps.cancelSignal.watchAll((id) => this.canceled(id)));
+  }
+
+  /** Stops listening and waits for what it is recording now. Safe to call twice. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const stop of this.stoppers.splice(0)) stop();
+    await Promise.allSettled([...this.busy.values()]);
+  }
+
+  private heard(end: LegEnd): void {
+    const { callback_id: callbackId, attempt } = end.tags;
+    const attemptNumber = Number(attempt);
+    if (callbackId === undefined || !Number.isInteger(attemptNumber)) return;
+    this.serially(callbackId, async () => {
+      await settleConversation(this.deps, callbackId, attemptNumber, { heard: { uuid: end.uuid, cause: end.cause }, askSwitch: false });
+    });
+  }
+
+  private canceled(callbackId: string): void {
+    this.serially(callbackId, async () => {
+      const callback = await this.deps.repository.get(callbackId);
+      // A callback in any other state is driven by its job, which hears the cancel itself.
+      if (!callback || callback.status !== 'bridged') return;
+      await settleConversation(this.deps, callbackId, callback.attempts.length, { askSwitch: false });
+    });
+  }
+
+  private serially(callbackId: string, work: () => Promise<void>): void {
+    if (this.stopped) return;
+    const previous = this.busy.get(callbackId) ?? Promise.resolve();
+    const next = previous
+      .then(work)
+      .catch((err: unknown) => {
+        // Not lost: the job's next wake-up asks the switch and records what is missing.
+        const level = isCrosslineError(err) && err.retryable ? 'warn' : 'error';
+        this.deps.logger[level]({ err, callbackId }, 'call end not recorded; left to the reconciliation');
+      })
+      .finally(() => {
+        if (this.busy.get(callbackId) === next) this.busy.delete(callbackId);
+      });
+    this.busy.set(callbackId, next);
+  }
+}

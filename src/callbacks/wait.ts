@@ -1,0 +1,24 @@
+/**
+ * Long waits leave the worker. A step that would block on something slow — the end of a
+ * conversation today; an agent or a time window later — returns a {@link Wait} instead of
+ * blocking, and the job processor puts the job to sleep (BullMQ delayed) so that it holds no
+ * worker slot meanwhile. What ends the wait early (a hangup heard by the call-end recorder, a
+ * cancel) acts on the store itself; the job's wake-up is then a reconciliation that finds the work
+ * done, or does what was missed.
+ */
+
+/** What a sleeping job waits for; its job data records it. */
+export type WaitStep = 'call-end';
+
+export interface Wait {
+  step: WaitStep;
+  /** When to look again if nothing finishes the wait first, ms from now. */
+  wakeInMs: number;
+}
+
+/** How far a job got: its work is over, or it waits (and must leave the worker). */
+export type AttemptOutcome = { kind: 'done' } | { kind: 'wait'; wait: Wait };
+
+export const DONE: AttemptOutcome = { kind: 'done' };
+
+export const waitFor = (step: WaitStep, wakeInMs: number): AttemptOutcome => ({ kind: 'wait', wait: { step, wakeInMs } });
