@@ -442,34 +442,55 @@ async function hold(): Promise<boolean> {
     const base = await rig.ended();
     const a = await snapshot(rig);
     const started = performance.now();
-    const posts: Array<Promise<unknown>> = [];
     let live = 0;
     let nextReport = started + 10_000;
     const progress: string[] = [];
-    for (let i = 0; i < HOLD; i++) {
-      const wait = started + (i * 1000) / HOLD_RATE - performance.now();
-      if (wait > 0) await sleep(wait);
-      posts.push(rig.post());
-    }
-    await Promise.all(posts);
-    while (live < HOLD && performance.now() - started < HOLD_TIMEOUT_MS) {
-      await sleep(250);
-      live = (await rig.sim.ask({ type: 'bridged' })).live;
-      if (performance.now() > nextReport) {
-        progress.push(`${((performance.now() - started) / 1000).toFixed(0)} s: ${live}`);
-        while (nextReport < performance.now()) nextReport += 10_000;
+    let posted = 0;
+    // Posts up to `target` at HOLD_RATE and waits until that many are bridged (or time runs out).
+    const rampTo = async (target: number): Promise<void> => {
+      const from = performance.now();
+      const first = posted;
+      const posts: Array<Promise<unknown>> = [];
+      for (; posted < target; posted++) {
+        const wait = from + ((posted - first) * 1000) / HOLD_RATE - performance.now();
+        if (wait > 0) await sleep(wait);
+        posts.push(rig.post());
       }
-    }
+      await Promise.all(posts);
+      while (live < target && performance.now() - started < HOLD_TIMEOUT_MS) {
+        await sleep(250);
+        live = (await rig.sim.ask({ type: 'bridged' })).live;
+        if (performance.now() > nextReport) {
+          progress.push(`${((performance.now() - started) / 1000).toFixed(0)} s: ${live}`);
+          while (nextReport < performance.now()) nextReport += 10_000;
+        }
+      }
+    };
+    // Half first: the heap at half and at all of them differs only by the live calls (no call has
+    // ended in between), which the comparison with before the ramp cannot promise.
+    const halfTarget = Math.floor(HOLD / 2);
+    await rampTo(halfTarget);
+    const halfLive = live;
+    const half = await memory(rig);
+    await rampTo(HOLD);
     const rampSeconds = (performance.now() - started) / 1000;
     const b = await snapshot(rig);
     const held = await memory(rig);
     const failed = (await rig.ended()) - base;
     const failures = await rig.failureCauses();
+    // BullMQ's active lists: each live call should hold one job (one WORKER_CONCURRENCY slot).
+    const activeKeys = (await rig.redis.client.keys('*:active')).filter((k) => !k.includes('webhook'));
+    const activeJobs = (await Promise.all(activeKeys.map((k) => rig.redis.client.llen(k)))).reduce((x, y) => x + y, 0);
     const per = (x: number, y: number): string => (live > 0 ? `${(((y - x) * 1024) / live).toFixed(1)} KB` : 'n/a');
     out(`Live bridged calls held at once (1 worker, WORKER_CONCURRENCY=${HOLD_CONCURRENCY}; posted ${HOLD} at ${HOLD_RATE}/s)`);
     out(`  bridged and up             ${live} of ${HOLD} after ${rampSeconds.toFixed(1)} s${live < HOLD ? ' (timed out)' : ''}; ${failed} ended early${failures ? ` (${failures})` : ''}${progress.length ? `; bridged by then: ${progress.join(', ')}` : ''}`);
+    out(`  BullMQ active jobs         ${activeJobs} (${activeKeys.join(', ')})`);
     out(`  worker RSS                 ${before.rss.worker.toFixed(0)} → ${held.rss.worker.toFixed(0)} MB, ${per(before.rss.worker, held.rss.worker)} per live call`);
     out(`  worker heap after full GC  ${before.heap.worker.toFixed(1)} → ${held.heap.worker.toFixed(1)} MB, ${per(before.heap.worker, held.heap.worker)} per live call`);
+    if (live > halfLive) {
+      const perCall = (x: number, y: number): string => `${(((y - x) * 1024) / (live - halfLive)).toFixed(1)} KB`;
+      out(`  from ${halfLive} to ${live} live    worker heap after GC ${half.heap.worker.toFixed(1)} → ${held.heap.worker.toFixed(1)} MB (${perCall(half.heap.worker, held.heap.worker)} per added call), RSS ${half.rss.worker.toFixed(0)} → ${held.rss.worker.toFixed(0)} MB (${perCall(half.rss.worker, held.rss.worker)}); Redis ${perCall(half.redisMb, held.redisMb)}`);
+    }
     out(`  API RSS / heap after GC    ${before.rss.api.toFixed(0)} → ${held.rss.api.toFixed(0)} MB / ${before.heap.api.toFixed(1)} → ${held.heap.api.toFixed(1)} MB`);
     out(`  Redis used_memory          ${before.redisMb.toFixed(1)} → ${held.redisMb.toFixed(1)} MB, ${per(before.redisMb, held.redisMb)} per live call`);
     out(`  simulator RSS (not ours)   ${before.rss.sim.toFixed(0)} → ${held.rss.sim.toFixed(0)} MB`);
@@ -492,6 +513,8 @@ async function hold(): Promise<boolean> {
 
 /** The commit measured, and whether src/ or workers/ had uncommitted changes (others' work in progress). */
 function codeVersion(): string {
+  // A tree exported with `git archive` has no .git: say which commit it was.
+  if (process.env.BENCH_COMMIT) return `commit ${process.env.BENCH_COMMIT} (exported tree)`;
   try {
     const git = (...args: string[]): string => execFileSync('git', args, { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' }).trim();
     const dirty = git('status', '--porcelain', '--', 'src', 'workers') !== '';
