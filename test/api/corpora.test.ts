@@ -93,6 +93,6 @@ describe('hostile-input corpora through the real API', () => {
     const deadline = Date.now() + 5000;
     while (h.sim.originates().length === heardBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.ok(h.sim.originates().length > heardBefore, 'the switch was asked to dial');
-    await h.waitForStatus(res.body.id as string, 'completed');
+    // hung up by the after hook (cancelUnfinished): how the call ends is not this test's concern
   });
 });
