@@ -2,7 +2,7 @@ import express from 'express';
 import type { RedisClient } from '../store/index.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { CallbackService } from '../callbacks/ports.js';
+import type { CallbackService, LegFactsRepository } from '../callbacks/ports.js';
 import type { Config } from '../config/index.js';
 import { authenticate } from './auth.js';
 import { requestContext } from './context.js';
@@ -15,6 +15,8 @@ import { opsTokenCheck, requireOpsToken } from './ops-auth.js';
 import { authFailureLimit, rateLimit } from './rate-limit.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
+import { switchCdrRoutes } from './routes/switch-cdr.js';
+import { LegFactsStore } from '../store/leg-facts.js';
 
 /** What the HTTP API needs; built by the entry point, passed in. */
 export interface AppDeps {
@@ -32,6 +34,11 @@ export interface AppDeps {
    * with the default metrics
    */
   metricsRegistry?: Registry;
+  /**
+   * Where POST /v1/switch/cdr keeps what the switch reports about each leg.
+   * @defaultValue a LegFactsStore on `redis` under KEY_PREFIX, kept CALLBACK_RETENTION_DAYS
+   */
+  legFacts?: LegFactsRepository;
 }
 
 /** The Express app (no listen): operations endpoints, then /v1 behind auth and the rate limit. */
@@ -62,6 +69,16 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   const failures = authFailureLimit(redis, config.keyPrefix, config.authFailuresPerMinute);
+  // the switch's own door (HTTP Basic, CDR_CREDENTIALS), before the API keys' one
+  app.use(
+    switchCdrRoutes({
+      api,
+      legFacts: deps.legFacts ?? new LegFactsStore(redis, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 }),
+      credentials: config.cdrCredentials,
+      failures,
+      rateLimit: rateLimit(redis, `${config.keyPrefix}:cdr`, config.cdrRateLimitPerMinute),
+    }),
+  );
   app.use('/v1', authenticate(config.apiKeys, failures), rateLimit(redis, config.keyPrefix, config.rateLimitPerMinute));
   app.use(
     callbackRoutes({

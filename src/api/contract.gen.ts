@@ -66,6 +66,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/switch/cdr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a leg's CDR from FreeSWITCH
+         * @description FreeSWITCH's `mod_json_cdr` posts one record per leg when the leg ends (its `url` parameter
+         *     is this endpoint; it appends `?uuid=<leg uuid>`). Crossline keeps, by leg UUID, what a
+         *     resumed callback needs even when no worker heard the events: the leg's Crossline tags
+         *     (`crossline_callback_id`, `crossline_role`, `crossline_attempt`), whether and when it was
+         *     answered (`answer_epoch` > 0) and bridged (`bridge_epoch` > 0), the hangup cause, the end
+         *     time, `duration` and `billsec`. The rest of the record is ignored. Legs without a Crossline
+         *     tag are acknowledged and not kept (`ignored`).
+         *
+         *     The body is the JSON text of the record, as mod_json_cdr sends it: with `encode=false` and
+         *     `disable-100-continue=true` it is raw JSON labelled `application/x-www-form-urlencoded`
+         *     (libcurl's default type, since that setting replaces the module's own header list); without
+         *     `disable-100-continue` it is labelled `application/json`; with `encode=true` it is the form
+         *     `cdr=<URL-encoded JSON>`. Variable values may be URL-encoded (`encode-values=true`).
+         *
+         *     The same record twice (the switch retries a post it thinks failed) is stored once and
+         *     answered `200` both times (`duplicate`). Any `2xx` stops the switch's retries; anything else
+         *     makes it try again `retries` times, `delay` seconds apart, then write the record to its
+         *     `err-log-dir`. Off (`404`) unless the server has `CDR_CREDENTIALS`.
+         */
+        post: operations["receiveSwitchCdr"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -390,6 +427,47 @@ export interface components {
                 modules?: components["schemas"]["ReadinessCheck"];
             };
         };
+        /**
+         * @description A leg's record as FreeSWITCH's mod_json_cdr writes it (`core-uuid`, `switchname`,
+         *     `channel_data`, `callStats`, `variables`, `app_log`, `callflow`). Only the `variables` below
+         *     are read; every other member is accepted and ignored. Values are strings, URL-encoded when
+         *     the module has `encode-values=true`.
+         */
+        SwitchCdr: {
+            "core-uuid"?: string;
+            switchname?: string;
+            variables: {
+                uuid: components["schemas"]["Uuid"];
+                crossline_callback_id?: components["schemas"]["Uuid"];
+                crossline_role?: string;
+                crossline_attempt?: string;
+                hangup_cause: string;
+                sip_hangup_disposition?: string;
+                last_bridge_to?: components["schemas"]["Uuid"];
+                start_epoch?: components["schemas"]["EpochSeconds"];
+                start_uepoch?: components["schemas"]["EpochMicros"];
+                answer_epoch: components["schemas"]["EpochSeconds"];
+                answer_uepoch?: components["schemas"]["EpochMicros"];
+                bridge_epoch: components["schemas"]["EpochSeconds"];
+                bridge_uepoch?: components["schemas"]["EpochMicros"];
+                end_epoch: components["schemas"]["EpochSeconds"];
+                end_uepoch?: components["schemas"]["EpochMicros"];
+                duration: string;
+                billsec: string;
+            };
+        };
+        /** @description Unix time in seconds, as a decimal string; `0` when it did not happen. */
+        EpochSeconds: string;
+        /** @description Unix time in microseconds, as a decimal string; `0` when it did not happen. */
+        EpochMicros: string;
+        CdrReceipt: {
+            uuid: components["schemas"]["Uuid"];
+            /**
+             * @description `stored` (first report of this leg), `duplicate` (already kept: a retry), `ignored` (no Crossline tag: not a Crossline leg).
+             * @enum {string}
+             */
+            outcome: "stored" | "duplicate" | "ignored";
+        };
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -712,6 +790,85 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    receiveSwitchCdr: {
+        parameters: {
+            query?: {
+                /** @description The leg's UUID, as mod_json_cdr appends it; must be the record's `variables.uuid`. */
+                uuid?: components["schemas"]["Uuid"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SwitchCdr"];
+                "application/x-www-form-urlencoded": components["schemas"]["SwitchCdr"];
+            };
+        };
+        responses: {
+            /** @description Kept, already kept, or not a Crossline leg; the switch stops retrying. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CdrReceipt"];
+                };
+            };
+            /** @description `MALFORMED_JSON` (not JSON) or `VALIDATION_FAILED` (a fact Crossline reads is missing or malformed, or `uuid` is not the record's leg). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`: no HTTP Basic credentials, or not `CDR_CREDENTIALS`. */
+            401: {
+                headers: {
+                    /** @description `Basic realm="crossline-cdr"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `ROUTE_NOT_FOUND`: CDR intake is off (no `CDR_CREDENTIALS`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: the record is over 512 kB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: neither `application/json` nor `application/x-www-form-urlencoded`, or not UTF-8. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -128,3 +128,44 @@ export interface CancelSignal {
    */
   watchAll(onCancel: (id: string) => void): Promise<() => void>;
 }
+
+/**
+ * What the switch itself reported about one leg once it ended (mod_json_cdr's record, parsed at
+ * the edge): the durable answer to "was it answered, was it bridged, why did it end" when no
+ * worker heard the events. Times are ISO 8601 (UTC, ms).
+ */
+export interface LegFacts {
+  /** The leg's channel UUID (Crossline's origination_uuid). */
+  uuid: string;
+  /** The tags Crossline put on the leg (`crossline_callback_id`, `crossline_role`, `crossline_attempt`); absent on foreign legs. */
+  callbackId?: string;
+  role?: string;
+  attempt?: number;
+  /** answer_epoch > 0: a person (or a machine) picked up, whatever happened next. */
+  answered: boolean;
+  answeredAt?: string;
+  /** bridge_epoch > 0: the leg was bridged to another one (the two parties talked). */
+  bridged: boolean;
+  bridgedAt?: string;
+  /** The UUID of the last leg it was bridged to (`last_bridge_to`). */
+  bridgedTo?: string;
+  /** FreeSWITCH's hangup cause name, e.g. NORMAL_CLEARING, NO_ANSWER. */
+  hangupCause: string;
+  /** `sip_hangup_disposition`: who ended it (`send_bye`, `recv_bye`, `send_cancel`, `recv_refuse`…). */
+  hangupDisposition?: string;
+  startedAt?: string;
+  endedAt: string;
+  /** Seconds from creation to the end (`duration`) and from the answer to the end (`billsec`). */
+  durationSec: number;
+  billSec: number;
+  /** When Crossline stored the record. */
+  receivedAt: string;
+}
+
+/** Leg facts by leg UUID, as the switch posted them; implemented over Redis in `store/`. */
+export interface LegFactsRepository {
+  /** Keeps `facts` unless facts for that leg are already kept: 'duplicate' then (the switch retries). */
+  record(facts: LegFacts): Promise<'stored' | 'duplicate'>;
+  /** The facts of a leg, or undefined when the switch has not reported it (yet) or they expired. */
+  get(uuid: string): Promise<LegFacts | undefined>;
+}

@@ -136,6 +136,14 @@ export interface Config {
    * Unset: /metrics is refused and /readyz shows the status only. @defaultValue undefined
    */
   opsToken: string | undefined;
+  /**
+   * `user:password` the switch's mod_json_cdr sends as HTTP Basic credentials to
+   * `POST /v1/switch/cdr` (its `cred` parameter, word for word). Unset: the endpoint is off (404).
+   * @defaultValue undefined
+   */
+  cdrCredentials: string | undefined;
+  /** CDR posts per minute the switch may make (counted per CDR user, across API processes). @defaultValue 60000 */
+  cdrRateLimitPerMinute: number;
   /** How long a client may take to send the request headers, ms. @defaultValue 10000 */
   httpHeadersTimeoutMs: number;
   /** How long a client may take to send the whole request, ms (a stalled upload is cut off). @defaultValue 30000 */
@@ -217,6 +225,8 @@ const schema = {
     AUTH_FAILURES_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 20 },
     TRUST_PROXY: { type: 'string', pattern: '^(true|false|[0-9]{1,2}|([0-9A-Fa-f.:/]+|loopback|linklocal|uniquelocal)(, ?([0-9A-Fa-f.:/]+|loopback|linklocal|uniquelocal))*)$', default: 'false' },
     OPS_TOKEN: { type: 'string', pattern: '^[!-~]{16,256}$' },
+    CDR_CREDENTIALS: { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,64}:[!-~]{16,256}$' },
+    CDR_RATE_LIMIT_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 10000000, default: 60000 },
     HTTP_HEADERS_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 10000 },
     HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 3600000, default: 30000 },
     CALLBACK_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
@@ -357,6 +367,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     authFailuresPerMinute: Number(v.AUTH_FAILURES_PER_MINUTE),
     trustProxy: parseTrustProxy(String(v.TRUST_PROXY)),
     opsToken: v.OPS_TOKEN === undefined ? undefined : String(v.OPS_TOKEN),
+    cdrCredentials: v.CDR_CREDENTIALS === undefined ? undefined : String(v.CDR_CREDENTIALS),
+    cdrRateLimitPerMinute: Number(v.CDR_RATE_LIMIT_PER_MINUTE),
     httpHeadersTimeoutMs: Number(v.HTTP_HEADERS_TIMEOUT_MS),
     httpRequestTimeoutMs: Number(v.HTTP_REQUEST_TIMEOUT_MS),
     callbackRetentionDays: Number(v.CALLBACK_RETENTION_DAYS),

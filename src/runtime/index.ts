@@ -12,6 +12,7 @@ import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, type
 import { AttemptQueue } from '../queue/index.js';
 import { createEslSimulator, type EslSimulator } from '../simulator/index.js';
 import { CallbackRepository, CancelSignal, createRedis, RedisIntakeLimits, resolveRedis, SwitchStatusBoard, uuidv7, type Redis, type ResolvedRedis } from '../store/index.js';
+import { LegFactsStore } from '../store/leg-facts.js';
 import { connectTelephony, parseEslUrl, type EslTelephony } from '../telephony/index.js';
 
 /** Which parts this process runs: `npm start` runs both; `npm run api` / `npm run worker` one each. */
@@ -192,6 +193,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         callbacks: service,
         redis: commands,
         readiness: { switchStatus: () => (local ? Promise.resolve(local.status()) : board.read()) },
+        legFacts: new LegFactsStore(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 }),
         logger: logger.child({ component: 'api' }),
       });
       const server = await listen(app, config);
