@@ -89,9 +89,11 @@ describe('/docs', () => {
 
     assert.match(res.text, /Click <strong>Authorize<\/strong>, paste the API key that\s+<code>npm start<\/code> printed/);
     assert.match(res.text, /Try it out/);
-    // Swagger UI's Authorize dialog asks for a bearer value because the contract declares one.
+    // Swagger UI's Authorize dialog asks for a bearer value because the contract declares one;
+    // the only other scheme is the switch's own (HTTP Basic for POST /v1/switch/cdr).
     assert.deepEqual(loadOpenApi().document.components.securitySchemes, {
       bearerAuth: { type: 'http', scheme: 'bearer', description: "An API key from the server's `API_KEYS`." },
+      switchBasicAuth: { type: 'http', scheme: 'basic', description: "The switch's credentials, `CDR_CREDENTIALS` (`user:password`, mod_json_cdr's `cred`)." },
     });
   });
 
