@@ -73,6 +73,8 @@ function release(ctx: SwitchContext, ch: Channel): void {
 /** The bridge's A side hung up: B goes down, then A unbridges and reports. */
 function ownerDown(ctx: SwitchContext, a: Channel, b: Channel, origin: HangupOrigin): void {
   const cause = a.hangupCause ?? 'NORMAL_CLEARING';
+  // B may have hung up in the same turn: then its own teardown, already due, reports and releases it.
+  const takesPeerDown = b.up;
   if (b.up) {
     b.vars.unset('bridge_to');
     b.vars.set('last_bridge_hangup_cause', cause);
@@ -83,7 +85,7 @@ function ownerDown(ctx: SwitchContext, a: Channel, b: Channel, origin: HangupOri
   remoteByeDone(a, origin);
   report(ctx, a, origin);
   release(ctx, a);
-  if (b.phase === 'hungup') releasePeer(ctx, b, cause);
+  if (takesPeerDown) releasePeer(ctx, b, cause);
 }
 
 /** The B side is destroyed last, once its bridge is over on both sides. */
@@ -95,13 +97,15 @@ function releasePeer(ctx: SwitchContext, b: Channel, cause: string): void {
 /** The bridge's B side hung up: A unbridges, its bridge ends, and it hangs up too. */
 function peerDown(ctx: SwitchContext, b: Channel, a: Channel, origin: HangupOrigin): void {
   const cause = b.hangupCause ?? 'NORMAL_CLEARING';
+  // A may have hung up in the same turn: then its own teardown, already due, reports and releases it.
+  const takesPeerDown = a.up;
   unbridge(ctx, a, b, cause);
-  if (a.up) markHangup(ctx, a, cause, 'local');
+  if (takesPeerDown) markHangup(ctx, a, cause, 'local');
   remoteByeDone(b, origin);
   report(ctx, b, origin);
-  if (a.phase === 'hungup') report(ctx, a, 'local');
+  if (takesPeerDown) report(ctx, a, 'local');
   releasePeer(ctx, b, cause);
-  if (a.phase === 'hungup') release(ctx, a);
+  if (takesPeerDown) release(ctx, a);
 }
 
 function unbridge(ctx: SwitchContext, a: Channel, b: Channel, cause: string): void {

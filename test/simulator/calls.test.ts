@@ -119,6 +119,23 @@ describe('API commands and call control', () => {
     assert.ok(c.events.some(eventOf('CHANNEL_UNBRIDGE', a)));
   });
 
+  for (const order of ['owner first', 'peer first'] as const) {
+    it(`both bridged parties hanging up at the same moment (${order}) end each leg once: one HANGUP_COMPLETE and one DESTROY each`, async () => {
+      const a = await answered(order === 'owner first' ? '+12025550114' : '+12025550116');
+      const b = await answered(order === 'owner first' ? '+12025550115' : '+12025550117');
+      await c.bgapi('uuid_bridge', `${a} ${b}`);
+      await c.waitForEvent(eventOf('CHANNEL_BRIDGE', a));
+      for (const uuid of order === 'owner first' ? [a, b] : [b, a]) c.sim.remoteHangup(uuid);
+      await c.waitForEvent(eventOf('CHANNEL_DESTROY', a));
+      await c.waitForEvent(eventOf('CHANNEL_DESTROY', b));
+      await new Promise((r) => setTimeout(r, 50));
+      for (const uuid of [a, b]) {
+        assert.equal(c.events.filter(eventOf('CHANNEL_HANGUP_COMPLETE', uuid)).length, 1, `one HANGUP_COMPLETE for ${uuid}`);
+        assert.equal(c.events.filter(eventOf('CHANNEL_DESTROY', uuid)).length, 1, `one DESTROY for ${uuid}`);
+      }
+    });
+  }
+
   it('originate with &bridge() answers A, dials B with A as originator, and bridges when B answers', async () => {
     const a = randomUUID();
     const result = await c.bgapi('originate', `{origination_uuid=${a}}sofia/gateway/default/+12025550120 &bridge(sofia/gateway/default/+12025550121)`);
