@@ -3,12 +3,15 @@
  * (`fsctl max_sessions`), a sessions-per-second budget (`fsctl sps`), the counters HEARTBEAT and
  * `status` print, an idle CPU that falls with load, and API replies that slow down with load.
  *
- * Measured on a real 1.10.12 (traces README, q-heartbeat, and `fsctl sps 4|5`, `fsctl max_sessions 3`
- * bursts): every session created takes one from this second's budget, refused ones included (so
- * `sps N` lets N - 1 sessions through per second, and the peak can pass the limit); a session over
- * the budget is refused with `[CRIT] Throttle Error! <sessions>`, one over the limit with
- * `Over Session Limit! <limit>`, and the originate fails at once with DESTINATION_OUT_OF_ORDER,
- * no channel created. The budget is reset every second.
+ * Measured on a real 1.10.12 (traces README, q-heartbeat, and `fsctl sps 4|5`, `fsctl max_sessions
+ * 3|6` with calls to the test phones): every session created takes one from this second's budget,
+ * refused ones included (so `sps N` lets N - 1 sessions through per second, and the peak can pass
+ * the limit); `max_sessions N` too lets N - 1 sessions up (with 4 up under `max_sessions 6`, a fifth
+ * is created and a sixth refused); a session over the budget is refused with `[CRIT] Throttle
+ * Error! <sessions>`, one over the limit with `Over Session Limit! <limit>`, and the originate fails
+ * at once with DESTINATION_OUT_OF_ORDER, no channel created. The budget is reset every second.
+ * Not modelled: a leg whose far end refused it (503) stays counted as a session for seconds after
+ * its channel has gone, so one refusal makes the next more likely.
  */
 import type { SimClock } from './clock.js';
 
@@ -97,7 +100,7 @@ export class SwitchCapacity {
     this.budgetLeft -= 1;
     this.thisSecondCount += 1;
     if (this.budgetLeft <= 0) return this.refuse('throttle', `[CRIT] switch_core_session.c:2422 Throttle Error! ${sessions}`);
-    if (sessions + 1 > this.maxSessions) return this.refuse('session-limit', `[CRIT] Over Session Limit! ${this.maxSessions}`);
+    if (sessions + 1 >= this.maxSessions) return this.refuse('session-limit', `[CRIT] Over Session Limit! ${this.maxSessions}`);
     return undefined;
   }
 

@@ -9,6 +9,7 @@ export {
   SPS_WINDOW_MS,
   budgetKeys,
   effectiveLimits,
+  inFlightMs,
   type BudgetDecision,
   type BudgetLimits,
   type BudgetRefusal,

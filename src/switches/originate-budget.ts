@@ -71,22 +71,25 @@ const DEFAULT_SLOT_TTL_MS = 4 * 3600_000;
 const SWITCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 // KEYS: sps log, slots. ARGV: sps limit, session limit, sessions per leg, sessions up on the
-// switch (-1 when unknown), slot ttl ms, window ms, then one slot id per leg.
+// switch (-1 when unknown), slot ttl ms, window ms, in-flight ms, then one slot id per leg.
 // Returns {0} granted, {1, retryMs} over the sps budget, {2, retryMs} no session slot.
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local spsLimit, sessionLimit, perLeg = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local switchSessions, ttl, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local legs = #ARGV - 6
+local inflightMs = tonumber(ARGV[7])
+local legs = #ARGV - 7
 local need = legs * perLeg
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local recent = redis.call('ZCARD', KEYS[1])
 local used = redis.call('ZCARD', KEYS[2]) * perLeg
 -- The switch's count (-1: unknown) lags our latest grants, whose channels may not exist yet: those
--- of the last window are added to it, which counts a leg twice for at most a window.
-if switchSessions >= 0 then used = math.max(used, switchSessions + recent) end
+-- of the last in-flight time are added to it (a leg already counted is counted twice that long).
+if switchSessions >= 0 then
+  used = math.max(used, switchSessions + redis.call('ZCOUNT', KEYS[1], now - inflightMs, '+inf'))
+end
 if used + need > sessionLimit then return {2, ${SESSIONS_RETRY_MS}} end
 if recent + need > spsLimit then
   local oldest = redis.call('ZRANGE', KEYS[1], recent + need - spsLimit - 1, recent + need - spsLimit - 1, 'WITHSCORES')
@@ -94,7 +97,7 @@ if recent + need > spsLimit then
   return {1, math.max(1, tonumber(oldest[2]) + window - now)}
 end
 local latest = now + ttl
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   for j = 1, perLeg do redis.call('ZADD', KEYS[1], now, ARGV[i] .. ':' .. j .. ':' .. now) end
   redis.call('ZADD', KEYS[2], latest, ARGV[i])
 end
@@ -113,14 +116,25 @@ export function budgetKeys(prefix: string, switchId: string, cluster: boolean): 
 export function effectiveLimits(limits: BudgetLimits, load: SwitchLoad | undefined, now: number): {
   maxSessionsPerSecond: number; maxSessions: number; /** The switch's fresh count; undefined when unknown or stale. */ sessionsUp: number | undefined;
 } {
-  // `sps N` lets N - 1 sessions through per second: the budget is taken before it is checked.
+  // FreeSWITCH 1.10.12 lets N - 1 through under `sps N` and keeps N - 1 up under `max_sessions N`
+  // (measured; see src/simulator/capacity.ts).
   const learntSps = load?.maxSessionsPerSecond === undefined ? Infinity : load.maxSessionsPerSecond - 1;
+  const learntSessions = load === undefined ? Infinity : load.maxSessions - 1;
   const fresh = load !== undefined && now - load.at <= STALE_AFTER_MS;
   return {
     maxSessionsPerSecond: Math.min(limits.maxSessionsPerSecond, learntSps),
-    maxSessions: Math.min(limits.maxSessions, load?.maxSessions ?? Infinity),
+    maxSessions: Math.min(limits.maxSessions, learntSessions),
     sessionsUp: fresh ? load.sessions : undefined,
   };
+}
+
+/**
+ * How long after a grant the switch's session count may not show the leg yet: its channel is made
+ * about one reply time after the originate is sent, and its CHANNEL_CREATE takes as long to reach
+ * us; three reply times (p90), at least 250 ms, at most the sps window.
+ */
+export function inFlightMs(replyMs: number | undefined): number {
+  return replyMs === undefined ? SPS_WINDOW_MS : Math.min(SPS_WINDOW_MS, Math.max(250, Math.ceil(3 * replyMs)));
 }
 
 export class OriginateBudget {
@@ -168,7 +182,7 @@ export class OriginateBudget {
       reply = await this.#redis.eval(
         TAKE, 2, this.#keys.sps, this.#keys.slots,
         String(limits.maxSessionsPerSecond), String(limits.maxSessions), String(this.#limits.sessionsPerLeg),
-        String(limits.sessionsUp ?? -1), String(this.#slotTtlMs), String(SPS_WINDOW_MS), ...slots,
+        String(limits.sessionsUp ?? -1), String(this.#slotTtlMs), String(SPS_WINDOW_MS), String(inFlightMs(load?.replyMs)), ...slots,
       );
     } catch (err) {
       throw new CrosslineError('STORE_UNAVAILABLE', undefined, [], { cause: err });

@@ -109,13 +109,13 @@ describe('the simulated switch capacity, as the q-heartbeat capture and a real F
     assert.deepEqual(four.map((r) => (r?.startsWith('+OK') ? '+OK' : r?.trim())), ['+OK', '-ERR NORMAL_TEMPORARY_FAILURE', '-ERR DESTINATION_OUT_OF_ORDER']);
   });
 
-  it('over max sessions an originate fails with DESTINATION_OUT_OF_ORDER; fsctl max_sessions changes the limit and answers as the real switch', async () => {
-    c = await startClient({ maxSessions: 2 }, 'CHANNEL_CREATE BACKGROUND_JOB');
+  it('max_sessions N lets N - 1 sessions up; over it an originate fails with DESTINATION_OUT_OF_ORDER; fsctl max_sessions changes the limit and answers as the real switch', async () => {
+    c = await startClient({ maxSessions: 3 }, 'CHANNEL_CREATE BACKGROUND_JOB');
     const first = await Promise.all([1, 2, 3].map(() => c?.bgapi('originate', viaGateway(randomUUID(), '+12025550100'))));
     assert.deepEqual(first.map((r) => (r?.startsWith('+OK') ? '+OK' : r?.trim())), ['+OK', '+OK', '-ERR DESTINATION_OUT_OF_ORDER']);
-    assert.deepEqual(c.sim.criticalLog(), ['[CRIT] Over Session Limit! 2']);
-    assert.equal(await c.api('fsctl', 'max_sessions'), '+OK max sessions: 2\n');
-    assert.equal(await c.api('fsctl', 'max_sessions 3'), '+OK max sessions: 3\n');
+    assert.deepEqual(c.sim.criticalLog(), ['[CRIT] Over Session Limit! 3']);
+    assert.equal(await c.api('fsctl', 'max_sessions'), '+OK max sessions: 3\n');
+    assert.equal(await c.api('fsctl', 'max_sessions 4'), '+OK max sessions: 4\n');
     assert.equal(await c.api('fsctl', 'sps'), '+OK sessions per second: 2000\n');
     assert.match(await c.bgapi('originate', viaGateway(randomUUID(), '+12025550100')), /^\+OK /);
     assert.match(await c.api('status'), /\n3 session\(s\) - peak 3, last 5min 3 \n/);

@@ -86,12 +86,12 @@ describe('the originate budget shared through Redis', () => {
     assert.equal((await perSecond.tryAcquire(1)).granted, false);
   });
 
-  it('the limits the switch reports apply when they are smaller than the configured ones (sps N lets N - 1 through)', async () => {
-    const learnt = reporting({ maxSessions: 3, maxSessionsPerSecond: 3 });
+  it('the limits the switch reports apply when they are smaller than the configured ones (sps N and max_sessions N let N - 1 through)', async () => {
+    const learnt = reporting({ maxSessions: 4, maxSessionsPerSecond: 3 });
     const bySps = process(uniquePrefix(), {}, { load: learnt });
     assert.equal((await bySps.tryAcquire(2)).granted, true);
     assert.equal((await bySps.tryAcquire(1)).granted === false && 'refused', 'refused');
-    const bySessions = process(uniquePrefix(), {}, { load: reporting({ maxSessions: 2 }) });
+    const bySessions = process(uniquePrefix(), {}, { load: reporting({ maxSessions: 3 }) });
     assert.equal((await bySessions.tryAcquire(2)).granted, true);
     assert.deepEqual(await bySessions.tryAcquire(1), { granted: false, reason: 'SWITCH_SESSIONS_FULL', retryInMs: 1000 });
     // Sessions that others put on the switch count as well.
@@ -99,7 +99,7 @@ describe('the originate budget shared through Redis', () => {
     assert.equal((await crowded.tryAcquire(1)).granted, true);
     assert.equal((await crowded.tryAcquire(1)).granted, false);
     // A count older than three heartbeats is not trusted; the limits still are.
-    const stale = process(uniquePrefix(), { maxSessions: 10 }, { load: reporting({ sessions: 9, maxSessions: 5, at: Date.now() - 61_000 }) });
+    const stale = process(uniquePrefix(), { maxSessions: 10 }, { load: reporting({ sessions: 9, maxSessions: 6, at: Date.now() - 61_000 }) });
     assert.equal((await stale.tryAcquire(5)).granted, true);
     assert.equal((await stale.tryAcquire(1)).granted, false);
   });
