@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createRedisClient, type RedisClient } from '../../src/store/redis.js';
 import { OriginateBudget, SPS_WINDOW_MS, budgetKeys, type BudgetLimits } from '../../src/switches/index.js';
 import type { SwitchLoad, SwitchLoadSource } from '../../src/telephony/types.js';
-import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { redisClusterUnavailable, startRedisCluster, testRedisUrl, uniquePrefix } from '../support/redis.js';
 
 const LIMITS: BudgetLimits = { maxSessionsPerSecond: 1000, maxSessions: 1000, slowReplyMs: 1000, minIdleCpu: 0 };
 
@@ -116,6 +116,24 @@ describe('the originate budget shared through Redis', () => {
     assert.ok(!busy.granted && busy.retryInMs >= 14_000 && busy.retryInMs <= 15_000, JSON.stringify(busy));
     load = { replyMs: 20, idleCpu: 50 };
     assert.equal((await budget.tryAcquire()).granted, true);
+  });
+
+  it('works on a Redis Cluster, where the two keys of its script share a slot', { skip: redisClusterUnavailable() }, async () => {
+    const cluster = await startRedisCluster(3);
+    const [a, b] = [createRedisClient(cluster.url), createRedisClient(cluster.url)];
+    try {
+      const limits = { ...LIMITS, maxSessions: 2 };
+      const [one, two] = [a, b].map((redis) => new OriginateBudget({ redis, keyPrefix: 'crossline', switchId: 'fs1', limits }));
+      const leg = randomUUID();
+      assert.equal((await one?.tryAcquire([leg]))?.granted, true);
+      assert.equal((await two?.tryAcquire(1))?.granted, true);
+      assert.equal((await two?.tryAcquire(1))?.granted, false);
+      await two?.release(leg);
+      assert.equal((await one?.tryAcquire(1))?.granted, true);
+    } finally {
+      await Promise.all([a.quit(), b.quit()]);
+      await cluster.stop();
+    }
   });
 
   it('keeps a switch in one hash slot on a cluster, and leaves the names untagged on one node', () => {
