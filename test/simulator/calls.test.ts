@@ -215,6 +215,6 @@ describe('API commands and call control', () => {
     c.sim.setQueue('sales@default', { waiting: 3, agents: [] });
     assert.equal(await c.api('callcenter_config', 'queue count members sales@default'), '3\n');
     assert.equal(await c.api('callcenter_config', 'queue count agents sales@default'), '0\n');
-    assert.match(await c.api('status'), /^UP 0 years, 0 days, 0 hours, 0 minutes, \d+ seconds, \d+ milliseconds, \d+ microseconds\nFreeSWITCH \(Version 1\.10\.12-release/);
+    assert.match(await c.api('status'), /^UP 0 years, 0 days, 0 hours, 0 minutes, \d+ seconds?, \d+ milliseconds?, \d+ microseconds?\nFreeSWITCH \(Version 1\.10\.12-release/);
   });
 });

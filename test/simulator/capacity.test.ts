@@ -9,6 +9,7 @@ import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { createEslSimulator, type EslSimulator, type EslSimulatorOptions } from '../../src/simulator/index.js';
 import { eventOf, sleep, startClient, viaGateway, type TestClient } from './client.js';
+import { normalizeBody } from './capture-compare.js';
 import { contentType, decodeEvent, loadCapture, splitFrames, type DecodedEvent, type Pair } from './esl-frames.js';
 
 /** Real ms until the simulator (timeScale 1) is early in one of its one-second budget windows. */
@@ -40,7 +41,7 @@ const names = (pairs: readonly Pair[]): string[] => pairs.map(([n]) => n);
 const value = (e: DecodedEvent, name: string): string | undefined => e.headers.find(([n]) => n === name)?.[1];
 
 /** `status` with every number replaced, and the build line left out (a–l and m–r builds differ). */
-const statusShape = (text: string): string[] => text.split('\n').filter((l) => !l.startsWith('FreeSWITCH (Version')).map((l) => l.replace(/\d+(\.\d+)?/g, '#'));
+const statusShape = (text: string): string[] => normalizeBody(text).split('\n').filter((l) => !l.startsWith('FreeSWITCH (Version'));
 
 describe('the simulated switch capacity, as the q-heartbeat capture and a real FreeSWITCH show it', () => {
   let c: TestClient | undefined;

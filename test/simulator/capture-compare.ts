@@ -78,10 +78,14 @@ function nonEventLabel(f: Frame): string {
   return `${type} ${f.body?.toString('utf8') ?? ''}`;
 }
 
-/** Status counters, epochs and UUIDs vary between runs; the text around them must not. */
-function normalizeBody(body: string): string {
+/**
+ * Status counters, epochs and UUIDs vary between runs; the text around them must not. The uptime's
+ * units are singular for 1 (`1 minute`), so they are compared without their plural `s`.
+ */
+export function normalizeBody(body: string): string {
   const text = normalize(body);
-  return text.startsWith('UP ') ? text.replace(/\d+(\.\d+)?/g, '#') : text.replace(/\b\d{10}\b/g, '<epoch>');
+  if (!text.startsWith('UP ')) return text.replace(/\b\d{10}\b/g, '<epoch>');
+  return text.replace(/\d+(\.\d+)?/g, '#').replace(/# (year|day|hour|minute|second|millisecond|microsecond)s\b/g, '# $1');
 }
 
 interface ChannelTrack {
