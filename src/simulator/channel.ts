@@ -76,6 +76,8 @@ export class Channel {
   /** µs times for the CDR; 0 = did not happen. */
   readonly times = { bridged: 0, progress: 0 };
   lastApp: { name: string; arg: string } | undefined;
+  /** Every application the leg ran, with its µs start: the CDR's app_log. */
+  readonly appLog: Array<{ name: string; arg: string; stamp: number }> = [];
   /** The bridge's A side fires CHANNEL_BRIDGE/UNBRIDGE; `bridgeApp` is set when it came from the bridge app. */
   bridgeOwner = false;
   bridgeApp: CurrentApp | undefined;

@@ -31,4 +31,6 @@ export interface SwitchContext {
   sessionsSinceStart(): number;
   /** µs epoch of the simulator's start. */
   readonly startedAt: number;
+  /** Told of each leg once it is destroyed (mod_json_cdr's post, when a CDR URL is set). */
+  legDestroyed?: (ch: Channel) => void;
 }

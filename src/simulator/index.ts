@@ -5,12 +5,14 @@
  */
 import type { QueueState } from './callcenter.js';
 import type { CapacityOptions } from './capacity.js';
+import type { CdrDelivery } from './cdr-post.js';
 import type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
 import { SimulatorServer } from './server.js';
 
 export type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
 export type { QueueAgent, QueueState } from './callcenter.js';
 export type { CapacityOptions, LatencyModel } from './capacity.js';
+export type { CdrDelivery } from './cdr-post.js';
 export { DEFAULT_PLAN } from './phone-plan.js';
 export { DEFAULT_MODULES } from './media.js';
 
@@ -54,6 +56,18 @@ export interface EslSimulatorOptions extends CapacityOptions {
    * @defaultValue 0 (events written as they fire)
    */
   eventLagMs?: number;
+  /**
+   * mod_json_cdr's `url`: when set, each leg's CDR is POSTed there once the leg is destroyed, in
+   * the switch's format (see cdr-json.ts and shared/esl-traces/cdr), with `?uuid=<leg uuid>`.
+   * @defaultValue undefined (no CDRs)
+   */
+  cdrUrl?: string;
+  /** mod_json_cdr's `cred` (`user:password`, HTTP Basic). @defaultValue none */
+  cdrCredentials?: string;
+  /** mod_json_cdr's `retries`: attempts after the first when a post fails (not 2xx). @defaultValue 2 */
+  cdrRetries?: number;
+  /** mod_json_cdr's `delay`, in simulated ms (timeScale applies). @defaultValue 5000 */
+  cdrDelayMs?: number;
 }
 
 /** One command as a client sent it. */
@@ -136,6 +150,8 @@ export interface EslSimulator {
    * resolves with the new leg's UUID once the simulator has connected to the client.
    */
   inboundCall(options: InboundCallOptions): Promise<string>;
+  /** Each leg's CDR post (with `cdrUrl`): pending, delivered or failed, with its attempts. */
+  cdrDeliveries(): CdrDelivery[];
   /** Closes every client socket abruptly, without a goodbye (for reconnect tests). */
   dropConnections(): void;
   /** Hangs up every channel, says goodbye to every client, stops listening. Safe to call twice. */

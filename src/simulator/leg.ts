@@ -166,6 +166,7 @@ export function executeStarted(ctx: SwitchContext, ch: Channel, app: CurrentApp,
   else ch.vars.unset('current_application_data');
   ch.vars.unset('current_application_response');
   ch.lastApp = { name: app.name, arg: app.arg };
+  ch.appLog.push({ name: app.name, arg: app.arg, stamp: nowMicros() });
   ch.app = app;
   fire(ctx, 'CHANNEL_EXECUTE', ch, { trail: appTrail(app) });
   if (app.arg) ch.vars.set('current_application_data', app.arg);
@@ -253,4 +254,5 @@ export function destroy(ctx: SwitchContext, ch: Channel): void {
   setRunning(ctx, ch, 'CS_DESTROY');
   ch.moveTo('destroyed');
   ctx.live.delete(ch.uuid);
+  ctx.legDestroyed?.(ch);
 }

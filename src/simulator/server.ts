@@ -5,6 +5,8 @@
 import net from 'node:net';
 import { SwitchCapacity } from './capacity.js';
 import { CallCenter, type QueueState } from './callcenter.js';
+import { cdrJson } from './cdr-json.js';
+import { CdrPoster, type CdrDelivery } from './cdr-post.js';
 import { SimClock } from './clock.js';
 import type { SwitchContext } from './context.js';
 import { answerNow } from './dial.js';
@@ -43,6 +45,7 @@ export class SimulatorServer implements EslSimulator {
   private closing: Promise<void> | undefined;
   private boundPort: number;
   private shared: SessionHost | undefined;
+  private readonly cdr: CdrPoster | undefined;
 
   constructor(options: EslSimulatorOptions) {
     checkPositive('timeScale', options.timeScale);
@@ -64,6 +67,15 @@ export class SimulatorServer implements EslSimulator {
       nextSessionId: () => ++this.sessionCount,
       sessionsSinceStart: () => this.sessionCount,
     };
+    if (options.cdrUrl !== undefined) {
+      const poster = new CdrPoster({ url: options.cdrUrl, credentials: options.cdrCredentials, retries: options.cdrRetries, delayMs: options.cdrDelayMs }, this.clock);
+      this.cdr = poster;
+      this.ctx.legDestroyed = (ch) => poster.post(ch.uuid, cdrJson(ch, this.ctx.factory.identity));
+    }
+  }
+
+  cdrDeliveries(): CdrDelivery[] {
+    return this.cdr?.list() ?? [];
   }
 
   get port(): number {
@@ -158,6 +170,7 @@ export class SimulatorServer implements EslSimulator {
 
   private async shutdown(): Promise<void> {
     for (const ch of [...this.ctx.live.values()]) hangup(this.ctx, ch, 'SYSTEM_SHUTDOWN', 'local', { sync: true });
+    this.cdr?.close();
     this.clock.cancelAll();
     for (const session of [...this.sessions]) session.close();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
