@@ -87,7 +87,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       const cancelSignal = new CancelSignal(commands, config.keyPrefix, subscriber);
       let eslUrl = config.eslUrl;
       if (eslUrl === undefined) {
-        simulator = await createEslSimulator({ timeScale: config.simulatorTimeScale });
+        simulator = await createEslSimulator({ timeScale: config.simulatorTimeScale, ...embeddedCdrTarget(config, roles) });
         const sim = simulator;
         onClose('simulator', () => sim.close());
         eslUrl = simulator.url;
@@ -215,6 +215,16 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     await close();
     throw err;
   }
+}
+
+/**
+ * The embedded simulator reports legs to this process's own POST /v1/switch/cdr, as the switch
+ * would, when CDR intake is on and the API listens on a known port.
+ */
+function embeddedCdrTarget(config: Readonly<Config>, roles: Roles): { cdrUrl?: string; cdrCredentials?: string } {
+  if (!roles.api || config.cdrCredentials === undefined || config.port === 0) return {};
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return { cdrUrl: `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/v1/switch/cdr`, cdrCredentials: config.cdrCredentials };
 }
 
 /**
