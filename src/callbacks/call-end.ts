@@ -35,6 +35,12 @@ export interface HeardEnd {
 const MAX_TRIES = 10;
 /** How long the hangup of a leg we hung up is awaited before its cause counts as UNKNOWN, ms. */
 const SURVIVOR_HANGUP_MS = 10_000;
+/**
+ * A wake-up that finds a leg gone first gives the recorders this long to record the end they
+ * heard, ms: they know which party hung up first; a look at the switch taken while the hangups
+ * happen may see the second leg gone before the first.
+ */
+const RECORDER_HEAD_START_MS = 300;
 
 /** Whether attempt `attemptNumber` of `callback` is a live conversation (bridged, not yet over). */
 export function inConversation(callback: Callback, attemptNumber: number): boolean {
@@ -54,17 +60,26 @@ export async function settleConversation(
   attemptNumber: number,
   options: { heard?: HeardEnd; askSwitch: boolean },
 ): Promise<ConversationState> {
+  let headStartGiven = false;
   for (let tries = 1; ; tries += 1) {
     const callback = await deps.repository.get(callbackId);
     if (!callback || isFinal(callback.status)) return 'over';
     if (!inConversation(callback, attemptNumber)) return 'not-bridged';
     try {
-      return await new Conversation(deps, callback, attemptNumber).settle(options);
+      return await new Conversation(deps, callback, attemptNumber).settle({ ...options, recordGone: headStartGiven });
     } catch (err) {
+      if (err instanceof LegGoneUnrecorded) {
+        headStartGiven = true;
+        await new Promise((resolve) => setTimeout(resolve, RECORDER_HEAD_START_MS));
+        continue;
+      }
       if (!(err instanceof RevisionConflictError) || tries >= MAX_TRIES) throw err;
     }
   }
 }
+
+/** The switch no longer has a leg whose end is not recorded yet. */
+class LegGoneUnrecorded extends Error {}
 
 /** One read of a bridged callback, changed and saved (compare-and-set) as its end is recorded. */
 class Conversation {
@@ -79,7 +94,7 @@ class Conversation {
     this.log = deps.logger.child({ callbackId: callback.id, attempt: attemptNumber });
   }
 
-  async settle({ heard, askSwitch }: { heard?: HeardEnd; askSwitch: boolean }): Promise<ConversationState> {
+  async settle({ heard, askSwitch, recordGone }: { heard?: HeardEnd; askSwitch: boolean; recordGone: boolean }): Promise<ConversationState> {
     if (await this.deps.cancelSignal.isRequested(this.callback.id)) return this.cancel();
     const { legs } = this.attempt;
     let gone = legs.some((l) => l.state === 'ended');
@@ -90,11 +105,12 @@ class Conversation {
       gone = learned = true;
     }
     if (!gone && askSwitch) {
-      for (const leg of legs) {
-        if (await this.deps.telephony.exists(leg.uuid)) continue;
-        this.endLeg(leg, await this.causeOf(leg));
+      const present = await Promise.all(legs.map((leg) => this.deps.telephony.exists(leg.uuid)));
+      const first = legs.find((_, i) => !present[i]);
+      if (first) {
+        if (!recordGone) throw new LegGoneUnrecorded();
+        this.endLeg(first, await this.causeOf(first));
         gone = learned = true;
-        break;
       }
     }
     if (!gone) return 'up';

@@ -40,6 +40,8 @@ export class ChannelWatch {
   readonly #deps: ChannelWatchDeps;
   readonly #watchers = new Map<string, Set<Watcher>>();
   readonly #causes = new Map<string, HangupCause>();
+  /** When this process heard recent legs answer (Date.now()), as many as causes. */
+  readonly #answers = new Map<string, number>();
 
   constructor(deps: ChannelWatchDeps) {
     this.#deps = deps;
@@ -61,8 +63,9 @@ export class ChannelWatch {
     };
   }
 
-  /** Remembers a hangup's cause (the first one seen), then tells the channel's watchers. */
+  /** Remembers a hangup's cause (the first one seen) and an answer's time, then tells the channel's watchers. */
   dispatch(event: ChannelEvent): void {
+    if (event.type === 'answered' && !this.#answers.has(event.uuid)) remember(this.#answers, event.uuid, Date.now());
     if (isHangup(event) && !this.#causes.has(event.uuid)) {
       this.#causes.set(event.uuid, event.cause);
       if (this.#causes.size > REMEMBERED_CAUSES) {
@@ -71,6 +74,11 @@ export class ChannelWatch {
       }
     }
     for (const watcher of [...(this.#watchers.get(event.uuid) ?? [])]) this.#deps.safely(() => watcher.onEvent(event));
+  }
+
+  /** When this process heard the leg answer (Date.now()), if it did. */
+  answeredAt(uuid: string): number | undefined {
+    return this.#answers.get(uuid);
   }
 
   /** The cause of a hangup seen by this process, if it saw one. */
@@ -169,4 +177,12 @@ export class ChannelWatch {
     const exists = (await this.#deps.api(existsCommand(uuid))).trim();
     return exists === 'true' ? 'ringing' : 'absent';
   }
+}
+
+/** Sets a key in a map kept to REMEMBERED_CAUSES entries, oldest dropped first. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.set(key, value);
+  if (map.size <= REMEMBERED_CAUSES) return;
+  const oldest = map.keys().next();
+  if (!oldest.done) map.delete(oldest.value);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { killProcess, spawnWorkerProcess, startCrossline, TIME_SCALE, type Crossline } from '../../support/harness.js';
+import { killProcess, spawnWorkerProcess, startCrossline, stopProcess, TIME_SCALE, type Crossline } from '../../support/harness.js';
 import { freeswitchUnderTest, simulatorUnderTest, type Column, type SwitchUnderTest } from '../../support/switch-under-test.js';
 import { SCENARIOS, type Observation, type Scenario, type ScenarioContext } from './scenarios.js';
 
@@ -73,13 +73,16 @@ async function runWithWorkerProcesses(sw: SwitchUnderTest, scenarios: readonly S
       out.set(scenario.name, await attempt(scenario, {
         crossline,
         sw,
-        startWorker: () => {
-          worker = spawnWorkerProcess(crossline.env);
-          children.push(worker);
+        startWorker: async () => {
+          const started = spawnWorkerProcess(crossline.env);
+          worker = started;
+          children.push(started);
+          await started.up;
         },
         killWorker: async () => {
           if (worker) await killProcess(worker);
         },
+        stopWorker: async () => (worker ? stopProcess(worker) : 0),
       }));
     } finally {
       await Promise.all(children.map(killProcess));

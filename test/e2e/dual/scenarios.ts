@@ -16,10 +16,12 @@ import type { SwitchUnderTest } from '../../support/switch-under-test.js';
 export interface ScenarioContext {
   crossline: Crossline;
   sw: SwitchUnderTest;
-  /** Starts a worker process (API-only Crossline); present for the `processes` scenarios. */
-  startWorker?: () => void;
+  /** Starts a worker process (API-only Crossline), resolved once it is up; present for the `processes` scenarios. */
+  startWorker?: () => Promise<void>;
   /** Kills the running worker process with SIGKILL. */
   killWorker?: () => Promise<void>;
+  /** Stops the running worker process with SIGTERM (a deploy); resolves with how long it took to exit, ms. */
+  stopWorker?: () => Promise<number>;
 }
 
 /** What a scenario saw, in the terms the two columns must agree on. */
@@ -91,6 +93,16 @@ async function waitEnded(sw: SwitchUnderTest, uuid: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Both parties still on, as the switch's own events say. */
+function assertStillUp(sw: SwitchUnderTest, cb: CallbackView, when: string): void {
+  for (const role of ['callee', 'caller'] as const) {
+    const ch = sw.channel(uuidOf(cb, role));
+    assert.ok(ch?.answered && ch.hangupCause === undefined, `${role} still up ${when}`);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function assertOneOriginateEach(sw: SwitchUnderTest, numbers: string[], times = 1): void {
   for (const n of numbers) assert.equal(sw.originatesTo(n), times, `${n} originated ${times}×`);
@@ -353,13 +365,13 @@ const killWhileRinging: Scenario = {
   async run(ctx) {
     assert.ok(ctx.startWorker && ctx.killWorker);
     const [caller, callee] = ['+12025550121', '+12025550120'];
-    ctx.startWorker();
+    await ctx.startWorker();
     const id = await accepted(ctx.crossline, { caller: { number: caller }, callee: { number: callee }, ringTimeout: 60 });
     const calling = await ctx.crossline.waitFor(id, (cb) => cb.status === 'calling-caller' && legOf(cb, 'caller') !== undefined, SLOW);
     const callerUuid = uuidOf(calling, 'caller');
     await ctx.sw.waitRinging(callerUuid);
     await ctx.killWorker();
-    ctx.startWorker();
+    await ctx.startWorker();
     const bridged = await ctx.crossline.waitForStatus(id, 'bridged', SLOW);
     assert.equal(uuidOf(bridged, 'caller'), callerUuid, 'the same caller leg was bridged');
     assert.ok(events(bridged).includes('resumed'));
@@ -370,24 +382,56 @@ const killWhileRinging: Scenario = {
   },
 };
 
+// A bridged call holds no job: its job sleeps and wakes to reconcile every CALL_END_RECONCILE_MS.
+const LIVE_CALL_ENV = { CALL_END_RECONCILE_MS: '500' };
+
 const killWhileBridged: Scenario = {
-  name: 'kill -9 of the worker while bridged: the conversation stays up and completes',
+  name: 'kill -9 of the worker while bridged: the conversation (which no job holds) stays up, and a new worker records its end',
   kind: 'processes',
+  env: LIVE_CALL_ENV,
   async run(ctx) {
     assert.ok(ctx.startWorker && ctx.killWorker);
     const [caller, callee] = ['+12025550131', '+12025550130'];
-    ctx.startWorker();
+    await ctx.startWorker();
     const id = await accepted(ctx.crossline, { caller: { number: caller }, callee: { number: callee } });
     const bridged = await ctx.crossline.waitForStatus(id, 'bridged', SLOW);
     await ctx.killWorker();
-    ctx.startWorker();
-    await ctx.crossline.waitFor(id, (cb) => events(cb).includes('resumed'), SLOW);
-    for (const role of ['callee', 'caller'] as const) {
-      const ch = ctx.sw.channel(uuidOf(bridged, role));
-      assert.ok(ch?.answered && ch.hangupCause === undefined, `${role} still up after the takeover`);
-    }
+    assertStillUp(ctx.sw, bridged, 'after the kill');
+    await ctx.startWorker();
+    // Longer than the dead worker's job lock, and several wake-ups of the call's job.
+    await sleep(2_500);
+    assertStillUp(ctx.sw, bridged, 'with the new worker');
+    const still = await ctx.crossline.get(id);
+    assert.equal(still.status, 'bridged');
+    assert.ok(!events(still).includes('resumed'), 'no job held the call, so none was taken over');
     await ctx.sw.farEndHangup(uuidOf(bridged, 'callee'));
     const done = await ctx.crossline.waitForStatus(id, 'completed', SLOW);
+    assert.equal(legOf(done, 'callee')?.hangupCause, 'NORMAL_CLEARING', 'the new worker heard the hangup');
+    assertOneOriginateEach(ctx.sw, [caller, callee]);
+    return observe(done, ctx.sw, [caller, callee]);
+  },
+};
+
+const restartWhileBridged: Scenario = {
+  name: 'a worker restart during a live call does not touch it',
+  kind: 'processes',
+  env: LIVE_CALL_ENV,
+  async run(ctx) {
+    assert.ok(ctx.startWorker && ctx.stopWorker);
+    const [caller, callee] = ['+12025550122', '+12025550123'];
+    await ctx.startWorker();
+    const id = await accepted(ctx.crossline, { caller: { number: caller }, callee: { number: callee } });
+    const bridged = await ctx.crossline.waitForStatus(id, 'bridged', SLOW);
+    const exitMs = await ctx.stopWorker();
+    assert.ok(exitMs < 5_000, `SIGTERM does not wait for a live call (the worker took ${exitMs} ms to exit)`);
+    assertStillUp(ctx.sw, bridged, 'after the worker stopped');
+    await ctx.startWorker();
+    await sleep(1_500);
+    assertStillUp(ctx.sw, bridged, 'with the new worker');
+    assert.equal((await ctx.crossline.get(id)).status, 'bridged');
+    await ctx.sw.farEndHangup(uuidOf(bridged, 'caller'));
+    const done = await ctx.crossline.waitForStatus(id, 'completed', SLOW);
+    assert.equal(legOf(done, 'caller')?.hangupCause, 'NORMAL_CLEARING');
     assertOneOriginateEach(ctx.sw, [caller, callee]);
     return observe(done, ctx.sw, [caller, callee]);
   },
@@ -411,4 +455,5 @@ export const SCENARIOS: readonly Scenario[] = [
   eslDrop,
   killWhileRinging,
   killWhileBridged,
+  restartWhileBridged,
 ];
