@@ -74,7 +74,7 @@ export interface EslTelephonyOptions {
 }
 
 const ANSWERED: LegResult = { outcome: 'answered' };
-/** How long after a leg's answer (as this client heard it) the first announcement waits, ms. */
+/** How long after a leg's answer (as this client heard it) a speak waits, ms. */
 const MEDIA_SETTLE_MS = 100;
 const CANCELED: LegResult = { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' };
 
@@ -400,13 +400,13 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
     if (announcement.kind === 'speak') {
       const missing = await this.#modules.missingTtsModule();
       if (missing !== undefined) return { outcome: 'failed', reason: `the switch has no ${missing}, so speak would say nothing` };
+      // FreeSWITCH 1.10.12 completes a speak at once, saying nothing, when it runs within about
+      // 20 ms of the answer (its log: "done speaking text" at once): the media is not flowing yet.
+      const answeredAt = this.#channels.answeredAt(uuid);
+      const settle = answeredAt === undefined ? 0 : answeredAt + MEDIA_SETTLE_MS - Date.now();
+      if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
+      if (signal?.aborted) throw abortReason(signal);
     }
-    // FreeSWITCH 1.10.12 completes a speak at once, saying nothing, when it runs within about 20 ms
-    // of the answer (its log: "done speaking text" at once): the media is not flowing yet.
-    const answeredAt = this.#channels.answeredAt(uuid);
-    const settle = answeredAt === undefined ? 0 : answeredAt + MEDIA_SETTLE_MS - Date.now();
-    if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
-    if (signal?.aborted) throw abortReason(signal);
     return this.#execute(uuid, announcement.kind, message, eventUuid, signal);
   }
 
