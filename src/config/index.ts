@@ -41,7 +41,11 @@ export interface Config {
   host: string;
   /** API keys accepted as `Authorization: Bearer <key>`. Empty only in the embedded default, which makes one. */
   apiKeys: string[];
-  /** Redis URL; undefined means "use 127.0.0.1:6379 if it answers, else spawn redis-server". */
+  /**
+   * Redis URL: one node `redis://host:6379` (`rediss://` for TLS), or a Redis Cluster
+   * `redis+cluster://[user:password@]host:port,host:port` (seed nodes; `rediss+cluster://` for TLS).
+   * undefined means "use 127.0.0.1:6379 if it answers, else spawn redis-server". @defaultValue undefined
+   */
   redisUrl: string | undefined;
   /** Prefix of every Redis key and BullMQ queue. @defaultValue 'crossline' */
   keyPrefix: string;
@@ -174,7 +178,7 @@ const schema = {
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
     HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
     API_KEYS: { type: 'string', default: '' },
-    REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+    REDIS_URL: { type: 'string', pattern: '^(rediss?://.+|rediss?\\+cluster://([^@/,]*@)?[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*/?)$' },
     KEY_PREFIX: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$', default: 'crossline' },
     ESL_URL: { type: 'string', pattern: '^esl://' },
     ESL_API_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 120000, default: 5000 },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { CancelSignal as CancelSignalPort } from '../callbacks/ports.js';
 
 /**
@@ -15,7 +15,7 @@ export class CancelSignal implements CancelSignalPort {
    * @param redis       commands
    * @param subscriber  a dedicated connection for SUBSCRIBE (only needed where `watch` is used)
    */
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly subscriber?: Redis) {}
+  constructor(private readonly redis: RedisClient, private readonly prefix: string, private readonly subscriber?: RedisClient) {}
 
   private flagKey = (id: string): string => `${this.prefix}:callback:${id}:cancel`;
   private get channel(): string {
