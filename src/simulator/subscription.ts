@@ -128,28 +128,46 @@ export class Subscription {
     return this.myUuid === undefined || event.get('Unique-ID') === this.myUuid;
   }
 
-  /** Filters are "any one matches" (with `-value` to exclude and `/regex/` values), as in event_handler(). */
+  /**
+   * Filters are "any one matches" as in event_handler() (mod_event_socket.c, 1.10.12): an event
+   * without the header skips the filter; leading `+`, `-` and spaces set the sign (the last one
+   * wins); once an event is passed, only `-` filters are still looked at, and one that matches
+   * drops it. A value is a regex only when it starts with `/` as written (so `-/x/` is compared as
+   * text); otherwise the comparison is case-insensitive equality.
+   */
   private passesFilters(event: SwitchEvent): boolean {
     if (this.filters.length === 0) return true;
     let send = false;
     for (const [header, raw] of this.filters) {
       const actual = event.get(header);
       if (actual === undefined) continue;
-      const positive = !raw.trimStart().startsWith('-');
-      const wanted = raw.replace(/^[\s+-]+/, '');
+      let positive = true;
+      let start = 0;
+      for (; start < raw.length; start++) {
+        const c = raw[start];
+        if (c === '+') positive = true;
+        else if (c === '-') positive = false;
+        else if (c !== ' ') break;
+      }
       if (send && positive) continue;
-      const matches = wanted.startsWith('/') ? regexMatch(actual, wanted) : actual.toLowerCase() === wanted.toLowerCase();
-      if (matches && !positive) return false;
-      if (matches) send = true;
+      const wanted = raw.slice(start);
+      const matches = raw.startsWith('/') ? regexMatch(actual, wanted) : actual.toLowerCase() === wanted.toLowerCase();
+      if (!matches) continue;
+      if (!positive) return false;
+      send = true;
     }
     return send;
   }
 }
 
+/** switch_regex_perform(): `/body/flags`, flags `i` and `s`; without the closing `/` nothing matches. */
 function regexMatch(value: string, pattern: string): boolean {
-  const body = pattern.replace(/^\/|\/$/g, '');
+  const end = pattern.lastIndexOf('/');
+  if (end < 1) return false;
+  const options = pattern.slice(end + 1);
+  const flags = (options.includes('i') ? 'i' : '') + (options.includes('s') ? 's' : '');
   try {
-    return new RegExp(body).test(value);
+    return new RegExp(pattern.slice(1, end), flags).test(value);
   } catch {
     return false;
   }

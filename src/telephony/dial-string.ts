@@ -41,6 +41,8 @@ export interface OriginateVariables {
   tags: DialTags;
   /** End the leg when a bridge it is in ends. */
   hangup_after_bridge?: boolean;
+  /** Marks the leg as Crossline's: the event socket filters the switch's events on it (esl/events.ts). */
+  crossline: true;
 }
 
 /** The allow-list, in output order; `tags` stands for the `crossline_<name>` variables. */
@@ -52,6 +54,7 @@ export const ORIGINATE_VARIABLES: readonly (keyof OriginateVariables)[] = [
   'origination_caller_id_name',
   'tags',
   'hangup_after_bridge',
+  'crossline',
 ];
 
 /** Tag names: the variable is `crossline_<name>`, so no tag can name another variable. */
@@ -166,6 +169,7 @@ export function originateVariables(request: DialRequest, options: DialStringOpti
     ...(request.callerIdName !== undefined ? { origination_caller_id_name: request.callerIdName } : {}),
     tags,
     hangup_after_bridge: true,
+    crossline: true,
   };
 }
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { createEslSimulator } from '../../src/simulator/index.js';
+import { EVENT_FILTERS } from '../../src/telephony/esl/events.js';
 import { eventOf, SCALE, sleep, startClient, viaGateway, type TestClient } from './client.js';
 import { splitFrames, contentType, header } from './esl-frames.js';
 import { connectModesl, modesl } from './modesl.js';
@@ -156,6 +157,57 @@ describe('the event-socket protocol', () => {
     const stop = await new Promise((r) => filtered.sendRecv('noevents', (e) => r(e.getHeader('Reply-Text'))));
     assert.equal(stop, '+OK no longer listening for events');
     filtered.disconnect();
+  });
+
+  it("Crossline's filters pass its own legs, job results and heartbeats, and drop park executes, as FreeSWITCH 1.10.12 does", async () => {
+    c = await startClient({}, 'BACKGROUND_JOB');
+    const filtered = await connectModesl(c.sim.host, c.sim.port, c.sim.password);
+    const seen: string[] = [];
+    const mine = randomUUID();
+    const foreign = randomUUID();
+    filtered.parser?.on('esl::event', (e) => {
+      const uuid = e.getHeader('Unique-ID');
+      const who = uuid === mine ? 'mine' : uuid === foreign ? 'foreign' : 'none';
+      if (e.getHeader('Event-Name') === null) return;
+      seen.push(`${e.getHeader('Event-Name')} ${who}${e.getHeader('Application') ? ` ${e.getHeader('Application')}` : ''}`);
+    });
+    const names = 'CHANNEL_CREATE CHANNEL_ANSWER CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP BACKGROUND_JOB';
+    await new Promise((r) => filtered.events('json', names, r));
+    const replies: string[] = [];
+    for (const [header, value] of EVENT_FILTERS) {
+      replies.push(await new Promise((r) => filtered.sendRecv(`filter ${header} ${value}`, (e) => r(e.getHeader('Reply-Text') ?? ''))));
+    }
+    assert.deepEqual(replies, EVENT_FILTERS.map(([h, v]) => `+OK filter added. [${h}]=[${v}]`));
+    await c.bgapi('originate', viaGateway(mine, '+12025550100', 'crossline=true'));
+    await c.bgapi('originate', viaGateway(foreign, '+12025550101'));
+    await c.api('uuid_kill', mine);
+    await c.api('uuid_kill', foreign);
+    await sleep(50);
+    assert.deepEqual([...new Set(seen)].sort(), ['BACKGROUND_JOB none', 'CHANNEL_ANSWER mine', 'CHANNEL_CREATE mine', 'CHANNEL_HANGUP mine']);
+    filtered.disconnect();
+  });
+
+  it('a filter value is a regex only when it starts with /, and the last sign before it wins', async () => {
+    c = await startClient({}, 'BACKGROUND_JOB');
+    const check = async (filters: string[]): Promise<string[]> => {
+      const conn = await connectModesl(c!.sim.host, c!.sim.port, c!.sim.password);
+      const got: string[] = [];
+      conn.parser?.on('esl::event', (e) => {
+        const name = e.getHeader('Event-Name');
+        if (name !== null) got.push(name);
+      });
+      await new Promise((r) => conn.events('plain', 'CHANNEL_CREATE CHANNEL_ANSWER', r));
+      for (const f of filters) await new Promise((r) => conn.sendRecv(`filter ${f}`, r));
+      await c!.bgapi('originate', viaGateway(randomUUID(), '+12025550102'));
+      await sleep(30);
+      conn.disconnect();
+      return [...new Set(got)].sort();
+    };
+    assert.deepEqual(await check(['Event-Name /^channel_(create|answer)$/i']), ['CHANNEL_ANSWER', 'CHANNEL_CREATE']);
+    assert.deepEqual(await check(['Event-Name /^CHANNEL_CREATE']), [], 'no closing / matches nothing');
+    assert.deepEqual(await check(['Event-Name /CHANNEL/', 'Event-Name -/ANSWER/']), ['CHANNEL_ANSWER', 'CHANNEL_CREATE'], '-/…/ is text');
+    assert.deepEqual(await check(['Event-Name /CHANNEL/', 'Event-Name +-channel_answer']), ['CHANNEL_CREATE']);
+    assert.deepEqual(await check(['Event-Name -+CHANNEL_ANSWER']), ['CHANNEL_ANSWER']);
   });
 
   it('CUSTOM events are delivered only for the subscribed subclasses', async () => {

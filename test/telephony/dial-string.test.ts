@@ -51,7 +51,7 @@ describe('dial-string builder', () => {
       buildOriginateArgs(request(), options),
       `{origination_uuid=${LEG},originate_timeout=30,ignore_early_media=true,` +
         `origination_caller_id_number=+12025550199,origination_caller_id_name=Crossline,` +
-        `crossline_callback_id=${CALLBACK},crossline_role=callee,crossline_attempt=1,hangup_after_bridge=true}` +
+        `crossline_callback_id=${CALLBACK},crossline_role=callee,crossline_attempt=1,hangup_after_bridge=true,crossline=true}` +
         'sofia/gateway/carrier/+12025550100 &park()',
     );
   });
@@ -75,8 +75,8 @@ describe('dial-string builder', () => {
 
   it('writes tags as crossline_<name> variables in the order given, after the caller id', () => {
     const args = buildOriginateArgs(request({ tags: { inbound_call: LEG, profile: 'sales.desk' } }), options);
-    assert.match(args, /origination_caller_id_name=Crossline,crossline_inbound_call=[0-9a-f-]{36},crossline_profile=sales\.desk,hangup_after_bridge=true\}/);
-    assert.match(buildOriginateArgs(request({ tags: {} }), options), /origination_caller_id_name=Crossline,hangup_after_bridge=true\}/);
+    assert.match(args, /origination_caller_id_name=Crossline,crossline_inbound_call=[0-9a-f-]{36},crossline_profile=sales\.desk,hangup_after_bridge=true,crossline=true\}/);
+    assert.match(buildOriginateArgs(request({ tags: {} }), options), /origination_caller_id_name=Crossline,hangup_after_bridge=true,crossline=true\}/);
   });
 
   it('writes only allow-listed variables, even when handed more', () => {

@@ -314,9 +314,10 @@ describe('ESL client against the simulator', () => {
     telephony.on('channel', listener);
     await telephony.dial(request);
     await telephony.hangup(request.uuid);
-    await until('the hangup is seen', () => seen.includes('hangup-complete'));
+    await until('the hangup is seen', () => seen.includes('hangup'));
+    await sleep(20);
     telephony.off('channel', listener);
-    assert.deepEqual(seen.filter((t) => t !== 'progress' && t !== 'execute' && t !== 'execute-complete'), ['created', 'answered', 'hangup', 'hangup-complete']);
+    assert.deepEqual(seen.filter((t) => t !== 'progress'), ['created', 'answered', 'hangup'], 'no park execute, no CHANNEL_HANGUP_COMPLETE');
   });
 });
 

@@ -35,6 +35,9 @@ export function handshake(password: string, onCommand: CommandHandler = () => un
       }
     } else if (command.startsWith('event ')) {
       reply(socket, `+OK event listener enabled ${command.split(' ')[1] ?? 'plain'}`);
+    } else if (command.startsWith('filter ')) {
+      const [, header, ...value] = command.split(' ');
+      reply(socket, `+OK filter added. [${header ?? ''}]=[${value.join(' ')}]`);
     } else if (command === 'exit') {
       reply(socket, '+OK bye');
       socket.end();

@@ -15,7 +15,7 @@ import { Connection, type Event as EslEvent, type FrameHeaders } from 'drachtio-
 import { CrosslineError } from '../../errors.js';
 import { assertSafeCommand } from '../dial-string.js';
 import { isEslPassword } from './address.js';
-import { SUBSCRIBED_EVENTS } from './events.js';
+import { EVENT_FILTERS, SUBSCRIBED_EVENTS } from './events.js';
 import { safeCaller, type EslLogger, type SafeCall } from './safely.js';
 import { ReplyLatency } from './switch-load.js';
 
@@ -194,6 +194,11 @@ export class EslConnection {
       const reply = await this.#exchange((cb) => conn.events('json', [...SUBSCRIBED_EVENTS], cb));
       const text = reply.getHeader('Reply-Text') ?? '';
       if (!text.startsWith('+OK')) throw new Error(`event subscription refused: ${text}`);
+      const filtered = await Promise.all(EVENT_FILTERS.map(([header, value]) => this.#exchange((cb) => conn.sendRecv(`filter ${header} ${value}`, cb))));
+      for (const filterReply of filtered) {
+        const filterText = filterReply.getHeader('Reply-Text') ?? '';
+        if (!filterText.startsWith('+OK')) throw new Error(`event filter refused: ${filterText}`);
+      }
     } catch (error) {
       if (this.#conn === conn) {
         this.#lastError = error instanceof Error ? error.message : String(error);

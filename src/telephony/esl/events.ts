@@ -14,8 +14,8 @@ export const SUBSCRIBED_EVENTS: readonly string[] = [
   'CHANNEL_ANSWER',
   'CHANNEL_BRIDGE',
   'CHANNEL_UNBRIDGE',
+  // Not CHANNEL_HANGUP_COMPLETE: the largest event of all, and CHANNEL_HANGUP has the cause and the tags.
   'CHANNEL_HANGUP',
-  'CHANNEL_HANGUP_COMPLETE',
   // The start of an announcement: a speak that completes a few ms later said nothing (o-app-failures).
   'CHANNEL_EXECUTE',
   'CHANNEL_EXECUTE_COMPLETE',
@@ -23,6 +23,24 @@ export const SUBSCRIBED_EVENTS: readonly string[] = [
   'BACKGROUND_JOB',
   // The switch's load every 20 s (q-heartbeat): Session-Count, Max-Sessions, Session-Per-Sec, Idle-CPU.
   'HEARTBEAT',
+];
+
+/**
+ * `filter <header> <value>` lines sent after the subscription. mod_event_socket (1.10.12, checked on
+ * the switch) passes an event when any positive filter matches and no `-value` filter does, so the
+ * connection gets only Crossline's legs (every originate sets `crossline=true`, which each channel
+ * event carries from CHANNEL_CREATE on, before the originate's reply), the job results and the
+ * heartbeat; and not the `park` every leg executes, which nothing reads. Foreign channels never
+ * reach Crossline: the switch load's session count follows Crossline's legs between heartbeats.
+ * The `uuid_bridge` that a bridge executes on both legs is dropped too; announcements (playback,
+ * speak) still come through.
+ */
+export const EVENT_FILTERS: readonly (readonly [header: string, value: string])[] = [
+  ['variable_crossline', 'true'],
+  ['Event-Name', 'BACKGROUND_JOB'],
+  ['Event-Name', 'HEARTBEAT'],
+  ['Application', '-park'],
+  ['Application', '-uuid_bridge'],
 ];
 
 /** What happened to a channel, as the ESL client reports it (no ESL text). */

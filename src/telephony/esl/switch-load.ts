@@ -78,7 +78,7 @@ export class SwitchLoadTracker {
     return this.#reported;
   }
 
-  /** A channel was created (CHANNEL_CREATE) or has ended (CHANNEL_HANGUP_COMPLETE) since the last count. */
+  /** A channel was created (CHANNEL_CREATE) or has ended (its first hangup event) since the last count. */
   channel(change: 1 | -1): void {
     if (this.#reported) this.#reported = { ...this.#reported, sessions: Math.max(0, this.#reported.sessions + change) };
   }

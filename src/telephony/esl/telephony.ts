@@ -107,9 +107,9 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
         if (name === 'HEARTBEAT') return this.#heartbeat(event);
         const channelEvent = toChannelEvent(name, event);
         if (!channelEvent) return;
-        if (channelEvent.type === 'created') this.#load.channel(1);
-        else if (channelEvent.type === 'hangup-complete') this.#load.channel(-1);
         const firstEnd = isHangup(channelEvent) && this.#channels.causeOf(channelEvent.uuid) === undefined;
+        if (channelEvent.type === 'created') this.#load.channel(1);
+        else if (firstEnd) this.#load.channel(-1);
         this.#channels.dispatch(channelEvent);
         this.#emitSafely('channel', channelEvent);
         if (firstEnd && isHangup(channelEvent) && channelEvent.tags) {
