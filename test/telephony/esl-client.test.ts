@@ -262,10 +262,13 @@ describe('ESL client against the simulator', () => {
     try {
       const request = leg('+12025550108');
       await telephony.dial(request);
+      // A process that connected after the leg was created has not heard it alive: it asks the switch.
+      const later = await connect();
       sim.remoteHangup(request.uuid, 'CALL_REJECTED');
       await until('the switch has ended the leg', () => channel(request.uuid)?.state === 'hungup');
-      assert.equal(await telephony.channelState(request.uuid), 'absent', 'the reply overtakes the queued hangup event');
-      assert.equal(await telephony.awaitHangup(request.uuid), 'CALL_REJECTED');
+      assert.equal(await later.channelState(request.uuid), 'absent', 'the reply overtakes the queued hangup event');
+      assert.equal(await later.awaitHangup(request.uuid), 'CALL_REJECTED');
+      assert.equal(await telephony.awaitHangup(request.uuid), 'CALL_REJECTED', 'heard alive here: the wait hears the event');
     } finally {
       sim.setEventLag(0);
     }
@@ -351,6 +354,31 @@ describe('ESL client reconnect', () => {
     sim.remoteHangup(stays.uuid, 'NORMAL_CLEARING');
     assert.equal(await staysWait, 'NORMAL_CLEARING', 'events reach waits again after the reconnect');
     assert.deepEqual(await telephony.dial(leg('+12025550111')), { outcome: 'answered' }, 'works again after the reconnect');
+  });
+
+  it("a leg's state comes from its events while the connection lasts, and from the switch after a reconnect", async () => {
+    const telephony = await connect({ reconnect: { minDelayMs: 100, maxDelayMs: 100 } });
+    sim.setPhone('+12025550115', { kind: 'no-answer' });
+    const ringing = leg('+12025550115');
+    const answered = leg('+12025550116');
+    void telephony.dial(ringing);
+    await telephony.dial(answered);
+    await until('the leg rings', () => channel(ringing.uuid)?.state === 'ringing');
+    await sleep(20);
+    const asked = (uuid: string): string[] => commandsFor(uuid).filter((t) => t.startsWith('api '));
+    assert.equal(await telephony.channelState(ringing.uuid), 'ringing');
+    assert.equal(await telephony.channelState(answered.uuid), 'answered');
+    assert.equal(await telephony.exists(answered.uuid), true);
+    assert.deepEqual([...asked(ringing.uuid), ...asked(answered.uuid)], [], 'heard from events: the switch was not asked');
+
+    const lost = once(telephony, 'lost');
+    sim.dropConnections();
+    await lost;
+    sim.remoteHangup(answered.uuid, 'NORMAL_CLEARING');
+    await once(telephony, 'ready');
+    assert.equal(await telephony.exists(answered.uuid), false, 'its hangup was missed: the switch is asked');
+    assert.deepEqual(asked(answered.uuid), [`api uuid_exists ${answered.uuid}`]);
+    await telephony.hangup(ringing.uuid);
   });
 
   it('a dial whose callee answers during the outage resolves answered after the reconnect', async () => {

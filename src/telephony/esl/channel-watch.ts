@@ -42,6 +42,12 @@ export class ChannelWatch {
   readonly #causes = new Map<string, HangupCause>();
   /** When this process heard recent legs answer (Date.now()), as many as causes. */
   readonly #answers = new Map<string, number>();
+  /**
+   * Legs heard alive on the current connection and not (yet) heard to hang up: what their last
+   * event said. The connection gets every Crossline leg's events (events.ts), so for these the
+   * switch need not be asked; forgotten when the connection is lost, since events are lost with it.
+   */
+  readonly #live = new Map<string, 'ringing' | 'answered'>();
 
   constructor(deps: ChannelWatchDeps) {
     this.#deps = deps;
@@ -66,6 +72,11 @@ export class ChannelWatch {
   /** Remembers a hangup's cause (the first one seen) and an answer's time, then tells the channel's watchers. */
   dispatch(event: ChannelEvent): void {
     if (event.type === 'answered' && !this.#answers.has(event.uuid)) remember(this.#answers, event.uuid, Date.now());
+    if (isHangup(event)) this.#live.delete(event.uuid);
+    else if (event.type === 'answered' || event.type === 'bridged') remember(this.#live, event.uuid, 'answered');
+    else if ((event.type === 'created' || event.type === 'progress') && !this.#causes.has(event.uuid) && !this.#live.has(event.uuid)) {
+      remember(this.#live, event.uuid, 'ringing');
+    }
     if (isHangup(event) && !this.#causes.has(event.uuid)) {
       this.#causes.set(event.uuid, event.cause);
       if (this.#causes.size > REMEMBERED_CAUSES) {
@@ -86,10 +97,19 @@ export class ChannelWatch {
     return this.#causes.get(uuid);
   }
 
-  /** Whether the switch still has the channel: false once its hangup was heard, else `uuid_exists`. */
+  /** The connection that brought the events is gone: what they said about live legs may be stale. */
+  connectionLost(): void {
+    this.#live.clear();
+  }
+
+  /**
+   * Whether the switch still has the channel: false once its hangup was heard, true while it is
+   * heard alive on this connection, else `uuid_exists`.
+   */
   async exists(uuid: string): Promise<boolean> {
     checkUuid(uuid);
     if (this.#causes.has(uuid)) return false;
+    if (this.#live.has(uuid)) return true;
     return (await this.#deps.api(existsCommand(uuid))).trim() === 'true';
   }
 
@@ -135,11 +155,15 @@ export class ChannelWatch {
   }
 
   /**
-   * Asks the switch about a UUID: `uuid_exists`, then its call state in `show channels as json`
-   * (ACTIVE / HELD = answered; a hanging-up channel counts as absent).
+   * A leg's state: from its events when they were heard (hung up = absent; alive on this
+   * connection = ringing or answered); otherwise the switch is asked: `uuid_exists`, then its call
+   * state in `show channels as json` (ACTIVE / HELD = answered; a hanging-up channel counts as absent).
    */
   async state(uuid: string): Promise<ChannelState> {
     checkUuid(uuid);
+    if (this.#causes.has(uuid)) return 'absent';
+    const heard = this.#live.get(uuid);
+    if (heard !== undefined) return heard;
     const exists = (await this.#deps.api(existsCommand(uuid))).trim();
     if (exists !== 'true') return 'absent';
     return this.#stateFrom(uuid, await this.#channelRows());

@@ -102,7 +102,10 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
         await this.#channels.reconcile(stillCurrent, this.#connection.retryDelayMs);
         await this.#modules.check(stillCurrent);
       },
-      lost: (reason) => this.#emitSafely('lost', reason),
+      lost: (reason) => {
+        this.#channels.connectionLost();
+        this.#emitSafely('lost', reason);
+      },
       event: (name, event) => {
         if (name === 'HEARTBEAT') return this.#heartbeat(event);
         const channelEvent = toChannelEvent(name, event);
@@ -280,8 +283,9 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
   }
 
   /**
-   * Asks the switch about a UUID: `uuid_exists`, then its call state in `show channels as json`
-   * (ACTIVE / HELD = answered; a hanging-up channel counts as absent).
+   * A leg's state from its events when this connection heard them; otherwise the switch is asked:
+   * `uuid_exists`, then its call state in `show channels as json` (ACTIVE / HELD = answered; a
+   * hanging-up channel counts as absent).
    */
   channelState(uuid: string): Promise<ChannelState> {
     return this.#channels.state(uuid);
