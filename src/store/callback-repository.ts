@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RedisClient } from './redis.js';
 import { limitedDestinations } from '../callbacks/limits.js';
 import { RevisionConflictError, type CallbackRepository as CallbackRepositoryPort } from '../callbacks/ports.js';
@@ -41,6 +42,26 @@ redis.call('ZADD', KEYS[2], 0, ARGV[3])
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
 return 1`;
 
+/** A Lua script sent by its SHA1 (EVALSHA), and in full only to a Redis that does not know it yet. */
+class Script {
+  readonly #sha: string;
+  constructor(readonly lua: string) {
+    this.#sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(redis: RedisClient, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const SAVE = new Script(SAVE_SCRIPT);
+const CREATE = new Script(CREATE_SCRIPT);
+
 /**
  * Callbacks in Redis. Layout (prefix `crossline` by default):
  * - `<p>:callback:<id>`            hash: `json` (the callback), `rev` (its revision)
@@ -76,15 +97,10 @@ export class CallbackRepository implements CallbackRepositoryPort {
   private slotKeys = (callback: Callback): string[] => limitedDestinations(callback.request).map((d) => activeSlotKey(this.prefix, d.key));
 
   async create(callback: Callback): Promise<void> {
-    const created = await this.redis.eval(
-      CREATE_SCRIPT,
-      3,
-      this.recordKey(callback.id),
-      this.ownerIndex(callback.owner),
-      this.statusIndex(callback.owner, callback.status),
-      String(callback.revision),
-      JSON.stringify(callback),
-      callback.id,
+    const created = await CREATE.run(
+      this.redis,
+      [this.recordKey(callback.id), this.ownerIndex(callback.owner), this.statusIndex(callback.owner, callback.status)],
+      [String(callback.revision), JSON.stringify(callback), callback.id],
     );
     if (created !== 1) throw new CrosslineError('INTERNAL', `callback ${callback.id} already exists`);
   }
@@ -103,20 +119,16 @@ export class CallbackRepository implements CallbackRepositoryPort {
     const next = { ...callback, revision: expected + 1 };
     const final = FINAL_STATUSES.includes(callback.status);
     const slots = final ? this.slotKeys(callback) : [];
-    const ok = await this.redis.eval(
-      SAVE_SCRIPT,
-      4 + slots.length,
-      this.recordKey(callback.id),
-      this.statusIndex(callback.owner, previousStatus),
-      this.statusIndex(callback.owner, callback.status),
-      this.ownerIndex(callback.owner),
-      ...slots,
-      String(expected),
-      String(expected + 1),
-      JSON.stringify(next),
-      callback.id,
-      final ? String(this.retentionSec) : '0',
-      this.recordKey(''),
+    const ok = await SAVE.run(
+      this.redis,
+      [
+        this.recordKey(callback.id),
+        this.statusIndex(callback.owner, previousStatus),
+        this.statusIndex(callback.owner, callback.status),
+        this.ownerIndex(callback.owner),
+        ...slots,
+      ],
+      [String(expected), String(expected + 1), JSON.stringify(next), callback.id, final ? String(this.retentionSec) : '0', this.recordKey('')],
     );
     if (ok !== 1) throw new RevisionConflictError(callback.id);
     callback.revision = expected + 1;
