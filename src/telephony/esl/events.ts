@@ -13,7 +13,7 @@ export const SUBSCRIBED_EVENTS: readonly string[] = [
   'CHANNEL_PROGRESS_MEDIA',
   'CHANNEL_ANSWER',
   'CHANNEL_BRIDGE',
-  'CHANNEL_UNBRIDGE',
+  // Not CHANNEL_UNBRIDGE: nothing reads it (a bridge ends with a hangup, hangup_after_bridge).
   // Not CHANNEL_HANGUP_COMPLETE: the largest event of all, and CHANNEL_HANGUP has the cause and the tags.
   'CHANNEL_HANGUP',
   // The start of an announcement: a speak that completes a few ms later said nothing (o-app-failures).
