@@ -100,19 +100,25 @@ describe('outbound-socket mode', () => {
 
 /**
  * The same against the test switch of ../shared/freeswitch, when TEST_FREESWITCH_ESL_URL names it:
- * its extensions 8xxx run `socket 127.0.0.1:<outbound_socket_port> async full`
- * (TEST_FREESWITCH_SOCKET_PORT, 18084 by default). A loopback call plays the caller, whose
- * digits reach play_and_get_digits through the loopback pair.
+ * its extensions 8xxx run `socket 127.0.0.1:<outbound_socket_port> async full`, a global variable
+ * that start.sh sets from --socket-port and the test reads from the switch. A loopback call plays
+ * the caller, whose digits reach play_and_get_digits through the loopback pair.
  */
 const FREESWITCH_URL = process.env.TEST_FREESWITCH_ESL_URL;
 describe('outbound-socket mode on a real FreeSWITCH', { skip: FREESWITCH_URL === undefined ? 'TEST_FREESWITCH_ESL_URL is not set' : false }, () => {
   it('a loopback call to 8001 arrives, is answered, collects the digits the caller presses, and is hung up', async () => {
     const { host, port, password } = parseEslUrl(FREESWITCH_URL ?? '');
-    const real = await OutboundSocketServer.listen({ port: Number(process.env.TEST_FREESWITCH_SOCKET_PORT ?? 18084), commandTimeoutMs: 5000 });
     const esl = await connectModesl(host, port, password);
+    const socketPort = await new Promise<number>((resolve) => esl.api('global_getvar', 'outbound_socket_port', (e) => resolve(Number(e.getBody().trim()))));
+    assert.ok(Number.isInteger(socketPort) && socketPort > 0, 'the switch names its outbound-socket port');
+    const real = await OutboundSocketServer.listen({ port: socketPort, commandTimeoutMs: 5000 });
     try {
       const caller = randomUUID();
-      const received = once(real, 'call') as Promise<[OutboundCall]>;
+      // A switch that never connects fails the test instead of holding the whole run.
+      const received = Promise.race([
+        once(real, 'call') as Promise<[OutboundCall]>,
+        sleep(10_000, undefined, { ref: false }).then((): never => assert.fail(`the switch did not connect to 127.0.0.1:${socketPort}`)),
+      ]);
       esl.bgapi('originate', `{origination_uuid=${caller}}loopback/8001/default &park()`, () => undefined);
       const [call] = await received;
       const events: string[] = [];
