@@ -316,10 +316,10 @@ export interface components {
         /** @enum {string} */
         LegRole: "callee" | "caller";
         /**
-         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it.
+         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it. `waiting-for-switch`: a leg is not dialled yet because the switch is at capacity; `detail` gives the reason (`SWITCH_SPS_BUDGET`, `SWITCH_SESSIONS_FULL`, `SWITCH_SLOW`, `SWITCH_CPU_LOW`, or `SWITCH_REFUSED` when the switch refused the leg at once); it uses up no attempt.
          * @enum {string}
          */
-        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
+        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "waiting-for-switch" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
         /**
          * Format: date-time
          * @description UTC, ISO 8601.

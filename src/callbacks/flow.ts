@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CrosslineError } from '../errors.js';
+import { CrosslineError, isCrosslineError } from '../errors.js';
 import { dtmfPlayoutMs } from '../telephony/dtmf.js';
 import type { DialRequest, HangupCause, LegResult, Telephony } from '../telephony/types.js';
 import { inConversation, settleConversation } from './call-end.js';
-import type { AttemptScheduler, CallbackNotifier, CallbackRepository, CancelSignal } from './ports.js';
+import type { AttemptScheduler, CallbackNotifier, CallbackRepository, CancelSignal, OriginateGate, SwitchWaitReason } from './ports.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
 import { DONE, waitFor, type AttemptOutcome } from './wait.js';
@@ -15,6 +16,11 @@ export interface FlowDeps {
   scheduler: AttemptScheduler;
   notifier: CallbackNotifier;
   cancelSignal: CancelSignal;
+  /**
+   * The switch's capacity guard, asked before every originate. @defaultValue none: every leg is
+   * dialled at once
+   */
+  gate?: OriginateGate;
   messages: {
     /** Spoken to the callee when the caller never answers. */
     callerNoAnswer: string;
@@ -46,6 +52,26 @@ const NOT_RETRYABLE: ReadonlySet<HangupCause> = new Set<HangupCause>([
 
 /** Extra time given to a resumed ringing leg beyond its ring timeout, for the switch's own timer. */
 const RESUME_RING_SLACK_MS = 5_000;
+
+/**
+ * A DESTINATION_OUT_OF_ORDER this soon after the originate was sent is the switch refusing to
+ * create the channel (over its sessions-per-second or session limit, which it answers at once and
+ * without a CHANNEL_CREATE), not the far end: the leg waits for capacity instead of failing. A far
+ * end that really is out of order is reached through a channel and a gateway, which takes longer;
+ * one that answers that fast anyway counts as failed after MAX_SWITCH_REFUSALS.
+ */
+const REFUSED_AT_ONCE_MS = 1_500;
+const MAX_SWITCH_REFUSALS = 3;
+/** How soon a leg the switch refused at once asks again: its sessions-per-second budget is per second. */
+const SWITCH_REFUSAL_RETRY_MS = 1_000;
+
+/** The switch has no room for the first leg of an attempt now: the job sleeps and asks again. */
+class SwitchCapacityWait extends Error {
+  constructor(readonly retryInMs: number) {
+    super('waiting for switch capacity');
+    this.name = 'SwitchCapacityWait';
+  }
+}
 
 class CanceledError extends Error {
   constructor() {
@@ -79,7 +105,13 @@ export async function runAttempt(deps: FlowDeps, callbackId: string, attemptNumb
   const callback = await deps.repository.get(callbackId);
   if (!callback || isFinal(callback.status)) return DONE;
   if (inConversation(callback, attemptNumber)) return reconcileConversation(deps, callbackId, attemptNumber);
-  const bridged = await new AttemptRun(deps, callback, attemptNumber).run();
+  let bridged: boolean;
+  try {
+    bridged = await new AttemptRun(deps, callback, attemptNumber).run();
+  } catch (err) {
+    if (err instanceof SwitchCapacityWait) return waitFor('switch-capacity', err.retryInMs);
+    throw err;
+  }
   return bridged ? reconcileConversation(deps, callbackId, attemptNumber) : DONE;
 }
 
@@ -176,6 +208,8 @@ class AttemptRun {
       return undefined;
     }
     if (existing) {
+      // Waking from a wait for the switch is not a takeover: nothing was dialled.
+      if (this.callback.timeline.at(-1)?.event === 'waiting-for-switch' && existing.legs.every((l) => l.state === 'reserved')) return existing;
       this.note('resumed', { detail: 'a worker took over this attempt' });
       await this.commit();
       return existing;
@@ -234,25 +268,120 @@ class AttemptRun {
     return true;
   }
 
-  /** Dials a leg, or picks up a leg that an earlier worker dialled, until answered or failed. */
+  /**
+   * Dials a leg, or picks up a leg that an earlier worker dialled, until answered or failed. A leg
+   * is dialled only once the switch's originate budget has room for it (see waitForSwitch).
+   */
   private async reachLeg(attempt: Attempt, role: LegRole, signal: AbortSignal): Promise<{ leg: Leg; result: LegResult }> {
     const existing = attempt.legs.find((l) => l.role === role);
-    if (existing) return { leg: existing, result: await this.resumeLeg(existing, signal) };
+    // A reserved leg was never dialled (the switch had no room): it asks the budget again, below.
+    if (existing && existing.state !== 'reserved') return { leg: existing, result: await this.resumeLeg(existing, signal) };
 
     // A switch that is down now would make this leg a phantom that a retry must count as failed;
     // refuse before it is recorded, so the job retries and the attempt is not used up.
     if (!this.deps.telephony.status().connected) throw new CrosslineError('SWITCH_UNAVAILABLE');
     const party = role === 'callee' ? this.callback.request.callee : this.callback.request.caller;
-    const leg: Leg = { role, endpoint: endpointText(party.endpoint), uuid: randomUUID(), state: 'dialing', startedAt: this.now() };
-    attempt.legs.push(leg);
-    // The UUID is stored before the originate is sent: a successor asks the switch about it instead of redialling.
-    this.move(role === 'callee' ? 'calling-callee' : 'calling-caller', 'leg-dialing', { role, uuid: leg.uuid });
-    await this.commit();
-    this.throwIfCanceled();
+    // The first leg asks the switch's budget for room for the whole call (its own session and the
+    // other party's, which is dialled later): a second leg that had to wait for room while the first
+    // party holds could wait for ever, each call holding what the others need.
+    const { gate } = this.deps;
+    const gated = gate !== undefined && attempt.legs.every((l) => l.role === role || l.state === 'ended');
+    let leg = existing;
+    if (!leg) {
+      leg = { role, endpoint: endpointText(party.endpoint), uuid: randomUUID(), state: 'reserved', startedAt: this.now() };
+      attempt.legs.push(leg);
+      // Stored before its room is asked for: a successor asks again for the same UUID (no slot leaks).
+      if (gated) await this.commit();
+    }
+    let refusals = 0;
+    for (;;) {
+      const decision = gated ? await gate.acquire(leg.uuid) : ({ granted: true } as const);
+      if (!decision.granted) {
+        if ((await this.waitForSwitch(attempt, leg, decision.reason, decision.retryInMs, signal)) === 'retry') continue;
+        return { leg, result: { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' } };
+      }
+      leg.state = 'dialing';
+      leg.startedAt = this.now();
+      // The UUID is stored before the originate is sent: a successor asks the switch about it instead of redialling.
+      const dialing = role === 'callee' ? 'calling-callee' : 'calling-caller';
+      if (this.callback.status === dialing) this.note('leg-dialing', { role, uuid: leg.uuid });
+      else this.move(dialing, 'leg-dialing', { role, uuid: leg.uuid });
+      await this.commit();
+      this.throwIfCanceled();
 
-    const result = await this.deps.telephony.dial(this.dialRequest(leg, role, party.endpoint), signal);
-    await this.settleLeg(leg, result);
-    return { leg, result };
+      const result = await this.dialLeg(leg, party.endpoint, signal);
+      if (result !== 'refused' || ++refusals > MAX_SWITCH_REFUSALS) {
+        const outcome: LegResult = result === 'refused' ? { outcome: 'failed', cause: 'DESTINATION_OUT_OF_ORDER' } : result;
+        await this.settleLeg(leg, outcome);
+        return { leg, result: outcome };
+      }
+      // The switch made no channel: the same leg, under a new UUID (the refused one may still have facts), waits its turn.
+      Object.assign(leg, { uuid: randomUUID(), state: 'reserved' });
+      if ((await this.waitForSwitch(attempt, leg, 'SWITCH_REFUSED', SWITCH_REFUSAL_RETRY_MS, signal)) === 'gone') {
+        return { leg, result: { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' } };
+      }
+    }
+  }
+
+  /**
+   * The switch has no room for `leg` now. Recorded as `waiting-for-switch` (the reason in
+   * `detail`, each reason once per leg), and no attempt is used. The first leg of an attempt waits outside
+   * the worker: the job sleeps (SwitchCapacityWait) and its wake-up finds the leg reserved and asks
+   * again. A second leg, whose party is already on the line, waits here; 'gone' when that party
+   * hung up meanwhile (the reserved leg is then dropped: it never existed).
+   */
+  private async waitForSwitch(attempt: Attempt, leg: Leg, reason: SwitchWaitReason, retryInMs: number, signal: AbortSignal): Promise<'retry' | 'gone'> {
+    const alone = attempt.legs.every((l) => l === leg || l.state === 'ended');
+    // Each reason once per leg: a leg that waits long is not a timeline of its retries.
+    if (!this.callback.timeline.some((e) => e.event === 'waiting-for-switch' && e.uuid === leg.uuid && e.detail === reason)) {
+      // A first leg the switch refused had been announced as dialling: it is back in the queue.
+      if (alone && (this.callback.status === 'calling-callee' || this.callback.status === 'calling-caller')) {
+        this.move('queued', 'waiting-for-switch', { role: leg.role, uuid: leg.uuid, detail: reason });
+      } else {
+        this.note('waiting-for-switch', { role: leg.role, uuid: leg.uuid, detail: reason });
+      }
+      await this.commit();
+    }
+    this.log.info({ role: leg.role, reason, retryInMs }, 'leg waits for the switch');
+    if (alone) throw new SwitchCapacityWait(retryInMs);
+    try {
+      await sleep(retryInMs, undefined, { signal });
+      return 'retry';
+    } catch {
+      this.throwIfCanceled();
+      attempt.legs.splice(attempt.legs.indexOf(leg), 1);
+      return 'gone';
+    }
+  }
+
+  /**
+   * Sends the originate and follows the leg until it is answered or fails. A reply that does not
+   * come in time (SWITCH_TIMEOUT, or the connection lost after sending) does not mean the originate
+   * was lost: the leg is followed by its UUID and only the switch's word on it counts, so a slow
+   * switch uses up no attempt. 'refused' when the switch refused to create the channel at once.
+   */
+  private async dialLeg(leg: Leg, endpoint: Endpoint, signal: AbortSignal): Promise<LegResult | 'refused'> {
+    const sentAt = this.deps.clock().getTime();
+    let result: LegResult;
+    try {
+      result = await this.deps.telephony.dial(this.dialRequest(leg, leg.role, endpoint), signal);
+    } catch (err) {
+      if (!isCrosslineError(err) || (err.code !== 'SWITCH_TIMEOUT' && err.code !== 'SWITCH_UNAVAILABLE')) {
+        await this.releaseSlot(leg);
+        throw err;
+      }
+      this.log.warn({ err, uuid: leg.uuid }, 'the originate was not acknowledged in time; following the leg by its UUID');
+      result = await this.deps.telephony.awaitAnswer(leg.uuid, this.callback.request.ringTimeoutSec * 1000 + RESUME_RING_SLACK_MS, signal);
+    }
+    if (result.outcome === 'answered') return result;
+    await this.releaseSlot(leg);
+    const atOnce = this.deps.clock().getTime() - sentAt < REFUSED_AT_ONCE_MS;
+    return result.cause === 'DESTINATION_OUT_OF_ORDER' && atOnce && !signal.aborted ? 'refused' : result;
+  }
+
+  /** Frees the leg's slot in the switch's budget (the call-end listener frees it too when the leg ends). */
+  private async releaseSlot(leg: Leg): Promise<void> {
+    await this.deps.gate?.release(leg.uuid).catch((err: unknown) => this.log.warn({ err, uuid: leg.uuid }, 'switch slot not released; it lapses by itself'));
   }
 
   private dialRequest(leg: Leg, role: LegRole, endpoint: Endpoint): DialRequest {

@@ -10,8 +10,11 @@ export type {
   CallbackService,
   CancelSignal,
   EndpointInput,
+  GateDecision,
   IntakeLimits,
   ListQuery,
+  OriginateGate,
+  SwitchWaitReason,
   WebhookUrlGuard,
 } from './ports.js';
 export { RevisionConflictError } from './ports.js';

@@ -169,3 +169,26 @@ export interface LegFactsRepository {
   /** The facts of a leg, or undefined when the switch has not reported it (yet) or they expired. */
   get(uuid: string): Promise<LegFacts | undefined>;
 }
+
+/** Why a leg waits for the switch instead of being dialled (shown as the `waiting-for-switch` detail). */
+export type SwitchWaitReason = 'SWITCH_SPS_BUDGET' | 'SWITCH_SESSIONS_FULL' | 'SWITCH_SLOW' | 'SWITCH_CPU_LOW' | 'SWITCH_REFUSED';
+
+export type GateDecision = { granted: true } | { granted: false; reason: SwitchWaitReason; /** When asking again may succeed, ms. */ retryInMs: number };
+
+/**
+ * The switch's capacity guard: a call is dialled only once the switch has room for it (session
+ * slots and the sessions-per-second budget); implemented over the Redis-shared originate budget
+ * in `switches/`.
+ */
+export interface OriginateGate {
+  /**
+   * Takes room for a call whose first leg is `uuid`: that leg and the one that will be bridged to
+   * it (asking again for the same leg is harmless), or says why it must wait. Throws STORE_UNAVAILABLE.
+   */
+  acquire(uuid: string): Promise<GateDecision>;
+  /**
+   * Frees what `uuid` holds: a first leg's room for its call (when it ended, or was never created);
+   * any other leg holds nothing, and an unknown one is ignored.
+   */
+  release(uuid: string): Promise<void>;
+}

@@ -52,10 +52,12 @@ export type CallbackStatus =
 export const FINAL_STATUSES: readonly CallbackStatus[] = ['completed', 'failed', 'canceled'];
 
 /**
- * A leg's own lifecycle. `dialing` is written *before* the originate is sent, with the UUID we
- * chose, so that a worker taking over can ask the switch about that UUID instead of dialling again.
+ * A leg's own lifecycle. `reserved`: its UUID is stored and it waits for the switch's originate
+ * budget; no originate was sent, so a worker taking over asks the budget again instead of following
+ * it. `dialing` is written *before* the originate is sent, with the UUID we chose, so that a worker
+ * taking over can ask the switch about that UUID instead of dialling again.
  */
-export type LegState = 'dialing' | 'answered' | 'ended';
+export type LegState = 'reserved' | 'dialing' | 'answered' | 'ended';
 
 export interface Leg {
   role: LegRole;
@@ -81,6 +83,12 @@ export type TimelineEvent =
   | 'scheduled'
   | 'queued'
   | 'attempt-started'
+  /**
+   * A leg is not dialled yet because the switch is at capacity (detail: SWITCH_SPS_BUDGET,
+   * SWITCH_SESSIONS_FULL, SWITCH_SLOW, SWITCH_CPU_LOW, or SWITCH_REFUSED when the switch refused it
+   * at once despite the budget); no attempt is used.
+   */
+  | 'waiting-for-switch'
   | 'leg-dialing'
   | 'leg-answered'
   | 'leg-failed'

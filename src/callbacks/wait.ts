@@ -7,8 +7,11 @@
  * done, or does what was missed.
  */
 
-/** What a sleeping job waits for; its job data records it. */
-export type WaitStep = 'call-end';
+/**
+ * What a sleeping job waits for; its job data records it. `call-end`: a bridged conversation;
+ * `switch-capacity`: the switch's originate budget, before the first leg of an attempt is dialled.
+ */
+export type WaitStep = 'call-end' | 'switch-capacity';
 
 export interface Wait {
   step: WaitStep;

@@ -11,6 +11,7 @@ import type { Config } from '../config/index.js';
 import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, type WebhookWorker } from '../notify/index.js';
 import { AttemptQueue } from '../queue/index.js';
 import { createEslSimulator, type EslSimulator } from '../simulator/index.js';
+import { budgetGate, OriginateBudget, switchIdOf } from '../switches/index.js';
 import { CallbackRepository, CancelSignal, createRedis, RedisIntakeLimits, resolveRedis, SwitchStatusBoard, uuidv7, type Redis, type ResolvedRedis } from '../store/index.js';
 import { LegFactsStore } from '../store/leg-facts.js';
 import { connectTelephony, parseEslUrl, type EslTelephony } from '../telephony/index.js';
@@ -105,6 +106,15 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       });
       telephony = connected;
       onClose('telephony', () => connected.close());
+      // The switch's originate budget, shared by every worker through Redis; a leg's slot is freed
+      // by whichever process hears it end.
+      const gate = budgetGate(new OriginateBudget({
+        redis: commands, keyPrefix: config.keyPrefix, switchId: switchIdOf(esl.host, esl.port), limits: config.switchBudget, load: connected,
+      }));
+      const stopReleasing = connected.onLegEnded((end) => {
+        gate.release(end.uuid).catch((err: unknown) => logger.debug({ err, uuid: end.uuid }, 'switch slot not released; it lapses by itself'));
+      });
+      onClose('switch-slots', async () => stopReleasing());
 
       const flow: FlowDeps = {
         repository,
@@ -112,6 +122,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         scheduler,
         notifier,
         cancelSignal,
+        gate,
         messages: { callerNoAnswer: config.callerNoAnswerMessage, calleeUnavailable: config.calleeUnavailableMessage },
         defaultCallerId: config.defaultCallerId,
         callEndReconcileMs: config.callEndReconcileMs,

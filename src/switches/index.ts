@@ -15,3 +15,4 @@ export {
   type BudgetRefusal,
   type OriginateBudgetOptions,
 } from './originate-budget.js';
+export { budgetGate, switchIdOf } from './originate-gate.js';

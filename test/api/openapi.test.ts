@@ -20,7 +20,7 @@ const STATUSES: Record<CallbackStatus, true> = {
 };
 const EVENTS: Record<TimelineEvent, true> = {
   created: true, scheduled: true, queued: true, 'attempt-started': true, 'leg-dialing': true, 'leg-answered': true,
-  'leg-failed': true, 'leg-ended': true, 'announcement-played': true, 'announcement-failed': true, 'dtmf-started': true, 'dtmf-sent': true,
+  'waiting-for-switch': true, 'leg-failed': true, 'leg-ended': true, 'announcement-played': true, 'announcement-failed': true, 'dtmf-started': true, 'dtmf-sent': true,
   'caller-no-answer-message-played': true, bridged: true, 'attempt-failed': true, 'retry-scheduled': true,
   resumed: true, 'cancel-requested': true, completed: true, failed: true, canceled: true,
 };

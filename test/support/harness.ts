@@ -78,6 +78,10 @@ export async function startCrossline(eslUrl: string, options: Omit<HarnessOption
     WEBHOOK_SECRET: 'whsec_test_0123456789abcdef',
     ESL_API_TIMEOUT_MS: '3000',
     RATE_LIMIT_PER_MINUTE: '10000',
+    // The switch capacity guard stays on, with what the switch reports as its limits; a test that
+    // times ESL commands out must not leave the next one waiting a minute for SWITCH_SLOW.
+    SWITCH_MAX_SPS: '1000',
+    SWITCH_SLOW_REPLY_MS: '60000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   };

@@ -100,7 +100,7 @@ describe('ESL client against a switch that misbehaves', () => {
     await assert.rejects(telephony.bridge(randomUUID(), randomUUID()), failsWith('SWITCH_TIMEOUT'));
   });
 
-  it('kills a leg whose originate ran after its acknowledgement timed out, so a redial cannot double the call', async () => {
+  it('leaves a leg whose originate ran after its acknowledgement timed out to the caller, who follows it by its UUID', async () => {
     // The switch stalls, then catches up and answers every command in order, as FreeSWITCH does.
     let stalled = true;
     const backlog: Array<{ socket: Socket; jobId: string }> = [];
@@ -120,12 +120,9 @@ describe('ESL client against a switch that misbehaves', () => {
     assert.ok(socket);
     stalled = false;
     for (const entry of backlog.splice(0)) reply(entry.socket, `+OK Job-UUID: ${entry.jobId}`);
-    const kills = (): number => server.commands.filter((c) => c.startsWith(`bgapi uuid_kill ${request.uuid} ORIGINATOR_CANCEL`)).length;
-    const before = kills();
     jsonEvent(socket, { 'Event-Name': 'CHANNEL_CREATE', 'Unique-ID': request.uuid, 'Core-UUID': randomUUID() });
-    const deadline = Date.now() + 1000;
-    while (kills() === before && Date.now() < deadline) await sleep(10);
-    assert.ok(kills() > before, 'the late channel was killed as soon as it showed up');
+    await sleep(300);
+    assert.deepEqual(server.commands.filter((c) => c.startsWith(`bgapi uuid_kill ${request.uuid}`)), [], 'a slow reply is not a refusal: the late leg is not killed');
   });
 
   it('a wrong password fails start with SWITCH_UNAVAILABLE and the password appears nowhere', async () => {

@@ -202,9 +202,11 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
    * `-ERR <cause>` or the channel's hangup cause).
    *
    * Throws, with nothing sent, INVALID_* for a value outside the grammars and SWITCH_UNAVAILABLE
-   * while disconnected. Throws SWITCH_TIMEOUT / SWITCH_COMMAND_FAILED / SWITCH_UNAVAILABLE when the
-   * originate was not acknowledged; the leg is then killed whenever it shows up during its ring
-   * time, so a later dial with a new UUID cannot double the call. Once acknowledged, it does not
+   * while disconnected. Throws SWITCH_COMMAND_FAILED when the switch refused the originate (the leg
+   * is then killed whenever it shows up during its ring time, so a later dial with a new UUID cannot
+   * double the call), SWITCH_TIMEOUT / SWITCH_UNAVAILABLE when it was not acknowledged in time or the
+   * connection was lost: the originate may still run, so the leg is left alone for the caller to
+   * follow by its UUID (awaitAnswer) or hang up. Once acknowledged, it does not
    * throw: a connection lost meanwhile is reconciled after the reconnect (`failed` UNKNOWN when the
    * channel is gone). Aborting the signal kills the leg and resolves `failed` ORIGINATOR_CANCEL.
    */
@@ -259,7 +261,10 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
         (error: unknown) => {
           if (done()) return;
           fail(error);
-          this.#guard.guard(uuid, 'ORIGINATOR_CANCEL', windowMs);
+          // Not acknowledged in time (or the connection lost) is not refused: the originate may be
+          // running on a slow switch, and the caller follows the leg by its UUID (awaitAnswer).
+          const mayRun = error instanceof CrosslineError && (error.code === 'SWITCH_TIMEOUT' || error.code === 'SWITCH_UNAVAILABLE');
+          if (!mayRun) this.#guard.guard(uuid, 'ORIGINATOR_CANCEL', windowMs);
         },
       );
     });
