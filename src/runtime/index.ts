@@ -8,11 +8,25 @@ import { createCallbackWorker } from '../../workers/callback-worker.js';
 import { answerClientErrors, createApp } from '../api/index.js';
 import { CallEndRecorder, DefaultCallbackService, type FlowDeps } from '../callbacks/index.js';
 import type { Config } from '../config/index.js';
-import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, type WebhookWorker } from '../notify/index.js';
-import { AttemptQueue } from '../queue/index.js';
+import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, WEBHOOK_QUEUE, type WebhookWorker } from '../notify/index.js';
+import { ATTEMPT_QUEUE, AttemptQueue } from '../queue/index.js';
 import { createEslSimulator, type EslSimulator } from '../simulator/index.js';
 import { budgetGate, OriginateBudget, switchIdOf } from '../switches/index.js';
-import { CallbackRepository, CancelSignal, createRedis, RedisIntakeLimits, resolveRedis, SwitchStatusBoard, uuidv7, type Redis, type ResolvedRedis } from '../store/index.js';
+import {
+  CallbackRepository,
+  CancelSignal,
+  createRedisClient,
+  describeClient,
+  duplicateClient,
+  isClusterUrl,
+  keyPrefixes,
+  RedisIntakeLimits,
+  resolveRedis,
+  SwitchStatusBoard,
+  uuidv7,
+  type RedisClient,
+  type ResolvedRedis,
+} from '../store/index.js';
 import { LegFactsStore } from '../store/leg-facts.js';
 import { connectTelephony, parseEslUrl, type EslTelephony } from '../telephony/index.js';
 
@@ -61,31 +75,33 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
   try {
     const redis = await resolveRedis(config.redisUrl);
     onClose('redis-server', () => redis.stop());
-    const commands = createRedis(redis.url);
+    const commands = createRedisClient(redis.url);
+    // on a Redis Cluster, keys changed together share a hash tag (see store/keys.ts)
+    const prefixes = keyPrefixes(config.keyPrefix, isClusterUrl(redis.url));
     logRedisErrors(commands, logger, 'commands');
     onClose('redis', () => commands.quit());
     // Serve nothing before the store answers: the rate limiter refuses a connection that is not ready.
     await waitUntilReady(commands);
 
     const webhookSecret = config.webhookSecret ?? randomBytes(24).toString('hex');
-    const repository = new CallbackRepository(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 });
+    const repository = new CallbackRepository(commands, prefixes.callbacks, { retentionSec: config.callbackRetentionDays * 86_400 });
     const scheduler = new AttemptQueue({
       connection: commands,
-      prefix: config.keyPrefix,
+      prefix: prefixes.queue(ATTEMPT_QUEUE),
       onError: (err) => logger.warn({ err, component: 'attempt-queue' }, 'attempt queue connection error'),
     });
     onClose('attempt-queue', () => scheduler.close());
-    const notifier = createWebhookNotifier({ connection: commands, prefix: config.keyPrefix, maxAttempts: config.webhookMaxAttempts, logger });
+    const notifier = createWebhookNotifier({ connection: commands, prefix: prefixes.queue(WEBHOOK_QUEUE), maxAttempts: config.webhookMaxAttempts, logger });
     onClose('webhook-notifier', () => notifier.close());
-    const board = new SwitchStatusBoard(commands, config.keyPrefix);
+    const board = new SwitchStatusBoard(commands, prefixes.spread);
 
     let simulator: EslSimulator | undefined;
     let telephony: EslTelephony | undefined;
     if (roles.workers) {
-      const subscriber = commands.duplicate();
+      const subscriber = duplicateClient(commands);
       logRedisErrors(subscriber, logger, 'subscriber');
       onClose('redis-subscriber', () => subscriber.quit());
-      const cancelSignal = new CancelSignal(commands, config.keyPrefix, subscriber);
+      const cancelSignal = new CancelSignal(commands, prefixes.spread, subscriber);
       let eslUrl = config.eslUrl;
       if (eslUrl === undefined) {
         simulator = await createEslSimulator({ timeScale: config.simulatorTimeScale, ...embeddedCdrTarget(config, roles) });
@@ -136,14 +152,14 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       onClose('call-end-recorder', () => recorder.stop());
       const worker = createCallbackWorker(flow, {
         connection: commands,
-        prefix: config.keyPrefix,
+        prefix: prefixes.queue(ATTEMPT_QUEUE),
         concurrency: config.workerConcurrency,
         lockMs: config.jobLockMs,
       });
       onClose('callback-worker', () => drain(worker, logger));
       const webhooks: WebhookWorker = createWebhookWorker({
         connection: commands,
-        prefix: config.keyPrefix,
+        prefix: prefixes.queue(WEBHOOK_QUEUE),
         secret: webhookSecret,
         timeoutMs: config.webhookTimeoutMs,
         allowPrivate: config.webhookAllowPrivate,
@@ -174,7 +190,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       const service = new DefaultCallbackService({
         repository,
         scheduler,
-        cancelSignal: new CancelSignal(commands, config.keyPrefix),
+        cancelSignal: new CancelSignal(commands, prefixes.spread),
         notifier,
         webhookGuard: createWebhookUrlGuard({ allowPrivate: config.webhookAllowPrivate }),
         policy: {
@@ -192,7 +208,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
           },
           callerIds: config.callerIds,
         },
-        limits: new RedisIntakeLimits(commands, config.keyPrefix, limitPolicy),
+        limits: new RedisIntakeLimits(commands, prefixes.callbacks, limitPolicy),
         limitPolicy,
         clock: () => new Date(),
         newId: () => uuidv7(),
@@ -242,7 +258,7 @@ function embeddedCdrTarget(config: Readonly<Config>, roles: Roles): { cdrUrl?: s
  * ioredis reconnects by itself; without a listener its errors would go to stderr unstructured.
  * One line per outage (not per retry), and one when the connection is back.
  */
-function logRedisErrors(redis: Redis, logger: Logger, connection: string): void {
+function logRedisErrors(redis: RedisClient, logger: Logger, connection: string): void {
   let down = false;
   redis.on('error', (err: Error) => {
     if (down) return;
@@ -256,10 +272,10 @@ function logRedisErrors(redis: Redis, logger: Logger, connection: string): void 
   });
 }
 
-function waitUntilReady(redis: Redis): Promise<void> {
+function waitUntilReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Redis at ${redis.options.host ?? ''}:${redis.options.port ?? ''} did not become ready within 10 s`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${describeClient(redis)} did not become ready within 10 s`)), 10_000);
     redis.once('ready', () => {
       clearTimeout(timer);
       resolve();
@@ -312,4 +328,4 @@ async function drain(worker: Worker, logger: Logger): Promise<void> {
   if (!drained) logger.warn({ graceMs: DRAIN_GRACE_MS }, 'attempts still dialling at shutdown are left to another worker');
 }
 
-export type { Redis };
+export type { RedisClient };
