@@ -8,8 +8,8 @@
  */
 import type { Logger } from 'pino';
 import { isCrosslineError } from '../errors.js';
-import type { HangupCause, LegEnd, Telephony } from '../telephony/types.js';
-import { RevisionConflictError, type CallbackNotifier, type CallbackRepository, type CancelSignal } from './ports.js';
+import { parseHangupCause, type HangupCause, type LegEnd, type Telephony } from '../telephony/types.js';
+import { RevisionConflictError, type CallbackNotifier, type CallbackRepository, type CancelSignal, type LegFacts, type LegFactsRepository } from './ports.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Leg, TimelineEntry, TimelineEvent } from './types.js';
 
@@ -18,6 +18,8 @@ export interface CallEndDeps {
   telephony: Telephony;
   notifier: CallbackNotifier;
   cancelSignal: CancelSignal;
+  /** The switch's CDRs: the cause of an end nobody heard. */
+  legFacts: LegFactsRepository;
   clock: () => Date;
   logger: Logger;
 }
@@ -41,6 +43,23 @@ const SURVIVOR_HANGUP_MS = 10_000;
  * happen may see the second leg gone before the first.
  */
 const RECORDER_HEAD_START_MS = 300;
+
+/**
+ * How long a leg that is gone may take to be reported by the switch, ms: FreeSWITCH posts the CDR
+ * before it destroys the channel, but the post may still be on its way (the simulator's is).
+ */
+const CDR_GRACE_MS = 1_500;
+const CDR_POLL_MS = 100;
+
+/** The switch's CDR of a leg that is gone, waiting CDR_GRACE_MS for it; undefined when none came. */
+export async function factsOf(deps: { legFacts: LegFactsRepository }, uuid: string): Promise<LegFacts | undefined> {
+  const deadline = Date.now() + CDR_GRACE_MS;
+  for (;;) {
+    const facts = await deps.legFacts.get(uuid);
+    if (facts || Date.now() >= deadline) return facts;
+    await new Promise((resolve) => setTimeout(resolve, CDR_POLL_MS));
+  }
+}
 
 /** Whether attempt `attemptNumber` of `callback` is a live conversation (bridged, not yet over). */
 export function inConversation(callback: Callback, attemptNumber: number): boolean {
@@ -114,9 +133,12 @@ class Conversation {
       }
     }
     if (!gone) return 'up';
-    // The first end is saved before the other party is hung up: its cause is known only here.
-    if (learned) await this.commit();
-    for (const survivor of legs.filter((l) => l.state !== 'ended')) {
+    // The first end is saved before the other party is hung up (its cause is known only here),
+    // with the hang-up written ahead of it.
+    const survivors = legs.filter((l) => l.state !== 'ended');
+    const asked = survivors.filter((l) => this.noteOnce('hangup-requested', { role: l.role, uuid: l.uuid, hangupCause: 'NORMAL_CLEARING' }));
+    if (learned || asked.length > 0) await this.commit();
+    for (const survivor of survivors) {
       await this.deps.telephony.hangup(survivor.uuid, 'NORMAL_CLEARING');
       this.endLeg(survivor, await this.causeOf(survivor));
     }
@@ -128,10 +150,13 @@ class Conversation {
 
   /** Canceled while bridged: both legs hung up, as a worker driving the attempt would. */
   private async cancel(): Promise<ConversationState> {
-    this.note('cancel-requested', {});
+    this.noteOnce('cancel-requested', {});
     // Each end saved as it is made, as the attempt flow does (and the switch is given the moment
     // between two kills to tear the bridge down).
-    for (const leg of this.attempt.legs.filter((l) => l.state !== 'ended')) {
+    const up = this.attempt.legs.filter((l) => l.state !== 'ended');
+    for (const leg of up) this.noteOnce('hangup-requested', { role: leg.role, uuid: leg.uuid, hangupCause: 'ORIGINATOR_CANCEL' });
+    await this.commit();
+    for (const leg of up) {
       await this.deps.telephony.hangup(leg.uuid, 'ORIGINATOR_CANCEL');
       this.endLeg(leg, 'ORIGINATOR_CANCEL');
       await this.commit();
@@ -143,19 +168,30 @@ class Conversation {
     return 'over';
   }
 
-  /** The cause this process heard for a leg that is gone or going; UNKNOWN when nobody heard it. */
+  /**
+   * The cause this process heard for a leg that is gone or going; when nobody heard it, the one
+   * in the switch's CDR of it (its end time too); UNKNOWN when there is none either.
+   */
   private async causeOf(leg: Leg): Promise<HangupCause> {
+    let heard: HangupCause = 'UNKNOWN';
     try {
-      return await this.deps.telephony.awaitHangup(leg.uuid, AbortSignal.timeout(SURVIVOR_HANGUP_MS));
+      heard = await this.deps.telephony.awaitHangup(leg.uuid, AbortSignal.timeout(SURVIVOR_HANGUP_MS));
     } catch (err) {
-      this.log.warn({ err, uuid: leg.uuid }, 'hangup cause not heard; recorded as UNKNOWN');
-      return 'UNKNOWN';
+      this.log.warn({ err, uuid: leg.uuid }, 'hangup cause not heard');
     }
+    if (heard !== 'UNKNOWN') return heard;
+    const facts = await factsOf(this.deps, leg.uuid);
+    if (!facts) return 'UNKNOWN';
+    this.factEnds.set(leg.uuid, facts.endedAt);
+    return parseHangupCause(facts.hangupCause);
   }
+
+  /** End times read from CDRs, by leg UUID. */
+  private readonly factEnds = new Map<string, string>();
 
   private endLeg(leg: Leg, cause: HangupCause): void {
     leg.state = 'ended';
-    leg.endedAt = this.now();
+    leg.endedAt = this.factEnds.get(leg.uuid) ?? this.now();
     leg.hangupCause = cause;
     this.note('leg-ended', { role: leg.role, uuid: leg.uuid, hangupCause: cause });
   }
@@ -166,6 +202,16 @@ class Conversation {
 
   private note(event: TimelineEvent, fields: Omit<TimelineEntry, 'at' | 'event' | 'attempt'>): void {
     record(this.callback, { event, attempt: this.attemptNumber, ...fields }, this.deps.clock());
+  }
+
+  /**
+   * Notes an entry unless this attempt's timeline has it already (for that leg): several processes
+   * may settle one call, and a write-ahead intent is written once.
+   */
+  private noteOnce(event: TimelineEvent, fields: Omit<TimelineEntry, 'at' | 'event' | 'attempt'>): boolean {
+    if (this.callback.timeline.some((e) => e.attempt === this.attemptNumber && e.event === event && e.uuid === fields.uuid)) return false;
+    this.note(event, fields);
+    return true;
   }
 
   private move(to: CallbackStatus, event: TimelineEvent): void {

@@ -3,8 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CrosslineError, isCrosslineError } from '../errors.js';
 import { dtmfPlayoutMs } from '../telephony/dtmf.js';
-import type { DialRequest, HangupCause, LegResult, Telephony } from '../telephony/types.js';
-import { inConversation, settleConversation } from './call-end.js';
+import { parseHangupCause, type DialRequest, type HangupCause, type LegResult, type Telephony } from '../telephony/types.js';
+import { factsOf, inConversation, settleConversation } from './call-end.js';
+import type { LegFactsRepository } from './ports.js';
+import { decideResume, type LegEvidence, type LegFinding, type ResumeDecision } from './resume.js';
 import type { AttemptScheduler, CallbackNotifier, CallbackRepository, CancelSignal, OriginateGate, SwitchWaitReason } from './ports.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
@@ -34,6 +36,8 @@ export interface FlowDeps {
    * records an end nobody heard), ms.
    */
   callEndReconcileMs: number;
+  /** The switch's own record of each leg once it ended (its CDRs): what a successor decides from. */
+  legFacts: LegFactsRepository;
   clock: () => Date;
   logger: Logger;
 }
@@ -189,7 +193,7 @@ class AttemptRun {
     const stopWatching = await this.deps.cancelSignal.watch(this.callback.id, () => this.cancel.abort());
     try {
       if (requested || (await this.deps.cancelSignal.isRequested(this.callback.id))) this.cancel.abort();
-      return await this.drive(attempt);
+      return await (this.tookOver(attempt) ? this.resume(attempt) : this.drive(attempt));
     } catch (err) {
       if (!(err instanceof CanceledError) && !this.cancel.signal.aborted) throw err;
       await this.finishCanceled(attempt);
@@ -406,14 +410,24 @@ class AttemptRun {
     if (leg.state === 'answered') {
       const state = await telephony.channelState(leg.uuid);
       if (state === 'answered') return { outcome: 'answered' };
-      await this.endLeg(leg, 'UNKNOWN', 'leg-ended');
-      return { outcome: 'failed', cause: 'UNKNOWN' };
+      return this.endedUnwatched(leg);
     }
     const ringMs = this.callback.request.ringTimeoutSec * 1000;
     const remaining = Date.parse(leg.startedAt) + ringMs + RESUME_RING_SLACK_MS - this.deps.clock().getTime();
     const result = await telephony.awaitAnswer(leg.uuid, Math.max(remaining, 1_000), signal);
+    // Gone before this worker heard anything: the switch's CDR says whether it answered, and why it ended.
+    if (result.outcome === 'failed' && result.cause === 'UNKNOWN') return this.endedUnwatched(leg);
     await this.settleLeg(leg, result);
     return result;
+  }
+
+  /** A leg found gone that nobody heard end: recorded from its CDR when the switch sent one, else UNKNOWN. */
+  private async endedUnwatched(leg: Leg): Promise<LegResult> {
+    const facts = await factsOf(this.deps, leg.uuid);
+    const cause: HangupCause = facts ? parseHangupCause(facts.hangupCause) : 'UNKNOWN';
+    this.applyFinding(leg, { uuid: leg.uuid, kind: 'ended', answered: facts?.answered ?? leg.state === 'answered', cause, source: facts ? 'cdr' : 'unknown', ...(facts ? { facts } : {}) });
+    await this.commit();
+    return { outcome: 'failed', cause };
   }
 
   /** Records how a dialling leg came out. */
@@ -471,7 +485,7 @@ class AttemptRun {
   private async afterAnswer(attempt: Attempt, leg: Leg): Promise<'up' | 'hung-up'> {
     const { request } = this.callback;
     const text = leg.role === 'callee' ? request.announce.callee : request.announce.caller;
-    if (text !== undefined && !this.done(attempt, 'announcement-played', leg.role) && !this.done(attempt, 'announcement-failed', leg.role)) {
+    if (text !== undefined && !this.announced(attempt, leg.role, 'announcement-played')) {
       await this.announce(leg, text, 'announcement-played');
     }
     const dtmf = leg.role === 'callee' ? request.callee.dtmf : undefined;
@@ -485,12 +499,16 @@ class AttemptRun {
    * records nothing here; the step that waits on it sees the hangup.
    */
   private async announce(leg: Leg, text: string, played: 'announcement-played' | 'caller-no-answer-message-played'): Promise<void> {
+    const what = announcementName(played);
+    // Written ahead. The switch keeps no trace of a playback once it is over, so a successor that
+    // finds this without an outcome does not play it again: an announcement is played at most once.
+    this.note('announcement-started', { role: leg.role, uuid: leg.uuid, detail: what });
+    await this.commit();
     const result = await this.deps.telephony.play(leg.uuid, { kind: 'speak', text }, this.cancel.signal);
     this.throwIfCanceled();
     if (result.outcome === 'hung-up') return;
     if (result.outcome === 'failed') {
       this.log.warn({ role: leg.role, uuid: leg.uuid, reason: result.reason }, 'announcement not played');
-      const what = played === 'announcement-played' ? 'announcement' : 'caller-no-answer message';
       this.note('announcement-failed', { role: leg.role, uuid: leg.uuid, detail: `${what}: ${result.reason}` });
     } else {
       this.note(played, { role: leg.role, uuid: leg.uuid });
@@ -558,7 +576,7 @@ class AttemptRun {
     if (first.state === 'ended') return;
     // The callee waiting hears that the caller did not come; a caller waiting, that the callee could not be reached.
     const text = first.role === 'callee' ? this.deps.messages.callerNoAnswer : this.deps.messages.calleeUnavailable;
-    if (!this.done(attempt, 'caller-no-answer-message-played', first.role)) await this.announce(first, text, 'caller-no-answer-message-played');
+    if (!this.announced(attempt, first.role, 'caller-no-answer-message-played')) await this.announce(first, text, 'caller-no-answer-message-played');
     await this.hangupLeg(first, 'NORMAL_CLEARING');
   }
 
@@ -571,6 +589,9 @@ class AttemptRun {
     this.throwIfCanceled();
     const callee = a.role === 'callee' ? a : b;
     const caller = a.role === 'caller' ? a : b;
+    // Written ahead: a successor that finds it without `bridged` asks the switch whether the parties were joined.
+    this.note('bridge-requested', { uuid: caller.uuid, detail: `${callee.uuid} <-> ${caller.uuid}` });
+    await this.commit();
     try {
       await this.deps.telephony.bridge(callee.uuid, caller.uuid);
     } catch (err) {
@@ -626,8 +647,100 @@ class AttemptRun {
 
   private async hangupLeg(leg: Leg, cause: HangupCause): Promise<void> {
     if (leg.state === 'ended') return;
+    // Written ahead: a successor that finds the leg gone knows its end was ours, not the party's.
+    this.note('hangup-requested', { role: leg.role, uuid: leg.uuid, hangupCause: cause });
+    await this.commit();
     await this.deps.telephony.hangup(leg.uuid, cause);
     await this.endLeg(leg, cause, 'leg-ended');
+  }
+
+  /**
+   * Whether an announcement was played, failed, or started (by a worker that may have died while
+   * the switch played it: not repeated).
+   */
+  private announced(attempt: Attempt, role: LegRole, played: 'announcement-played' | 'caller-no-answer-message-played'): boolean {
+    const what = announcementName(played);
+    return this.callback.timeline.some(
+      (e) =>
+        e.attempt === attempt.number &&
+        e.role === role &&
+        (e.event === played || ((e.event === 'announcement-failed' || e.event === 'announcement-started') && e.detail?.startsWith(what) === true)),
+    );
+  }
+
+  /** Whether this job took the attempt over from a worker that stopped (it just recorded `resumed`). */
+  private tookOver(attempt: Attempt): boolean {
+    const last = this.callback.timeline.at(-1);
+    return last?.event === 'resumed' && last.attempt === attempt.number && attempt.legs.length > 0;
+  }
+
+  /**
+   * A takeover: asks the switch about every leg the store has dialling or answered (and, once a
+   * leg is gone, reads the switch's CDR of it), lets {@link decideResume} apply the resume rules,
+   * records what was learnt, and acts on the decision. True once bridged, as drive().
+   */
+  private async resume(attempt: Attempt): Promise<boolean> {
+    const bridgeAsked = this.done(attempt, 'bridge-requested');
+    const evidence = new Map<string, LegEvidence>();
+    for (const leg of attempt.legs) {
+      if (leg.state !== 'dialing' && leg.state !== 'answered') continue;
+      const state = await this.deps.telephony.channelState(leg.uuid);
+      if (state === 'absent') {
+        // A leg that answered surely existed: its CDR is worth waiting for. One only dialled may
+        // never have been created; if it was, resumeLeg reads its CDR once it has made sure.
+        const facts = leg.state === 'answered' ? await factsOf(this.deps, leg.uuid) : await this.deps.legFacts.get(leg.uuid);
+        evidence.set(leg.uuid, { state, ...(facts ? { facts } : {}) });
+      } else {
+        const bridgedTo = bridgeAsked ? await this.deps.telephony.bridgedTo(leg.uuid) : undefined;
+        evidence.set(leg.uuid, { state, ...(bridgedTo ? { bridgedTo } : {}) });
+      }
+    }
+    const decision = decideResume(attempt, this.callback.timeline, evidence);
+    this.log.info({ decision: decision.kind, findings: decision.findings.length }, 'resume decided from the switch and its CDRs');
+    if (decision.kind === 'conversation') {
+      const talked = decision.talkedSec === undefined ? '' : `; talked ${decision.talkedSec} s (switch CDR)`;
+      const caller = attempt.legs.find((l) => l.role === 'caller');
+      this.move('bridged', 'bridged', { ...(caller ? { uuid: caller.uuid } : {}), detail: `found bridged by the switch after a takeover${talked}` });
+      this.record(attempt, decision);
+      await this.commit();
+      return true;
+    }
+    this.record(attempt, decision);
+    if (decision.findings.length > 0) await this.commit();
+    if (decision.kind === 'carry-on') return this.drive(attempt);
+    const failed = attempt.legs.find((l) => l.role === decision.role);
+    for (const leg of attempt.legs) {
+      if (leg === failed || leg.state === 'ended') continue;
+      if (decision.tellWaiting) await this.dismissWaitingLeg(attempt, leg);
+      else await this.hangupLeg(leg, 'NORMAL_CLEARING');
+    }
+    return this.attemptFailed(attempt, decision.cause, decision.role);
+  }
+
+  /** Records what a takeover learnt: a leg answered, or ended (with its CDR's cause and times), while no worker watched. */
+  private record(attempt: Attempt, decision: ResumeDecision): void {
+    for (const finding of decision.findings) {
+      const leg = attempt.legs.find((l) => l.uuid === finding.uuid);
+      if (leg) this.applyFinding(leg, finding);
+    }
+  }
+
+  private applyFinding(leg: Leg, finding: LegFinding): void {
+    const { role, uuid } = leg;
+    if (finding.kind === 'answered' || (finding.answered && leg.state === 'dialing')) {
+      leg.state = 'answered';
+      leg.answeredAt = finding.kind === 'ended' ? (finding.facts?.answeredAt ?? this.now()) : this.now();
+      const detail = finding.kind === 'ended' ? 'while no worker watched (switch CDR)' : 'while no worker watched';
+      if (role === 'callee' && this.callback.status === 'calling-callee') this.move('callee-answered', 'leg-answered', { role, uuid, detail });
+      else this.note('leg-answered', { role, uuid, detail });
+    }
+    if (finding.kind !== 'ended') return;
+    const wasAnswered = leg.state === 'answered';
+    leg.state = 'ended';
+    leg.endedAt = finding.facts?.endedAt ?? this.now();
+    leg.hangupCause = finding.cause;
+    const how = finding.source === 'cdr' ? 'switch CDR' : finding.source === 'our-hangup' ? 'the hang-up asked for' : 'nobody heard it; no CDR';
+    this.note(wasAnswered ? 'leg-ended' : 'leg-failed', { role, uuid, hangupCause: finding.cause, detail: `ended while no worker watched (${how})` });
   }
 
   private done(attempt: Attempt, event: TimelineEvent, role?: LegRole): boolean {
@@ -662,3 +775,6 @@ class AttemptRun {
     }
   }
 }
+
+const announcementName = (played: 'announcement-played' | 'caller-no-answer-message-played'): string =>
+  played === 'announcement-played' ? 'announcement' : 'caller-no-answer message';

@@ -101,6 +101,14 @@ export type TimelineEvent =
   /** Every IVR digit and pause has been played out to the callee (detail: the digits). */
   | 'dtmf-sent'
   | 'caller-no-answer-message-played'
+  /**
+   * Intents, written before the command goes to the switch (detail: which announcement; the
+   * cause asked for): a worker taking over finds out what became of one with no outcome after it
+   * before it acts (see resume.ts).
+   */
+  | 'announcement-started'
+  | 'hangup-requested'
+  | 'bridge-requested'
   | 'bridged'
   | 'attempt-failed'
   | 'retry-scheduled'

@@ -142,6 +142,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         messages: { callerNoAnswer: config.callerNoAnswerMessage, calleeUnavailable: config.calleeUnavailableMessage },
         defaultCallerId: config.defaultCallerId,
         callEndReconcileMs: config.callEndReconcileMs,
+        legFacts: new LegFactsStore(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 }),
         clock: () => new Date(),
         logger: logger.child({ component: 'flow' }),
       };

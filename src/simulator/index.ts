@@ -110,6 +110,12 @@ export interface EslSimulator {
   readonly url: string;
   /** Every command received, in order, on every connection (the latest 100 000). */
   readonly commands: readonly ReceivedCommand[];
+  /**
+   * Calls `listener` with every command as it arrives, before the simulator acts on it (for a test
+   * that kills its sender right after the switch received a command); returns the function that
+   * stops listening. A listener that throws is ignored.
+   */
+  onCommand(listener: (command: ReceivedCommand) => void): () => void;
   /** The `api`/`bgapi originate` commands among them. */
   originates(): ReceivedCommand[];
   /** Scripts one phone at run time (`number` in E.164; the '+' is optional). */

@@ -96,6 +96,13 @@ export class SimulatorServer implements EslSimulator {
     this.clock.every(this.heartbeatMs, () => fireHeartbeat(this.ctx, this.heartbeatMs * this.clock.timeScale));
   }
 
+  private readonly commandListeners = new Set<(command: ReceivedCommand) => void>();
+
+  onCommand(listener: (command: ReceivedCommand) => void): () => void {
+    this.commandListeners.add(listener);
+    return () => void this.commandListeners.delete(listener);
+  }
+
   originates(): ReceivedCommand[] {
     return this.commands.filter((c) => /^(bg)?api originate /.test(c.text));
   }
@@ -208,8 +215,16 @@ export class SimulatorServer implements EslSimulator {
   }
 
   private record(connection: number, text: string): void {
-    this.commands.push({ at: this.clock.elapsed(), connection, text });
+    const command: ReceivedCommand = { at: this.clock.elapsed(), connection, text };
+    this.commands.push(command);
     if (this.commands.length > MAX_COMMANDS) this.commands.splice(0, this.commands.length - MAX_COMMANDS);
+    for (const listener of this.commandListeners) {
+      try {
+        listener(command);
+      } catch {
+        // a listener's failure is its own; the switch carries on
+      }
+    }
   }
 
   /** Forgets the oldest finished channels once there are too many. */

@@ -180,6 +180,11 @@ export interface Telephony {
   sendDtmf(uuid: string, digits: string): Promise<void>;
   /** Bridges two answered legs (uuid_bridge). */
   bridge(uuidA: string, uuidB: string): Promise<void>;
+  /**
+   * The leg a channel is or was bridged to (`uuid_getvar <uuid> bridge_uuid`), for a worker that
+   * finds a bridge requested but not recorded; undefined when it never was, or the channel is gone.
+   */
+  bridgedTo(uuid: string): Promise<string | undefined>;
   /** Hangs a leg up; a leg that no longer exists is not an error. */
   hangup(uuid: string, cause?: HangupCause): Promise<void>;
   /** Closes the connection; safe to call twice. */

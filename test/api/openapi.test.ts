@@ -21,7 +21,10 @@ const STATUSES: Record<CallbackStatus, true> = {
 const EVENTS: Record<TimelineEvent, true> = {
   created: true, scheduled: true, queued: true, 'attempt-started': true, 'leg-dialing': true, 'leg-answered': true,
   'waiting-for-switch': true, 'leg-failed': true, 'leg-ended': true, 'announcement-played': true, 'announcement-failed': true, 'dtmf-started': true, 'dtmf-sent': true,
-  'caller-no-answer-message-played': true, bridged: true, 'attempt-failed': true, 'retry-scheduled': true,
+  'caller-no-answer-message-played': true,
+  'announcement-started': true,
+  'hangup-requested': true,
+  'bridge-requested': true, bridged: true, 'attempt-failed': true, 'retry-scheduled': true,
   resumed: true, 'cancel-requested': true, completed: true, failed: true, canceled: true,
 };
 

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { CallEndRecorder, runAttempt, type Callback, type FlowDeps, type TimelineEntry } from '../../src/callbacks/index.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
+import { LegFactsStore } from '../../src/store/leg-facts.js';
 import { connectTelephony, parseEslUrl, type EslTelephony } from '../../src/telephony/index.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
@@ -15,7 +16,7 @@ import { testRedisUrl, uniquePrefix } from '../support/redis.js';
  */
 
 const legOf = (cb: Callback, role: 'callee' | 'caller') => cb.attempts[0]?.legs.find((l) => l.role === role);
-const timeline = (cb: Callback): string[] => cb.timeline.filter((e) => e.attempt === 1 && !['leg-dialing', 'leg-answered', 'attempt-started', 'bridged'].includes(e.event)).map((e) => [e.event, e.role, e.hangupCause].filter(Boolean).join(' '));
+const timeline = (cb: Callback): string[] => cb.timeline.filter((e) => e.attempt === 1 && !['leg-dialing', 'leg-answered', 'attempt-started', 'bridge-requested', 'hangup-requested', 'bridged'].includes(e.event)).map((e) => [e.event, e.role, e.hangupCause].filter(Boolean).join(' '));
 
 describe('the end of a live call', () => {
   let redis: Redis;
@@ -48,6 +49,7 @@ describe('the end of a live call', () => {
       messages: { callerNoAnswer: 'caller did not answer', calleeUnavailable: 'callee unavailable' },
       defaultCallerId: undefined,
       callEndReconcileMs: 60_000,
+      legFacts: new LegFactsStore(redis, prefix),
       clock: () => new Date(),
       logger: pino({ level: 'silent' }),
     };

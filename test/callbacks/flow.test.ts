@@ -5,6 +5,7 @@ import pino from 'pino';
 import { runAttempt, type AttemptScheduler, type Callback, type CallbackNotifier, type FlowDeps, type TimelineEntry } from '../../src/callbacks/index.js';
 import { CrosslineError } from '../../src/errors.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
+import { LegFactsStore } from '../../src/store/leg-facts.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { connectTelephony, parseEslUrl, type EslTelephony } from '../../src/telephony/index.js';
 import type { Announcement, ChannelState, DialRequest, HangupCause, LegEnd, LegResult, PlayResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
@@ -101,6 +102,13 @@ class ScriptedTelephony implements Telephony {
     if (this.refuseBridge) throw new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to bridge the legs.');
   }
 
+  /** The leg each bridged leg is joined to, as `uuid_getvar bridge_uuid` would say. */
+  readonly joined = new Map<string, string>();
+
+  async bridgedTo(uuid: string): Promise<string | undefined> {
+    return this.joined.get(uuid);
+  }
+
   async hangup(uuid: string, cause: HangupCause = 'NORMAL_CLEARING'): Promise<void> {
     this.log.push(`hangup ${cause}`);
     this.channels.get(uuid)?.hangup(cause);
@@ -162,6 +170,7 @@ describe('the attempt flow', () => {
       messages: { callerNoAnswer: 'caller did not answer', calleeUnavailable: 'callee unavailable' },
       defaultCallerId: undefined,
       callEndReconcileMs: 20,
+      legFacts: new LegFactsStore(redis, prefix),
       clock: () => new Date(),
       logger: pino({ level: 'silent' }),
     };
@@ -387,6 +396,7 @@ describe('the attempt flow over the simulated switch', () => {
       messages: { callerNoAnswer: 'caller did not answer', calleeUnavailable: 'callee unavailable' },
       defaultCallerId: undefined,
       callEndReconcileMs: 20,
+      legFacts: new LegFactsStore(redis, prefix),
       clock: () => new Date(),
       logger: pino({ level: 'silent' }),
     };

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import supertest from 'supertest';
@@ -165,6 +166,21 @@ export function stopProcess(child: ChildProcess): Promise<number> {
 export function commandsLike(sim: EslSimulator, pattern: RegExp): string[] {
   return sim.commands.map((c) => c.text).filter((t) => pattern.test(t));
 }
+
+/** A TCP port free on 127.0.0.1 now (for a server whose address must be known before it starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** HTTP Basic credentials of the switch's CDR posts in tests (CDR_CREDENTIALS and the simulator's `cdrCredentials`). */
+export const TEST_CDR_CREDENTIALS = 'switch:cdr-secret-0123456789';
 
 /** SIGKILL, resolved once the process is gone (at once if it already is). */
 export function killProcess(child: ChildProcess): Promise<void> {

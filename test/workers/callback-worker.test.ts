@@ -6,6 +6,7 @@ import type { Callback, FlowDeps } from '../../src/callbacks/index.js';
 import { AttemptQueue, attemptJobId } from '../../src/queue/index.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
+import { LegFactsStore } from '../../src/store/leg-facts.js';
 import { connectTelephony, parseEslUrl, type EslTelephony } from '../../src/telephony/index.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
@@ -50,6 +51,7 @@ describe('the callback worker', () => {
       messages: { callerNoAnswer: 'caller did not answer', calleeUnavailable: 'callee unavailable' },
       defaultCallerId: undefined,
       callEndReconcileMs: 300,
+      legFacts: new LegFactsStore(redis, prefix),
       clock: () => new Date(),
       logger: pino({ level: 'silent' }),
     };

@@ -468,6 +468,12 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
     if (!result.startsWith('+OK')) throw new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to bridge the legs.');
   }
 
+  /** `api uuid_getvar <uuid> bridge_uuid`: set by uuid_bridge on both legs (and left set after the unbridge). */
+  async bridgedTo(uuid: string): Promise<string | undefined> {
+    const reply = (await this.#connection.api(`uuid_getvar ${checkUuid(uuid)} bridge_uuid`)).trim();
+    return /^[0-9a-f-]{36}$/.test(reply) ? reply : undefined;
+  }
+
   /** `bgapi uuid_kill <uuid> [cause]`; a channel that no longer exists is not an error. */
   async hangup(uuid: string, cause?: HangupCause): Promise<void> {
     const result = await this.#connection.bgapi(killCommand(uuid, cause));
