@@ -710,7 +710,8 @@ class AttemptRun {
     if (decision.kind === 'carry-on') return this.drive(attempt);
     const failed = attempt.legs.find((l) => l.role === decision.role);
     for (const leg of attempt.legs) {
-      if (leg === failed || leg.state === 'ended') continue;
+      // Only legs the switch may have: a reserved one was never dialled.
+      if (leg === failed || (leg.state !== 'dialing' && leg.state !== 'answered')) continue;
       if (decision.tellWaiting) await this.dismissWaitingLeg(attempt, leg);
       else await this.hangupLeg(leg, 'NORMAL_CLEARING');
     }
