@@ -58,6 +58,10 @@ export class CrosslineProcess {
         DESTINATION_CALLBACKS_PER_HOUR: '1000000',
         DESTINATION_MAX_ACTIVE: '100000',
         KEY_CALLBACKS_PER_DAY: '100000000',
+        // The switch capacity guard stays on, configured above the test switch's own limits (2,000
+        // sessions, 200/s), so the limits it learns from the switch decide, as for the floor.
+        SWITCH_MAX_SPS: '100000',
+        SWITCH_MAX_SESSIONS: '100000',
         LOG_LEVEL: 'silent',
         ...(process.env.BENCH_LOG_LEVEL ? { BENCH_LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}),
       },

@@ -102,6 +102,10 @@ class Rig {
         DESTINATION_CALLBACKS_PER_HOUR: '1000000',
         DESTINATION_MAX_ACTIVE: '100000',
         KEY_CALLBACKS_PER_DAY: '100000000',
+        // The switch capacity guard stays on, configured above the simulator's own limits (10,000
+        // sessions, 2,000/s), so the limits it learns from the switch's HEARTBEAT decide.
+        SWITCH_MAX_SPS: '100000',
+        SWITCH_MAX_SESSIONS: '100000',
         WEBHOOK_SECRET: 'bench-webhook-secret-0123456789',
         LOG_LEVEL,
       };

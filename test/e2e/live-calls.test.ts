@@ -71,6 +71,8 @@ describe('live calls do not hold workers', () => {
         RATE_LIMIT_PER_MINUTE: '1000000',
         // A worker killed mid-dial is taken over soon.
         JOB_LOCK_MS: '3000',
+        // 2,000 bridged calls are 4,000 sessions: above the capacity guard's default budget (1,000).
+        SWITCH_MAX_SESSIONS: '10000',
       },
     });
   });
