@@ -145,8 +145,15 @@ export async function abandonCallback(deps: FlowDeps, callbackId: string, reason
   if (!callback || isFinal(callback.status)) return;
   const previous = callback.status;
   const now = deps.clock();
-  for (const leg of callback.attempts.flatMap((a) => a.legs)) {
-    if (leg.state === 'ended') continue;
+  const live = callback.attempts.flatMap((a) => a.legs.map((leg) => ({ attempt: a.number, leg }))).filter(({ leg }) => leg.state !== 'ended');
+  if (live.length > 0) {
+    // Written ahead, as every hang-up: whoever reads this callback later knows these ends were ours.
+    for (const { attempt, leg } of live) {
+      record(callback, { event: 'hangup-requested', attempt, role: leg.role, uuid: leg.uuid, hangupCause: 'NORMAL_TEMPORARY_FAILURE' }, now);
+    }
+    await deps.repository.save(callback, previous);
+  }
+  for (const { leg } of live) {
     await deps.telephony.hangup(leg.uuid, 'NORMAL_TEMPORARY_FAILURE').catch(() => undefined);
     Object.assign(leg, { state: 'ended', endedAt: now.toISOString(), hangupCause: 'UNKNOWN' });
   }

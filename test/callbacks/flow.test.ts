@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
-import { runAttempt, type AttemptScheduler, type Callback, type CallbackNotifier, type FlowDeps, type TimelineEntry } from '../../src/callbacks/index.js';
+import { abandonCallback, runAttempt, type AttemptScheduler, type Callback, type CallbackNotifier, type FlowDeps, type TimelineEntry } from '../../src/callbacks/index.js';
 import { CrosslineError } from '../../src/errors.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import { LegFactsStore } from '../../src/store/leg-facts.js';
@@ -341,6 +341,23 @@ describe('the attempt flow', () => {
     assert.equal(after.status, 'canceled');
     assert.equal(telephony.log.length, 0);
     assert.equal(notified.at(-1)?.status, 'canceled');
+  });
+
+  it('abandoning a bridged callback writes a hang-up intent for each live leg before hanging it up, then ends failed', async () => {
+    const cb = await stored();
+    const outcome = await runAttempt(deps, cb.id, 1);
+    assert.equal(outcome.kind, 'wait', 'bridged: the job waits for the end of the call');
+    const intentsAtHangup: number[] = [];
+    const hangup = telephony.hangup.bind(telephony);
+    telephony.hangup = async (uuid, cause) => {
+      intentsAtHangup.push((await reload(cb.id)).timeline.filter((e) => e.event === 'hangup-requested' && e.uuid === uuid).length);
+      return hangup(uuid, cause);
+    };
+    await abandonCallback(deps, cb.id, 'the switch stayed down');
+    const after = await reload(cb.id);
+    assert.equal(after.status, 'failed');
+    assert.deepEqual(intentsAtHangup, [1, 1], 'each hang-up was stored as intended before it was sent');
+    assert.ok(after.attempts[0]?.legs.every((l) => l.state === 'ended'));
   });
 
   it('a save based on an old revision is refused, so two writers cannot overwrite each other', async () => {
