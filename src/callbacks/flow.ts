@@ -244,6 +244,11 @@ class AttemptRun {
       const event = leg.state === 'answered' ? 'leg-ended' : 'leg-failed';
       await this.endLeg(leg, cause, event, `switch ${attempt.switchId ?? ''} lost`);
     }
+    // Canceled meanwhile: nothing is left on a switch to hang up, and nothing is retried.
+    if (this.cancel.signal.aborted || (await this.deps.cancelSignal.isRequested(this.callback.id))) {
+      await this.finishCanceled(attempt);
+      return false;
+    }
     return this.attemptFailed(attempt, cause, role);
   }
 
