@@ -10,6 +10,7 @@ import supertest from 'supertest';
 import type { CallbackView } from '../../src/callbacks/index.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { startCrossline, TIME_SCALE, type Crossline } from '../support/harness.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
 const FINAL = ['completed', 'failed', 'canceled'];
@@ -27,8 +28,8 @@ function switchesOf(cb: CallbackView, sims: Record<string, EslSimulator>): strin
   });
 }
 
-async function startPool(sims: Record<string, EslSimulator>, env: Record<string, string> = {}): Promise<Crossline> {
-  const url = Object.entries(sims).map(([name, sim]) => `${sim.url}#${name}`).join(',');
+async function startPool(sims: Record<string, EslSimulator>, env: Record<string, string> = {}, urls: Record<string, string> = {}): Promise<Crossline> {
+  const url = Object.entries(sims).map(([name, sim]) => `${urls[name] ?? sim.url}#${name}`).join(',');
   return startCrossline(url, { env: { OPS_TOKEN, SWITCH_MAX_SESSIONS: '40', DESTINATION_LIMIT_EXEMPT: '+1202555', ...env } });
 }
 
@@ -110,9 +111,9 @@ describe('a switch lost mid-call', () => {
   before(async () => {
     fs1 = await createEslSimulator({ timeScale: TIME_SCALE });
     fs2 = await createEslSimulator({ timeScale: TIME_SCALE });
-    // Callees ring long on both (the switch dies while they ring), then answer; callers answer and hang up after 2 s.
+    // Callees ring 20 s (1 s real) on both, so the switch dies while they ring; callers answer and hang up after 2 s.
     for (const sim of [fs1, fs2]) {
-      for (let i = 0; i < 4; i++) sim.setPhone(`+1202555012${i}`, { kind: 'answer', afterMs: 3000 });
+      for (let i = 0; i < 4; i++) sim.setPhone(`+1202555012${i}`, { kind: 'answer', afterMs: 20_000 });
       for (let i = 0; i < 4; i++) sim.setPhone(`+1202555019${i}`, { kind: 'answer', afterMs: 200, hangupAfterMs: 2000 });
     }
     x = await startPool({ fs1, fs2 }, { SWITCH_LOST_AFTER_MS: '1000', DEFAULT_RING_TIMEOUT: '30', DEFAULT_MAX_ATTEMPTS: '3' });
@@ -148,5 +149,55 @@ describe('a switch lost mid-call', () => {
     const all = [...originatedOn(fs1), ...originatedOn(fs2)];
     for (const cb of done) for (const uuid of legsOf(cb)) assert.equal(all.filter((u) => u === uuid).length, 1, `leg ${uuid} originated once`);
     assert.equal(all.length, done.reduce((n, cb) => n + legsOf(cb).length, 0), 'no other originate');
+  });
+});
+
+describe('a switch unreachable mid-call (its connection cut, reconnects refused)', () => {
+  let fs1: EslSimulator;
+  let fs2: EslSimulator;
+  let proxy: TcpProxy;
+  let x: Crossline;
+  before(async () => {
+    fs1 = await createEslSimulator({ timeScale: TIME_SCALE });
+    fs2 = await createEslSimulator({ timeScale: TIME_SCALE });
+    proxy = await startTcpProxy(fs1.host, fs1.port);
+    for (const sim of [fs1, fs2]) {
+      for (let i = 0; i < 4; i++) sim.setPhone(`+1202555013${i}`, { kind: 'answer', afterMs: 20_000 });
+      for (let i = 0; i < 4; i++) sim.setPhone(`+1202555019${i}`, { kind: 'answer', afterMs: 200, hangupAfterMs: 2000 });
+    }
+    x = await startPool({ fs1, fs2 }, { SWITCH_LOST_AFTER_MS: '1000', DEFAULT_RING_TIMEOUT: '30', DEFAULT_MAX_ATTEMPTS: '3' }, {
+      fs1: `esl://:${fs1.password}@127.0.0.1:${proxy.port}`,
+    });
+  });
+  after(async () => {
+    await x?.close();
+    await proxy?.close();
+    await fs1?.close();
+    await fs2?.close();
+  });
+
+  it('fails its ringing attempts once it is lost and retries them on the other switch, each leg originated once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await x.create({ caller: { number: `+1202555019${i}` }, callee: { number: `+1202555013${i}` } });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      ids.push(res.body.id as string);
+    }
+    for (const id of ids) await x.waitForStatus(id, 'calling-callee');
+    const on1 = new Set(originatedOn(fs1));
+    const firstOnFs1 = (await Promise.all(ids.map((id) => x.get(id)))).filter((cb) => legsOf(cb).some((u) => on1.has(u)));
+    assert.ok(firstOnFs1.length > 0, 'some callbacks were on fs1');
+    // The switch stays up, its legs ringing, but Crossline cannot reach it any more.
+    await proxy.close();
+
+    const done: CallbackView[] = [];
+    for (const id of ids) done.push(await x.waitFor(id, (cb) => FINAL.includes(cb.status), 60_000));
+    assert.deepEqual(done.map((cb) => cb.status), ids.map(() => 'completed'), JSON.stringify(done.map((cb) => cb.timeline), null, 1));
+    for (const cb of done) {
+      assert.ok(cb.attempts.at(-1)?.legs.every((l) => originatedOn(fs2).includes(l.uuid)), 'the completed attempt is on fs2');
+      if (firstOnFs1.some((f) => f.id === cb.id)) assert.ok(cb.attempts.length >= 2, 'retried after the switch was lost');
+    }
+    const all = [...originatedOn(fs1), ...originatedOn(fs2)];
+    for (const cb of done) for (const uuid of legsOf(cb)) assert.equal(all.filter((u) => u === uuid).length, 1, `leg ${uuid} originated once`);
   });
 });
