@@ -19,6 +19,7 @@ export const ERROR_CATALOGUE = {
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'The request line and headers are too large.' },
   UNAUTHENTICATED: { status: 401, retryable: false, message: 'A valid API key is required: Authorization: Bearer <key>.' },
   CALLBACK_NOT_FOUND: { status: 404, retryable: false, message: 'No callback with this id.' },
+  SWITCH_NOT_FOUND: { status: 404, retryable: false, message: 'No switch with this id in ESL_URL.' },
   ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, message: 'This route does not support this method.' },
   CALLBACK_FINISHED: { status: 409, retryable: false, message: 'The callback has already finished.' },

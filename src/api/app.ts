@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import type { CallbackService, LegFactsRepository } from '../callbacks/ports.js';
 import type { Config } from '../config/index.js';
 import { authenticate } from './auth.js';
-import { requestContext } from './context.js';
+import { contextOf, requestContext } from './context.js';
 import { docsRoutes } from './docs.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import { IdempotencyStore } from './idempotency.js';
@@ -16,6 +16,8 @@ import { authFailureLimit, rateLimit } from './rate-limit.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { switchCdrRoutes } from './routes/switch-cdr.js';
+import { switchAdminRoutes, type SwitchAdmin } from './routes/switches.js';
+import { switchMetrics } from './metrics.js';
 import { LegFactsStore } from '../store/leg-facts.js';
 
 /** What the HTTP API needs; built by the entry point, passed in. */
@@ -39,6 +41,11 @@ export interface AppDeps {
    * @defaultValue a LegFactsStore on `redis` under KEY_PREFIX, kept CALLBACK_RETENTION_DAYS
    */
   legFacts?: LegFactsRepository;
+  /**
+   * The switches for operators: /v1/admin/switches, each switch in /readyz and /metrics.
+   * @defaultValue none: those routes answer 404 and /readyz shows one switch
+   */
+  switches?: SwitchAdmin;
 }
 
 /** The Express app (no listen): operations endpoints, then /v1 behind auth and the rate limit. */
@@ -59,7 +66,8 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
-  app.use(healthRoutes(redis, deps.readiness, opsTokenCheck(config.opsToken)));
+  if (deps.switches) switchMetrics(metrics.registry, deps.switches);
+  app.use(healthRoutes(redis, deps.readiness, opsTokenCheck(config.opsToken), deps.switches));
   // the counts of every tenant together: for the operator, not for whoever can reach the port
   app.get('/metrics', requireOpsToken(config.opsToken), metrics.handler);
   app.use(docsRoutes(api));
@@ -69,6 +77,14 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   const failures = authFailureLimit(redis, config.keyPrefix, config.authFailuresPerMinute);
+  // the operator's door (OPS_TOKEN), before the API keys' one; rate-limited as one owner
+  if (deps.switches) {
+    const asOperator: express.RequestHandler = (_req, res, next) => {
+      contextOf(res).owner = 'ops';
+      next();
+    };
+    app.use(switchAdminRoutes(deps.switches, [requireOpsToken(config.opsToken), asOperator, rateLimit(redis, `${config.keyPrefix}:ops`, config.rateLimitPerMinute)]));
+  }
   // the switch's own door (HTTP Basic, CDR_CREDENTIALS), before the API keys' one
   app.use(
     switchCdrRoutes({

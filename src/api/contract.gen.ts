@@ -103,6 +103,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/switches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The switches of the pool
+         * @description Every switch `ESL_URL` names (and any a live worker reports): connected or not (a worker is
+         *     connected to it), drained or not, its sessions up and the room left in its originate budget.
+         *     Needs `Authorization: Bearer <OPS_TOKEN>`, the operator's token; an API key does not open it.
+         */
+        get: operations["listSwitches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/switches/{switchId}/drain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Drain a switch
+         * @description No new callback attempt goes to the switch; the calls on it (ringing, answered, bridged) go
+         *     on until their parties hang up. Shared by every API process and worker (Redis); undone by
+         *     `undrain`. `DRAINED_SWITCHES` drains switches at boot. Needs the operator's token.
+         */
+        post: operations["drainSwitch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/switches/{switchId}/undrain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undrain a switch
+         * @description New callback attempts may go to the switch again. Needs the operator's token.
+         */
+        post: operations["undrainSwitch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -156,6 +220,8 @@ export interface paths {
          * Prometheus metrics
          * @description `crossline_http_requests_total` and `crossline_http_request_duration_seconds` (labels
          *     `method`, `route` — the path template of this document, or `unmatched` — and `status`),
+         *     plus, for each switch (label `switch`, its id), `crossline_switch_connected`,
+         *     `crossline_switch_drained`, `crossline_switch_sessions` and `crossline_switch_free_sessions`,
          *     plus the Node.js process metrics. They count every API key's traffic together, so they
          *     need `Authorization: Bearer <OPS_TOKEN>`, the operator's token; an API key does not open
          *     them, and without `OPS_TOKEN` configured they are off.
@@ -416,6 +482,25 @@ export interface components {
             /** @description Why it is down. */
             error?: string;
         };
+        SwitchStatus: {
+            /** @description The switch's id, the `#name` of its `ESL_URL` entry, else `host_port`. */
+            id: string;
+            /** @description A live worker is connected to it. */
+            connected: boolean;
+            /** @description Since when it has been connected or not. */
+            since?: components["schemas"]["Timestamp"];
+            /** @description Why it is not connected. */
+            error?: string;
+            /** @description No new attempts go to it. */
+            drained: boolean;
+            /** @description Sessions up, as the switch last reported. */
+            sessions?: number;
+            /** @description Room left in its originate budget, in sessions. */
+            freeSessions?: number;
+        };
+        SwitchList: {
+            items: components["schemas"]["SwitchStatus"][];
+        };
         Readiness: {
             /** @enum {string} */
             status: "ready" | "unavailable";
@@ -423,6 +508,8 @@ export interface components {
             checks?: {
                 redis: components["schemas"]["ReadinessCheck"];
                 switch: components["schemas"]["ReadinessCheck"];
+                /** @description Every switch of the pool (ready while one of them is connected). */
+                switches?: components["schemas"]["SwitchStatus"][];
                 /** @description Once the switch has been asked (`module_exists`): `down` names the modules Crossline needs (mod_sofia, mod_dptools, the TTS engine's) that it lacks. Not part of readiness: calls go on, and announcements that cannot play are recorded as `announcement-failed`. */
                 modules?: components["schemas"]["ReadinessCheck"];
             };
@@ -488,7 +575,7 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
     };
     responses: {
         /**
@@ -510,6 +597,15 @@ export interface components {
         Unauthenticated: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `SWITCH_NOT_FOUND`: no switch with this id in `ESL_URL`. */
+        SwitchNotFound: {
+            headers: {
                 [name: string]: unknown;
             };
             content: {
@@ -611,6 +707,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The switch's id (`GET /v1/admin/switches` lists them). */
+        SwitchId: string;
         /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
         CallbackId: components["schemas"]["Uuid"];
         /**
@@ -867,6 +965,86 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSwitches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The switches. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SwitchList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    drainSwitch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The switch's id (`GET /v1/admin/switches` lists them). */
+                switchId: components["parameters"]["SwitchId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Drained (also when it already was). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SwitchStatus"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["SwitchNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    undrainSwitch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The switch's id (`GET /v1/admin/switches` lists them). */
+                switchId: components["parameters"]["SwitchId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Taking new attempts (also when it already was). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SwitchStatus"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["SwitchNotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];

@@ -1,6 +1,7 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestHandler } from 'express';
 import { contextOf } from './context.js';
+import type { SwitchAdmin, SwitchStatusView } from './routes/switches.js';
 
 type Labels = 'method' | 'route' | 'status';
 
@@ -50,4 +51,32 @@ export function httpMetrics(registry?: Registry): HttpMetrics {
       res.send(text);
     },
   };
+}
+
+/**
+ * One gauge per switch fact, labelled `switch` (its id): connected (1/0), drained (1/0), sessions
+ * up, and room left in its originate budget. Read from the switches at each scrape.
+ */
+export function switchMetrics(register: Registry, switches: SwitchAdmin): void {
+  if (register.getSingleMetric('crossline_switch_connected')) return;
+  // prom-client collects the gauges at once: each reads the switches itself.
+  const gauge = (name: string, help: string, value: (v: SwitchStatusView) => number | undefined): void => {
+    const g: Gauge<'switch'> = new Gauge<'switch'>({
+      name,
+      help,
+      labelNames: ['switch'],
+      registers: [register],
+      collect: async () => {
+        g.reset();
+        for (const v of await switches.list().catch((): SwitchStatusView[] => [])) {
+          const n = value(v);
+          if (n !== undefined) g.set({ switch: v.id }, n);
+        }
+      },
+    });
+  };
+  gauge('crossline_switch_connected', 'Whether a worker is connected to the switch (1) or none is (0).', (v) => (v.connected ? 1 : 0));
+  gauge('crossline_switch_drained', 'Whether the switch is drained: no new legs go there (1).', (v) => (v.drained ? 1 : 0));
+  gauge('crossline_switch_sessions', 'Sessions up on the switch, as it last reported.', (v) => v.sessions);
+  gauge('crossline_switch_free_sessions', 'Sessions the switch originate budget has room for now.', (v) => v.freeSessions);
 }

@@ -9,13 +9,16 @@
 import type { Logger } from 'pino';
 import { isCrosslineError } from '../errors.js';
 import { parseHangupCause, type HangupCause, type LegEnd, type Telephony } from '../telephony/types.js';
-import { RevisionConflictError, type CallbackNotifier, type CallbackRepository, type CancelSignal, type LegFacts, type LegFactsRepository } from './ports.js';
+import { RevisionConflictError, type SwitchRouter, type CallbackNotifier, type CallbackRepository, type CancelSignal, type LegFacts, type LegFactsRepository } from './ports.js';
 import { isFinal, record, transition } from './state-machine.js';
+import { allTelephonies, telephonyOf } from './switch-of.js';
 import type { Attempt, Callback, CallbackStatus, Leg, TimelineEntry, TimelineEvent } from './types.js';
 
 export interface CallEndDeps {
   repository: CallbackRepository;
   telephony: Telephony;
+  /** The pool of switches, when ESL_URL names several; an attempt's commands go to its switch. @defaultValue none: `telephony` */
+  switches?: SwitchRouter;
   notifier: CallbackNotifier;
   cancelSignal: CancelSignal;
   /** The switch's CDRs: the cause of an end nobody heard. */
@@ -113,6 +116,11 @@ class Conversation {
     this.log = deps.logger.child({ callbackId: callback.id, attempt: attemptNumber });
   }
 
+  /** The switch this call's legs are on. */
+  private get telephony(): Telephony {
+    return telephonyOf(this.deps, this.attempt);
+  }
+
   async settle({ heard, askSwitch, recordGone }: { heard?: HeardEnd; askSwitch: boolean; recordGone: boolean }): Promise<ConversationState> {
     if (await this.deps.cancelSignal.isRequested(this.callback.id)) return this.cancel();
     const { legs } = this.attempt;
@@ -124,7 +132,7 @@ class Conversation {
       gone = learned = true;
     }
     if (!gone && askSwitch) {
-      const present = await Promise.all(legs.map((leg) => this.deps.telephony.exists(leg.uuid)));
+      const present = await Promise.all(legs.map((leg) => this.telephony.exists(leg.uuid)));
       const first = legs.find((_, i) => !present[i]);
       if (first) {
         if (!recordGone) throw new LegGoneUnrecorded();
@@ -139,7 +147,7 @@ class Conversation {
     const asked = survivors.filter((l) => this.noteOnce('hangup-requested', { role: l.role, uuid: l.uuid, hangupCause: 'NORMAL_CLEARING' }));
     if (learned || asked.length > 0) await this.commit();
     for (const survivor of survivors) {
-      await this.deps.telephony.hangup(survivor.uuid, 'NORMAL_CLEARING');
+      await this.telephony.hangup(survivor.uuid, 'NORMAL_CLEARING');
       this.endLeg(survivor, await this.causeOf(survivor));
     }
     this.attempt.endedAt = this.now();
@@ -157,7 +165,7 @@ class Conversation {
     for (const leg of up) this.noteOnce('hangup-requested', { role: leg.role, uuid: leg.uuid, hangupCause: 'ORIGINATOR_CANCEL' });
     await this.commit();
     for (const leg of up) {
-      await this.deps.telephony.hangup(leg.uuid, 'ORIGINATOR_CANCEL');
+      await this.telephony.hangup(leg.uuid, 'ORIGINATOR_CANCEL');
       this.endLeg(leg, 'ORIGINATOR_CANCEL');
       await this.commit();
     }
@@ -175,7 +183,7 @@ class Conversation {
   private async causeOf(leg: Leg): Promise<HangupCause> {
     let heard: HangupCause = 'UNKNOWN';
     try {
-      heard = await this.deps.telephony.awaitHangup(leg.uuid, AbortSignal.timeout(SURVIVOR_HANGUP_MS));
+      heard = await this.telephony.awaitHangup(leg.uuid, AbortSignal.timeout(SURVIVOR_HANGUP_MS));
     } catch (err) {
       this.log.warn({ err, uuid: leg.uuid }, 'hangup cause not heard');
     }
@@ -246,7 +254,7 @@ export class CallEndRecorder {
   constructor(private readonly deps: CallEndDeps) {}
 
   async start(): Promise<void> {
-    this.stoppers.push(this.deps.telephony.onLegEnded((end) => this.heard(end)));
+    for (const telephony of allTelephonies(this.deps)) this.stoppers.push(telephony.onLegEnded((end) => this.heard(end)));
     this.stoppers.push(await this.deps.cancelSignal.watchAll((id) => this.canceled(id)));
   }
 

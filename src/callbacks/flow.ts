@@ -7,7 +7,8 @@ import { parseHangupCause, type DialRequest, type HangupCause, type LegResult, t
 import { factsOf, inConversation, settleConversation } from './call-end.js';
 import type { LegFactsRepository } from './ports.js';
 import { decideResume, type LegEvidence, type LegFinding, type ResumeDecision } from './resume.js';
-import type { AttemptScheduler, CallbackNotifier, CallbackRepository, CancelSignal, OriginateGate, SwitchWaitReason } from './ports.js';
+import type { AttemptScheduler, CallbackNotifier, CallbackRepository, CancelSignal, OriginateGate, SwitchRouter, SwitchWaitReason } from './ports.js';
+import { gateOf, telephonyOf } from './switch-of.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
 import { DONE, waitFor, type AttemptOutcome } from './wait.js';
@@ -23,6 +24,11 @@ export interface FlowDeps {
    * dialled at once
    */
   gate?: OriginateGate;
+  /**
+   * The pool of switches, when ESL_URL names several: a new attempt goes to the switch it picks,
+   * and every command of the attempt to that switch. @defaultValue none: `telephony` and `gate`
+   */
+  switches?: SwitchRouter;
   messages: {
     /** Spoken to the callee when the caller never answers. */
     callerNoAnswer: string;
@@ -145,16 +151,19 @@ export async function abandonCallback(deps: FlowDeps, callbackId: string, reason
   if (!callback || isFinal(callback.status)) return;
   const previous = callback.status;
   const now = deps.clock();
-  const live = callback.attempts.flatMap((a) => a.legs.map((leg) => ({ attempt: a.number, leg }))).filter(({ leg }) => leg.state !== 'ended');
+  const live = callback.attempts.flatMap((a) => a.legs.map((leg) => ({ attempt: a, leg }))).filter(({ leg }) => leg.state !== 'ended');
   if (live.length > 0) {
     // Written ahead, as every hang-up: whoever reads this callback later knows these ends were ours.
     for (const { attempt, leg } of live) {
-      record(callback, { event: 'hangup-requested', attempt, role: leg.role, uuid: leg.uuid, hangupCause: 'NORMAL_TEMPORARY_FAILURE' }, now);
+      record(callback, { event: 'hangup-requested', attempt: attempt.number, role: leg.role, uuid: leg.uuid, hangupCause: 'NORMAL_TEMPORARY_FAILURE' }, now);
     }
     await deps.repository.save(callback, previous);
   }
-  for (const { leg } of live) {
-    await deps.telephony.hangup(leg.uuid, 'NORMAL_TEMPORARY_FAILURE').catch(() => undefined);
+  for (const { attempt, leg } of live) {
+    // Each leg on its attempt's switch; a switch that cannot be had is as good as a failed hang-up.
+    await Promise.resolve()
+      .then(() => telephonyOf(deps, attempt).hangup(leg.uuid, 'NORMAL_TEMPORARY_FAILURE'))
+      .catch(() => undefined);
     Object.assign(leg, { state: 'ended', endedAt: now.toISOString(), hangupCause: 'UNKNOWN' });
   }
   const last = callback.attempts[callback.attempts.length - 1];
@@ -186,6 +195,11 @@ class AttemptRun {
     this.log = deps.logger.child({ callbackId: callback.id, attempt: attemptNumber });
   }
 
+  /** The switch this attempt's legs are on (see telephonyOf). */
+  private get telephony(): Telephony {
+    return telephonyOf(this.deps, this.callback.attempts.find((a) => a.number === this.attemptNumber));
+  }
+
   /** Drives the attempt until it has ended or is bridged; true when bridged (the conversation is left to the caller). */
   async run(): Promise<boolean> {
     const requested = await this.deps.cancelSignal.isRequested(this.callback.id);
@@ -200,6 +214,7 @@ class AttemptRun {
     const stopWatching = await this.deps.cancelSignal.watch(this.callback.id, () => this.cancel.abort());
     try {
       if (requested || (await this.deps.cancelSignal.isRequested(this.callback.id))) this.cancel.abort();
+      if (this.switchLost(attempt)) return await this.leaveLostSwitch(attempt);
       return await (this.tookOver(attempt) ? this.resume(attempt) : this.drive(attempt));
     } catch (err) {
       if (!(err instanceof CanceledError) && !this.cancel.signal.aborted) throw err;
@@ -208,6 +223,41 @@ class AttemptRun {
     } finally {
       stopWatching();
     }
+  }
+
+  /**
+   * The attempt's switch is lost (down past its grace) with legs dialled on it and no bridge asked
+   * for: those legs cannot be asked about and went with the switch.
+   */
+  private switchLost(attempt: Attempt): boolean {
+    const { switches } = this.deps;
+    if (!switches || attempt.switchId === undefined) return false;
+    if (!attempt.legs.some((l) => l.state === 'dialing' || l.state === 'answered')) return false;
+    if (this.done(attempt, 'bridge-requested')) return false;
+    return switches.isLost(attempt.switchId);
+  }
+
+  /**
+   * Closes an attempt whose switch was lost: each leg still dialling or answered is recorded ended
+   * (NORMAL_TEMPORARY_FAILURE, detail `switch lost`), and the attempt fails with that retryable
+   * cause, so the retry policy dials a next attempt (new leg UUIDs) on another switch. Nothing is
+   * doubled: the next attempt starts only once this one is closed.
+   */
+  private async leaveLostSwitch(attempt: Attempt): Promise<false> {
+    const cause: HangupCause = 'NORMAL_TEMPORARY_FAILURE';
+    const live = attempt.legs.filter((l) => l.state === 'dialing' || l.state === 'answered');
+    const role = live[0]?.role ?? 'callee';
+    this.log.warn({ switchId: attempt.switchId, legs: live.length }, 'switch lost; the attempt fails and is retried on another switch');
+    for (const leg of live) {
+      const event = leg.state === 'answered' ? 'leg-ended' : 'leg-failed';
+      await this.endLeg(leg, cause, event, `switch ${attempt.switchId ?? ''} lost`);
+    }
+    // Canceled meanwhile: nothing is left on a switch to hang up, and nothing is retried.
+    if (this.cancel.signal.aborted || (await this.deps.cancelSignal.isRequested(this.callback.id))) {
+      await this.finishCanceled(attempt);
+      return false;
+    }
+    return this.attemptFailed(attempt, cause, role);
   }
 
   /** Finds or starts this job's attempt; undefined when there is nothing (left) to do. */
@@ -290,12 +340,28 @@ class AttemptRun {
 
     // A switch that is down now would make this leg a phantom that a retry must count as failed;
     // refuse before it is recorded, so the job retries and the attempt is not used up.
-    if (!this.deps.telephony.status().connected) throw new CrosslineError('SWITCH_UNAVAILABLE');
+    // In a pool, the attempt's switch is picked before its first leg exists, and stored with that
+    // leg's UUID (write-ahead): every later command of the attempt goes there.
+    // A switch lost before anything was dialled on it is let go of: the reserved leg's room is
+    // freed there and asked for on the switch picked now.
+    if (this.deps.switches && attempt.switchId !== undefined && attempt.legs.every((l) => l.state === 'reserved')) {
+      const current = this.deps.switches.telephonyFor(attempt.switchId);
+      if (!current?.status().connected) {
+        for (const l of attempt.legs) await this.releaseSlot(l);
+        delete attempt.switchId;
+      }
+    }
+    if (this.deps.switches && attempt.switchId === undefined) {
+      const picked = await this.deps.switches.pick();
+      if (picked === undefined) throw new CrosslineError('SWITCH_UNAVAILABLE', 'no switch of the pool is connected and not drained');
+      attempt.switchId = picked;
+    }
+    if (!this.telephony.status().connected) throw new CrosslineError('SWITCH_UNAVAILABLE');
     const party = role === 'callee' ? this.callback.request.callee : this.callback.request.caller;
     // The first leg asks the switch's budget for room for the whole call (its own session and the
     // other party's, which is dialled later): a second leg that had to wait for room while the first
     // party holds could wait for ever, each call holding what the others need.
-    const { gate } = this.deps;
+    const gate = gateOf(this.deps, attempt);
     const gated = gate !== undefined && attempt.legs.every((l) => l.role === role || l.state === 'ended');
     let leg = existing;
     if (!leg) {
@@ -375,14 +441,14 @@ class AttemptRun {
     const sentAt = this.deps.clock().getTime();
     let result: LegResult;
     try {
-      result = await this.deps.telephony.dial(this.dialRequest(leg, leg.role, endpoint), signal);
+      result = await this.telephony.dial(this.dialRequest(leg, leg.role, endpoint), signal);
     } catch (err) {
       if (!isCrosslineError(err) || (err.code !== 'SWITCH_TIMEOUT' && err.code !== 'SWITCH_UNAVAILABLE')) {
         await this.releaseSlot(leg);
         throw err;
       }
       this.log.warn({ err, uuid: leg.uuid }, 'the originate was not acknowledged in time; following the leg by its UUID');
-      result = await this.deps.telephony.awaitAnswer(leg.uuid, this.callback.request.ringTimeoutSec * 1000 + RESUME_RING_SLACK_MS, signal);
+      result = await this.telephony.awaitAnswer(leg.uuid, this.callback.request.ringTimeoutSec * 1000 + RESUME_RING_SLACK_MS, signal);
     }
     if (result.outcome === 'answered') return result;
     await this.releaseSlot(leg);
@@ -392,7 +458,8 @@ class AttemptRun {
 
   /** Frees the leg's slot in the switch's budget (the call-end listener frees it too when the leg ends). */
   private async releaseSlot(leg: Leg): Promise<void> {
-    await this.deps.gate?.release(leg.uuid).catch((err: unknown) => this.log.warn({ err, uuid: leg.uuid }, 'switch slot not released; it lapses by itself'));
+    const attempt = this.callback.attempts.find((a) => a.legs.includes(leg));
+    await gateOf(this.deps, attempt)?.release(leg.uuid).catch((err: unknown) => this.log.warn({ err, uuid: leg.uuid }, 'switch slot not released; it lapses by itself'));
   }
 
   private dialRequest(leg: Leg, role: LegRole, endpoint: Endpoint): DialRequest {
@@ -412,7 +479,7 @@ class AttemptRun {
   }
 
   private async resumeLeg(leg: Leg, signal: AbortSignal): Promise<LegResult> {
-    const { telephony } = this.deps;
+    const { telephony } = this;
     if (leg.state === 'ended') return { outcome: 'failed', cause: leg.hangupCause ?? 'UNKNOWN' };
     if (leg.state === 'answered') {
       const state = await telephony.channelState(leg.uuid);
@@ -466,7 +533,7 @@ class AttemptRun {
     const firstGone = new AbortController();
     const stopWatching = new AbortController();
     let firstCause: HangupCause | undefined;
-    const watcher = this.deps.telephony
+    const watcher = this.telephony
       .awaitHangup(first.uuid, AbortSignal.any([stopWatching.signal, this.cancel.signal]))
       .then((cause) => {
         firstCause = cause;
@@ -511,7 +578,7 @@ class AttemptRun {
     // finds this without an outcome does not play it again: an announcement is played at most once.
     this.note('announcement-started', { role: leg.role, uuid: leg.uuid, detail: what });
     await this.commit();
-    const result = await this.deps.telephony.play(leg.uuid, { kind: 'speak', text }, this.cancel.signal);
+    const result = await this.telephony.play(leg.uuid, { kind: 'speak', text }, this.cancel.signal);
     this.throwIfCanceled();
     if (result.outcome === 'hung-up') return;
     if (result.outcome === 'failed') {
@@ -537,11 +604,11 @@ class AttemptRun {
       this.note('dtmf-started', { role: leg.role, uuid: leg.uuid, detail: dtmf });
       await this.commit();
       this.throwIfCanceled();
-      const refused = await this.deps.telephony.sendDtmf(leg.uuid, dtmf).then(() => undefined, (err: unknown) => err);
+      const refused = await this.telephony.sendDtmf(leg.uuid, dtmf).then(() => undefined, (err: unknown) => err);
       if (refused !== undefined) {
         // Refused because the leg is gone is a hangup; anything else is the switch's fault.
-        if ((await this.deps.telephony.channelState(leg.uuid)) !== 'absent') throw refused;
-        return this.digitsCutOff(leg, await this.deps.telephony.awaitHangup(leg.uuid, this.cancel.signal));
+        if ((await this.telephony.channelState(leg.uuid)) !== 'absent') throw refused;
+        return this.digitsCutOff(leg, await this.telephony.awaitHangup(leg.uuid, this.cancel.signal));
       }
       startedAt = this.deps.clock().getTime();
     }
@@ -570,7 +637,7 @@ class AttemptRun {
       }, { once: true });
     });
     // A failed watch (the switch connection is down) leaves the timer to decide; the next step will notice.
-    const hungUp = this.deps.telephony.awaitHangup(leg.uuid, signal).catch(() => new Promise<undefined>(() => undefined));
+    const hungUp = this.telephony.awaitHangup(leg.uuid, signal).catch(() => new Promise<undefined>(() => undefined));
     try {
       return await Promise.race([elapsed, hungUp]);
     } finally {
@@ -600,7 +667,7 @@ class AttemptRun {
     this.note('bridge-requested', { uuid: caller.uuid, detail: `${callee.uuid} <-> ${caller.uuid}` });
     await this.commit();
     try {
-      await this.deps.telephony.bridge(callee.uuid, caller.uuid);
+      await this.telephony.bridge(callee.uuid, caller.uuid);
     } catch (err) {
       const gone = await this.legThatLeft([callee, caller]);
       if (!gone) throw err;
@@ -614,8 +681,8 @@ class AttemptRun {
   /** The first of `legs` the switch no longer has, recorded as ended with the cause the switch gave. */
   private async legThatLeft(legs: Leg[]): Promise<Leg | undefined> {
     for (const leg of legs) {
-      if ((await this.deps.telephony.channelState(leg.uuid)) !== 'absent') continue;
-      await this.endLeg(leg, await this.deps.telephony.awaitHangup(leg.uuid, this.cancel.signal), 'leg-ended');
+      if ((await this.telephony.channelState(leg.uuid)) !== 'absent') continue;
+      await this.endLeg(leg, await this.telephony.awaitHangup(leg.uuid, this.cancel.signal), 'leg-ended');
       return leg;
     }
     return undefined;
@@ -657,7 +724,7 @@ class AttemptRun {
     // Written ahead: a successor that finds the leg gone knows its end was ours, not the party's.
     this.note('hangup-requested', { role: leg.role, uuid: leg.uuid, hangupCause: cause });
     await this.commit();
-    await this.deps.telephony.hangup(leg.uuid, cause);
+    await this.telephony.hangup(leg.uuid, cause);
     await this.endLeg(leg, cause, 'leg-ended');
   }
 
@@ -691,14 +758,14 @@ class AttemptRun {
     const evidence = new Map<string, LegEvidence>();
     for (const leg of attempt.legs) {
       if (leg.state !== 'dialing' && leg.state !== 'answered') continue;
-      const state = await this.deps.telephony.channelState(leg.uuid);
+      const state = await this.telephony.channelState(leg.uuid);
       if (state === 'absent') {
         // A leg that answered surely existed: its CDR is worth waiting for. One only dialled may
         // never have been created; if it was, resumeLeg reads its CDR once it has made sure.
         const facts = leg.state === 'answered' ? await factsOf(this.deps, leg.uuid) : await this.deps.legFacts.get(leg.uuid);
         evidence.set(leg.uuid, { state, ...(facts ? { facts } : {}) });
       } else {
-        const bridgedTo = bridgeAsked ? await this.deps.telephony.bridgedTo(leg.uuid) : undefined;
+        const bridgedTo = bridgeAsked ? await this.telephony.bridgedTo(leg.uuid) : undefined;
         evidence.set(leg.uuid, { state, ...(bridgedTo ? { bridgedTo } : {}) });
       }
     }

@@ -4,6 +4,7 @@
  * `notify/` (notifier) and `telephony/` (the Telephony port in telephony/types) implement them.
  */
 import { CrosslineError } from '../errors.js';
+import type { Telephony } from '../telephony/types.js';
 import type { LimitedDestination } from './limits.js';
 import type { Callback, CallbackStatus, TimelineEntry } from './types.js';
 
@@ -191,4 +192,24 @@ export interface OriginateGate {
    * any other leg holds nothing, and an unknown one is ignored.
    */
   release(uuid: string): Promise<void>;
+}
+
+/**
+ * The switches a worker dials through (a pool, in `switches/`). An attempt's legs all go to the
+ * switch picked for it (uuid_bridge needs both legs on one switch); its id is stored on the attempt.
+ */
+export interface SwitchRouter {
+  /** The switch for a new attempt: connected, not drained, most free room; undefined when there is none. Throws STORE_UNAVAILABLE. */
+  pick(): Promise<string | undefined>;
+  /** The connection to a switch of the pool; undefined for an id the pool no longer has. */
+  telephonyFor(switchId: string): Telephony | undefined;
+  /** That switch's capacity guard. */
+  gateFor(switchId: string): OriginateGate | undefined;
+  /** Every switch's id. */
+  ids(): string[];
+  /**
+   * Whether a switch is lost: unreachable for longer than the grace (SWITCH_LOST_AFTER_MS), or no
+   * longer in the pool. Its legs cannot be asked about; they are gone with it.
+   */
+  isLost(switchId: string): boolean;
 }

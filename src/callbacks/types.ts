@@ -74,6 +74,11 @@ export interface Leg {
 export interface Attempt {
   number: number;
   startedAt: string;
+  /**
+   * The switch its legs are on (a pool's switch id), stored before its first leg's UUID; absent on
+   * attempts made before the pool (the first switch of ESL_URL).
+   */
+  switchId?: string;
   endedAt?: string;
   legs: Leg[];
 }

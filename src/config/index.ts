@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Ajv from 'ajv';
 import ipaddr from 'ipaddr.js';
+import { parseSwitchList } from '../switches/addresses.js';
 
 /** One entry of ALLOWED_SIP_DOMAINS: a host SIP URIs may name, optionally with the one port allowed. */
 export interface SipDomainRule {
@@ -49,8 +50,22 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prefix of every Redis key and BullMQ queue. @defaultValue 'crossline' */
   keyPrefix: string;
-  /** FreeSWITCH inbound ESL, `esl://:password@host:port`; undefined starts the in-process simulator. */
+  /**
+   * FreeSWITCH inbound ESL, `esl://:password@host:port`, or a pool of switches: a comma-separated
+   * list, each optionally named (`esl://:pw@fs1:8021#fs1`); undefined starts the in-process
+   * simulator. @defaultValue undefined
+   */
   eslUrl: string | undefined;
+  /**
+   * Switch ids (a URL's `#name`, else `host_port`) drained at boot: no new legs go there, its live
+   * calls finish (DRAINED_SWITCHES). @defaultValue []
+   */
+  drainedSwitches: string[];
+  /**
+   * How long a switch of the pool may be unreachable before its attempts that have not bridged are
+   * failed (retryable) and retried on another switch, ms (SWITCH_LOST_AFTER_MS). @defaultValue 10000
+   */
+  switchLostAfterMs: number;
   /** Timeout of one ESL api/bgapi acknowledgement, ms. @defaultValue 5000 */
   eslApiTimeoutMs: number;
   /**
@@ -181,6 +196,8 @@ const schema = {
     REDIS_URL: { type: 'string', pattern: '^(rediss?://.+|rediss?\\+cluster://([^@/,]*@)?[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*/?)$' },
     KEY_PREFIX: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$', default: 'crossline' },
     ESL_URL: { type: 'string', pattern: '^esl://' },
+    DRAINED_SWITCHES: { type: 'string', default: '' },
+    SWITCH_LOST_AFTER_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 10000 },
     ESL_API_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 120000, default: 5000 },
     SWITCH_MAX_SPS: { type: 'integer', minimum: 1, maximum: 100000, default: 30 },
     SWITCH_MAX_SESSIONS: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000 },
@@ -324,6 +341,17 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   if (Number(v.HTTP_HEADERS_TIMEOUT_MS) > Number(v.HTTP_REQUEST_TIMEOUT_MS)) {
     throw new ConfigError(['HTTP_HEADERS_TIMEOUT_MS: must not be more than HTTP_REQUEST_TIMEOUT_MS']);
   }
+  const drainedSwitches = list(v.DRAINED_SWITCHES);
+  if (v.ESL_URL !== undefined) {
+    let ids: string[];
+    try {
+      ids = parseSwitchList(String(v.ESL_URL)).map((s) => s.id);
+    } catch (err) {
+      throw new ConfigError([`ESL_URL: ${(err as Error).message}`]);
+    }
+    const unknown = drainedSwitches.filter((id) => !ids.includes(id));
+    if (unknown.length > 0) throw new ConfigError([`DRAINED_SWITCHES: not in ESL_URL: ${unknown.join(', ')} (switch ids: ${ids.join(', ')})`]);
+  }
   const defaultRegion = String(v.DEFAULT_REGION);
   const allowedCountries = list(v.ALLOWED_COUNTRIES);
   const config: Config = {
@@ -333,6 +361,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     redisUrl: v.REDIS_URL === undefined ? undefined : String(v.REDIS_URL),
     keyPrefix: String(v.KEY_PREFIX),
     eslUrl: v.ESL_URL === undefined ? undefined : String(v.ESL_URL),
+    drainedSwitches,
+    switchLostAfterMs: Number(v.SWITCH_LOST_AFTER_MS),
     eslApiTimeoutMs: Number(v.ESL_API_TIMEOUT_MS),
     switchBudget: {
       maxSessionsPerSecond: Number(v.SWITCH_MAX_SPS),

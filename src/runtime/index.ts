@@ -11,7 +11,8 @@ import type { Config } from '../config/index.js';
 import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, WEBHOOK_QUEUE, type WebhookWorker } from '../notify/index.js';
 import { ATTEMPT_QUEUE, AttemptQueue } from '../queue/index.js';
 import { createEslSimulator, type EslSimulator } from '../simulator/index.js';
-import { budgetGate, OriginateBudget, switchIdOf } from '../switches/index.js';
+import { OriginateBudget, parseSwitchList, SwitchDirectory, SwitchDrains, SwitchPool, type PoolMember } from '../switches/index.js';
+import type { OriginateGate } from '../callbacks/ports.js';
 import {
   CallbackRepository,
   CancelSignal,
@@ -28,7 +29,8 @@ import {
   type ResolvedRedis,
 } from '../store/index.js';
 import { LegFactsStore } from '../store/leg-facts.js';
-import { connectTelephony, parseEslUrl, type EslTelephony } from '../telephony/index.js';
+import { EslTelephony } from '../telephony/index.js';
+import type { TelephonyStatus } from '../telephony/types.js';
 
 /** Which parts this process runs: `npm start` runs both; `npm run api` / `npm run worker` one each. */
 export interface Roles {
@@ -55,6 +57,8 @@ export interface Runtime {
  */
 const DRAIN_GRACE_MS = 10_000;
 const SWITCH_STATUS_EVERY_MS = 5_000;
+/** How long boot waits for the switches' first connection (connectTelephony's own default). */
+const BOOT_CONNECT_MS = 30_000;
 
 /** Builds and starts the parts of Crossline named by `roles`, from a validated config. */
 export async function startRuntime(config: Readonly<Config>, roles: Roles, logger: Logger): Promise<Runtime> {
@@ -97,6 +101,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
 
     let simulator: EslSimulator | undefined;
     let telephony: EslTelephony | undefined;
+    let switchPool: SwitchPool | undefined;
     if (roles.workers) {
       const subscriber = duplicateClient(commands);
       logRedisErrors(subscriber, logger, 'subscriber');
@@ -109,36 +114,58 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         onClose('simulator', () => sim.close());
         eslUrl = simulator.url;
       }
-      const esl = parseEslUrl(eslUrl);
-      const connected = await connectTelephony({
-        ...esl,
-        apiTimeoutMs: config.eslApiTimeoutMs,
-        dialGateway: config.dialGateway,
-        dialNumberFormat: config.dialNumberFormat,
-        sipProfile: config.sipProfile,
-        ttsEngine: config.ttsEngine,
-        ttsVoice: config.ttsVoice,
-        logger: logger.child({ component: 'esl' }),
+      const addresses = parseSwitchList(eslUrl);
+      const drains = new SwitchDrains(commands, config.keyPrefix);
+      // DRAINED_SWITCHES is applied at every boot; the admin call changes it at run time.
+      for (const id of config.drainedSwitches) await drains.drain(id);
+      const members: PoolMember[] = [];
+      // One ESL connection per switch in every worker; each switch's originate budget is shared by
+      // every worker through Redis, and a leg's slot is freed by whichever process hears it end.
+      for (const address of addresses) {
+        const client = new EslTelephony({
+          host: address.host,
+          port: address.port,
+          password: address.password,
+          apiTimeoutMs: config.eslApiTimeoutMs,
+          dialGateway: config.dialGateway,
+          dialNumberFormat: config.dialNumberFormat,
+          sipProfile: config.sipProfile,
+          ttsEngine: config.ttsEngine,
+          ttsVoice: config.ttsVoice,
+          logger: logger.child({ component: 'esl', switchId: address.id }),
+        });
+        onClose(`telephony ${address.id}`, () => client.close());
+        const budget = new OriginateBudget({ redis: commands, keyPrefix: config.keyPrefix, switchId: address.id, limits: config.switchBudget, load: client });
+        members.push({ id: address.id, telephony: client, budget });
+      }
+      // One switch must answer at boot, as before; in a pool, one is enough: the others keep
+      // reconnecting and take legs once connected.
+      const started = await Promise.allSettled(members.map((m) => (m.telephony as EslTelephony).start({ timeoutMs: BOOT_CONNECT_MS })));
+      if (!started.some((r) => r.status === 'fulfilled')) throw (started[0] as PromiseRejectedResult).reason;
+      started.forEach((r, i) => {
+        if (r.status === 'rejected') logger.warn({ err: r.reason, switchId: members[i]?.id }, 'switch not connected at boot; reconnecting');
       });
+      const pool = new SwitchPool(members, drains, config.switchLostAfterMs);
+      switchPool = pool;
+      for (const member of pool.members()) {
+        const stopReleasing = member.telephony.onLegEnded((end) => {
+          member.gate.release(end.uuid).catch((err: unknown) => logger.debug({ err, uuid: end.uuid }, 'switch slot not released; it lapses by itself'));
+        });
+        onClose(`switch-slots ${member.id}`, async () => stopReleasing());
+      }
+      // Attempts stored before the pool have no switch id: they are on the first switch.
+      const [first] = pool.members() as [PoolMember & { gate: OriginateGate }];
+      const connected = first.telephony as EslTelephony;
       telephony = connected;
-      onClose('telephony', () => connected.close());
-      // The switch's originate budget, shared by every worker through Redis; a leg's slot is freed
-      // by whichever process hears it end.
-      const gate = budgetGate(new OriginateBudget({
-        redis: commands, keyPrefix: config.keyPrefix, switchId: switchIdOf(esl.host, esl.port), limits: config.switchBudget, load: connected,
-      }));
-      const stopReleasing = connected.onLegEnded((end) => {
-        gate.release(end.uuid).catch((err: unknown) => logger.debug({ err, uuid: end.uuid }, 'switch slot not released; it lapses by itself'));
-      });
-      onClose('switch-slots', async () => stopReleasing());
 
       const flow: FlowDeps = {
         repository,
         telephony: connected,
+        switches: pool,
         scheduler,
         notifier,
         cancelSignal,
-        gate,
+        gate: first.gate,
         messages: { callerNoAnswer: config.callerNoAnswerMessage, calleeUnavailable: config.calleeUnavailableMessage },
         defaultCallerId: config.defaultCallerId,
         callEndReconcileMs: config.callEndReconcileMs,
@@ -169,11 +196,14 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       onClose('webhook-worker', () => webhooks.close());
 
       const workerName = `${os.hostname()}:${process.pid}`;
-      const post = (): void => void board.post(workerName, connected.status()).catch(() => undefined);
+      const post = (): void => void pool.report().then((switches) => board.post(workerName, connected.status(), switches)).catch(() => undefined);
       post();
       const timer = setInterval(post, SWITCH_STATUS_EVERY_MS);
-      connected.on('ready', post);
-      connected.on('lost', post);
+      for (const member of pool.members()) {
+        const esl = member.telephony as EslTelephony;
+        esl.on('ready', post);
+        esl.on('lost', post);
+      }
       onClose('switch-status', async () => {
         clearInterval(timer);
         await board.remove(workerName);
@@ -215,12 +245,18 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         newId: () => uuidv7(),
         logger: logger.child({ component: 'callbacks' }),
       });
-      const local = telephony;
+      const local = switchPool;
+      const switches = new SwitchDirectory(
+        config.eslUrl === undefined ? [] : parseSwitchList(config.eslUrl).map((a) => a.id),
+        () => (local ? local.report() : board.readSwitches()),
+        new SwitchDrains(commands, config.keyPrefix),
+      );
       const app = createApp({
         config,
         callbacks: service,
         redis: commands,
-        readiness: { switchStatus: () => (local ? Promise.resolve(local.status()) : board.read()) },
+        readiness: { switchStatus: () => (telephony ? Promise.resolve(anyConnected(local, telephony)) : board.read()) },
+        switches,
         legFacts: new LegFactsStore(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 }),
         logger: logger.child({ component: 'api' }),
       });
@@ -243,6 +279,12 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     await close();
     throw err;
   }
+}
+
+/** The process's switch status for /readyz: a connected switch of the pool if any, else the first's. */
+function anyConnected(pool: SwitchPool | undefined, first: EslTelephony): TelephonyStatus {
+  const statuses = pool ? pool.members().map((m) => m.telephony.status()) : [first.status()];
+  return statuses.find((s) => s.connected) ?? first.status();
 }
 
 /**

@@ -5,4 +5,4 @@ export { keyPrefixes, type KeyPrefixes } from './keys.js';
 export { createRedis, createRedisClient, describeClient, duplicateClient, isClusterUrl, parseClusterUrl, type ClusterTarget, type Redis, type RedisClient } from './redis.js';
 export { freePort, resolveRedis, redisAnswers, RedisUnavailableError, startRedisServer, type ResolvedRedis } from './embedded-redis.js';
 export { uuidv7 } from './ids.js';
-export { SwitchStatusBoard } from './switch-status.js';
+export { SwitchStatusBoard, type PostedSwitch } from './switch-status.js';

@@ -16,3 +16,6 @@ export {
   type OriginateBudgetOptions,
 } from './originate-budget.js';
 export { budgetGate, switchIdOf } from './originate-gate.js';
+export { parseSwitchList, type SwitchAddress } from './addresses.js';
+export { drainedKey, SwitchDrains, SwitchPool, type PoolMember } from './pool.js';
+export { SwitchDirectory, type SwitchView } from './directory.js';

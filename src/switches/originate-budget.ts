@@ -205,6 +205,17 @@ export class OriginateBudget {
     }
   }
 
+  /**
+   * Sessions the switch has room for now: the limit in force less what is held (or what the switch
+   * reports up, if more). What a pool ranks switches by.
+   */
+  async freeSessions(): Promise<number> {
+    const now = Date.now();
+    const limits = effectiveLimits(this.#limits, this.#load?.load(), now);
+    const held = (await this.held()) * this.#limits.sessionsPerLeg;
+    return limits.maxSessions - Math.max(held, limits.sessionsUp ?? 0);
+  }
+
   /** Legs holding a slot now (for metrics and tests). */
   held(): Promise<number> {
     return this.#redis.zcount(this.#keys.slots, Date.now(), '+inf');

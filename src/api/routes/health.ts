@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import type { RedisClient } from '../../store/index.js';
 import type { TelephonyStatus } from '../../telephony/types.js';
+import type { SwitchAdmin, SwitchStatusView } from './switches.js';
 
 export interface Readiness {
   /**
@@ -72,14 +73,16 @@ async function modulesCheck(readiness: Readiness): Promise<Check | undefined> {
  * get the status only; which part is down and why (addresses, the ESL client's error text) is for
  * requests that `showDetails` accepts (the operations token).
  */
-export function healthRoutes(redis: RedisClient, readiness: Readiness, showDetails: (req: Request) => boolean): Router {
+export function healthRoutes(redis: RedisClient, readiness: Readiness, showDetails: (req: Request) => boolean, switches?: SwitchAdmin): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
   });
   router.get('/readyz', async (req, res) => {
     const [redisResult, switchResult, modulesResult] = await Promise.all([redisCheck(redis), switchCheck(readiness), modulesCheck(readiness)]);
-    const checks = { redis: redisResult, switch: switchResult, ...(modulesResult ? { modules: modulesResult } : {}) };
+    const pool = switches && showDetails(req) ? await withTimeout(switches.list()).catch((): typeof TIMED_OUT => TIMED_OUT) : undefined;
+    const listed: SwitchStatusView[] | undefined = pool === undefined || pool === TIMED_OUT ? undefined : pool;
+    const checks = { redis: redisResult, switch: switchResult, ...(modulesResult ? { modules: modulesResult } : {}), ...(listed ? { switches: listed } : {}) };
     const ready = checks.redis.status === 'up' && checks.switch.status === 'up';
     const status = ready ? 'ready' : 'unavailable';
     res.status(ready ? 200 : 503).json(showDetails(req) ? { status, checks } : { status });
