@@ -17,6 +17,8 @@ export interface ObservedChannel {
   callId?: string;
   progressed: boolean;
   answered: boolean;
+  /** The switch reported the leg bridged (CHANNEL_BRIDGE). */
+  bridged: boolean;
   hangupCause?: string;
   /** CHANNEL_EXECUTE_COMPLETE of each application, in order. */
   apps: Array<{ app: string; arg: string; response: string }>;
@@ -35,7 +37,7 @@ export interface SwitchObserver {
   close(): void;
 }
 
-const SUBSCRIPTION = 'CHANNEL_CREATE CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_ANSWER CHANNEL_HANGUP_COMPLETE CHANNEL_EXECUTE_COMPLETE CUSTOM phones::dtmf';
+const SUBSCRIPTION = 'CHANNEL_CREATE CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_ANSWER CHANNEL_BRIDGE CHANNEL_HANGUP_COMPLETE CHANNEL_EXECUTE_COMPLETE CUSTOM phones::dtmf';
 
 export async function observeSwitch(host: string, port: number, password: string): Promise<SwitchObserver> {
   const conn: ModeslConnection = await connectModesl(host, port, password);
@@ -100,6 +102,7 @@ function track(byUuid: Map<string, ObservedChannel>, e: ModeslEvent, name: strin
       destination: e.getHeader('Caller-Destination-Number') ?? '',
       progressed: false,
       answered: false,
+      bridged: false,
       apps: [],
     };
     byUuid.set(uuid, ch);
@@ -113,6 +116,13 @@ function track(byUuid: Map<string, ObservedChannel>, e: ModeslEvent, name: strin
     case 'CHANNEL_ANSWER':
       ch.answered = true;
       break;
+    case 'CHANNEL_BRIDGE': {
+      // Fired once, on the bridge's A leg; it names both.
+      ch.bridged = true;
+      const b = byUuid.get(e.getHeader('Bridge-B-Unique-ID') ?? '');
+      if (b) b.bridged = true;
+      break;
+    }
     case 'CHANNEL_HANGUP_COMPLETE':
       ch.hangupCause = e.getHeader('Hangup-Cause') ?? 'UNKNOWN';
       break;

@@ -21,6 +21,8 @@ export interface SwitchUnderTest {
   originatesTo(number: string): number;
   /** Resolves once leg `uuid` is ringing at the far end (created, not answered, not ended). */
   waitRinging(uuid: string, timeoutMs?: number): Promise<void>;
+  /** Resolves once the switch reports leg `uuid` bridged (CHANNEL_BRIDGE). */
+  waitBridged(uuid: string, timeoutMs?: number): Promise<void>;
   /** The scripted phone behind leg `uuid` hangs up, as its person would. */
   farEndHangup(uuid: string): Promise<void>;
   /** The DTMF digits the phone behind leg `uuid` received. */
@@ -76,6 +78,8 @@ async function common(address: EslAddress, column: Column, sipHost: string, extr
         const ch = observer.channel(uuid);
         return ch !== undefined && ch.progressed && !ch.answered && ch.hangupCause === undefined;
       }, timeoutMs, `leg ${uuid} ringing`),
+    waitBridged: (uuid, timeoutMs = 15_000) =>
+      observer.until(() => observer.channel(uuid)?.bridged === true, timeoutMs, `leg ${uuid} bridged`),
     farEndHangup: (uuid) => extra.farEndHangup(observer, uuid),
     digitsReceived: (uuid) => extra.digitsReceived(observer, uuid),
     appsOn: (uuid) => observer.channel(uuid)?.apps ?? [],

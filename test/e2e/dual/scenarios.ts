@@ -50,6 +50,8 @@ export interface Scenario {
 }
 
 const SLOW = 60_000;
+/** How long the parties of a bridged call talk before one hangs up. */
+const TALK_MS = 500;
 
 const legOf = (cb: CallbackView, role: 'callee' | 'caller', attempt = 1) =>
   cb.attempts.find((a) => a.number === attempt)?.legs.find((l) => l.role === role);
@@ -81,8 +83,19 @@ async function accepted(crossline: Crossline, body: object): Promise<string> {
 /** Bridged: check the switch bridged what Crossline says, then the caller's phone hangs up. */
 async function talkThenCallerHangsUp(ctx: ScenarioContext, id: string): Promise<CallbackView> {
   const bridged = await ctx.crossline.waitForStatus(id, 'bridged', SLOW);
+  await talk(ctx, bridged);
   await ctx.sw.farEndHangup(uuidOf(bridged, 'caller'));
   return ctx.crossline.waitForStatus(id, 'completed', SLOW);
+}
+
+/**
+ * The parties talk a moment once the switch has the bridge up: a phone that leaves while
+ * uuid_bridge is still settling makes the real switch end the other leg itself with
+ * ORIGINATOR_CANCEL (switch_ivr_bridge.c), a case the simulator does not model (see the README).
+ */
+async function talk(ctx: ScenarioContext, bridged: CallbackView): Promise<void> {
+  await ctx.sw.waitBridged(uuidOf(bridged, 'caller'));
+  await new Promise((r) => setTimeout(r, TALK_MS));
 }
 
 /** The switch's own word that the leg ended (its hangup event may trail Crossline's record). */
@@ -227,6 +240,7 @@ const ivrDigits: Scenario = {
     assert.equal(ctx.sw.digitsReceived(calleeUuid), '123#', 'every digit reached the phone');
     const list = events(bridged);
     assert.ok(list.indexOf('dtmf-sent') < list.lastIndexOf('leg-dialing'), 'digits delivered before the caller is dialled');
+    await talk(ctx, bridged);
     await ctx.sw.farEndHangup(uuidOf(bridged, 'caller'));
     const done = await ctx.crossline.waitForStatus(id, 'completed', SLOW);
     assertOneOriginateEach(ctx.sw, [caller, callee]);
@@ -375,6 +389,7 @@ const killWhileRinging: Scenario = {
     const bridged = await ctx.crossline.waitForStatus(id, 'bridged', SLOW);
     assert.equal(uuidOf(bridged, 'caller'), callerUuid, 'the same caller leg was bridged');
     assert.ok(events(bridged).includes('resumed'));
+    await talk(ctx, bridged);
     await ctx.sw.farEndHangup(callerUuid);
     const done = await ctx.crossline.waitForStatus(id, 'completed', SLOW);
     assertOneOriginateEach(ctx.sw, [caller, callee]);
