@@ -55,6 +55,45 @@ export interface InFlight {
   fail(error: Error): void;
 }
 
+/**
+ * Sends one request and waits for its reply, failing with SWITCH_TIMEOUT after `timeoutMs`. The
+ * entry it keeps in `pending` lets the owner fail it when the socket is lost. `onReplyMs` hears how
+ * long the reply took (`timeoutMs` when none came).
+ */
+export function exchangeWithTimeout<R>(
+  pending: Set<InFlight>,
+  timeoutMs: number,
+  send: (cb: (reply: R) => void) => void,
+  onReplyMs?: (ms: number) => void,
+): Promise<R> {
+  const sentAt = performance.now();
+  return new Promise<R>((resolve, reject) => {
+    let done = false;
+    const settle = (): boolean => {
+      if (done) return false;
+      done = true;
+      clearTimeout(timer);
+      pending.delete(entry);
+      return true;
+    };
+    const entry: InFlight = {
+      fail: (error) => {
+        if (settle()) reject(error);
+      },
+    };
+    const timer = setTimeout(() => {
+      onReplyMs?.(timeoutMs);
+      entry.fail(new CrosslineError('SWITCH_TIMEOUT', `The switch did not answer within ${timeoutMs} ms.`));
+    }, timeoutMs);
+    pending.add(entry);
+    send((reply) => {
+      if (!settle()) return;
+      onReplyMs?.(performance.now() - sentAt);
+      resolve(reply);
+    });
+  });
+}
+
 export function unavailable(message: string): CrosslineError {
   return new CrosslineError('SWITCH_UNAVAILABLE', message);
 }
@@ -312,32 +351,7 @@ export class EslConnection {
 
   /** One request/reply exchange with a timeout; rejected when the connection is lost. */
   #exchange(send: (cb: (reply: EslEvent) => void) => void): Promise<EslEvent> {
-    const sentAt = performance.now();
-    return new Promise<EslEvent>((resolve, reject) => {
-      let done = false;
-      const entry: InFlight = {
-        fail: (error) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          this.#pending.delete(entry);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.replyLatency.record(this.#options.apiTimeoutMs);
-        entry.fail(new CrosslineError('SWITCH_TIMEOUT', `The switch did not answer within ${this.#options.apiTimeoutMs} ms.`));
-      }, this.#options.apiTimeoutMs);
-      this.#pending.add(entry);
-      send((reply) => {
-        if (done) return;
-        done = true;
-        this.replyLatency.record(performance.now() - sentAt);
-        clearTimeout(timer);
-        this.#pending.delete(entry);
-        resolve(reply);
-      });
-    });
+    return exchangeWithTimeout(this.#pending, this.#options.apiTimeoutMs, send, (ms) => this.replyLatency.record(ms));
   }
 
   /** `api <command>`: resolves with the response body. */

@@ -18,7 +18,7 @@ import { playMessage, type TtsOptions } from '../commands.js';
 import { assertSafeCommand } from '../dial-string.js';
 import { isSoundPath, isUuid } from '../grammar.js';
 import { HANGUP_CAUSES, type Announcement, type HangupCause } from '../types.js';
-import { unavailable, type InFlight } from './connection.js';
+import { exchangeWithTimeout, unavailable, type InFlight } from './connection.js';
 import { isHangup, toChannelEvent, type ChannelEvent } from './events.js';
 
 /**
@@ -265,30 +265,9 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
   /** One command and its reply text, with a timeout; rejected when the socket closes. */
   #command(command: string, headers?: Record<string, string>): Promise<string> {
     if (this.#closed || this.#conn.socket === null) return Promise.reject(unavailable('The outbound socket is closed.'));
-    return new Promise<string>((resolve, reject) => {
-      let done = false;
-      const entry: InFlight = {
-        fail: (error) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          this.#pending.delete(entry);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(
-        () => entry.fail(new CrosslineError('SWITCH_TIMEOUT', `The switch did not answer within ${this.#options.commandTimeoutMs} ms.`)),
-        this.#options.commandTimeoutMs,
-      );
-      this.#pending.add(entry);
-      this.#conn.sendRecv(command, headers ?? null, (reply) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.#pending.delete(entry);
-        resolve(reply.getHeader('Reply-Text') ?? '');
-      });
-    });
+    return exchangeWithTimeout(this.#pending, this.#options.commandTimeoutMs, (cb: (reply: EslEvent) => void) =>
+      this.#conn.sendRecv(command, headers ?? null, cb),
+    ).then((reply) => reply.getHeader('Reply-Text') ?? '');
   }
 
   #onFrame(event: EslEvent, headers: FrameHeaders): void {
