@@ -19,6 +19,7 @@ import { switchCdrRoutes } from './routes/switch-cdr.js';
 import { switchAdminRoutes, type SwitchAdmin } from './routes/switches.js';
 import { switchMetrics } from './metrics.js';
 import { LegFactsStore } from '../store/leg-facts.js';
+import type { HttpMount } from '../runtime/modules/types.js';
 
 /** What the HTTP API needs; built by the entry point, passed in. */
 export interface AppDeps {
@@ -46,6 +47,8 @@ export interface AppDeps {
    * @defaultValue none: those routes answer 404 and /readyz shows one switch
    */
   switches?: SwitchAdmin;
+  /** Routes of the capability modules (runtime/modules), each behind its door. */
+  mounts?: readonly HttpMount[];
 }
 
 /** The Express app (no listen): operations endpoints, then /v1 behind auth and the rate limit. */
@@ -77,14 +80,17 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   const failures = authFailureLimit(redis, config.keyPrefix, config.authFailuresPerMinute);
+  const mounts = deps.mounts ?? [];
+  // public doors first: each such module authenticates by itself (site keys, signatures)
+  for (const mount of mounts) if (mount.door === 'public') app.use(mount.path, mount.router);
   // the operator's door (OPS_TOKEN), before the API keys' one; rate-limited as one owner
-  if (deps.switches) {
-    const asOperator: express.RequestHandler = (_req, res, next) => {
-      contextOf(res).owner = 'ops';
-      next();
-    };
-    app.use(switchAdminRoutes(deps.switches, [requireOpsToken(config.opsToken), asOperator, rateLimit(redis, `${config.keyPrefix}:ops`, config.rateLimitPerMinute)]));
-  }
+  const asOperator: express.RequestHandler = (_req, res, next) => {
+    contextOf(res).owner = 'ops';
+    next();
+  };
+  const operatorDoor = [requireOpsToken(config.opsToken), asOperator, rateLimit(redis, `${config.keyPrefix}:ops`, config.rateLimitPerMinute)];
+  if (deps.switches) app.use(switchAdminRoutes(deps.switches, operatorDoor));
+  for (const mount of mounts) if (mount.door === 'ops') app.use(mount.path, ...operatorDoor, mount.router);
   // the switch's own door (HTTP Basic, CDR_CREDENTIALS), before the API keys' one
   app.use(
     switchCdrRoutes({
@@ -103,6 +109,7 @@ export function createApp(deps: AppDeps): express.Express {
       idempotency: new IdempotencyStore(redis, config.keyPrefix, config.idempotencyTtlSec),
     }),
   );
+  for (const mount of mounts) if (mount.door === 'api-key') app.use(mount.path, mount.router);
 
   app.use(routeNotFound(api));
   app.use(errorHandler());

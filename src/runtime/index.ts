@@ -31,12 +31,10 @@ import {
 import { LegFactsStore } from '../store/leg-facts.js';
 import { EslTelephony } from '../telephony/index.js';
 import type { TelephonyStatus } from '../telephony/types.js';
+import { loadOpenApi } from '../api/index.js';
+import { CAPABILITY_MODULES, type HttpMount, type ModuleContext, type Roles, type Services } from './modules/index.js';
 
-/** Which parts this process runs: `npm start` runs both; `npm run api` / `npm run worker` one each. */
-export interface Roles {
-  api: boolean;
-  workers: boolean;
-}
+export type { Roles } from './modules/index.js';
 
 export interface Runtime {
   readonly redis: ResolvedRedis;
@@ -98,6 +96,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     const notifier = createWebhookNotifier({ connection: commands, prefix: prefixes.queue(WEBHOOK_QUEUE), maxAttempts: config.webhookMaxAttempts, logger });
     onClose('webhook-notifier', () => notifier.close());
     const board = new SwitchStatusBoard(commands, prefixes.spread);
+    const services: Services = {};
 
     let simulator: EslSimulator | undefined;
     let telephony: EslTelephony | undefined;
@@ -157,6 +156,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       const [first] = pool.members() as [PoolMember & { gate: OriginateGate }];
       const connected = first.telephony as EslTelephony;
       telephony = connected;
+      services.telephony = connected;
 
       const flow: FlowDeps = {
         repository,
@@ -210,7 +210,6 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       });
     }
 
-    let apiUrl: string | undefined;
     if (roles.api) {
       const limitPolicy = {
         destinationPerHour: config.destinationCallbacksPerHour,
@@ -245,6 +244,24 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         newId: () => uuidv7(),
         logger: logger.child({ component: 'callbacks' }),
       });
+      services.callbacks = service;
+    }
+
+    const api = loadOpenApi();
+    const mounts: HttpMount[] = [];
+    const moduleContext: ModuleContext = { config, roles, redis: commands, prefixes, api, logger, services };
+    for (const module of CAPABILITY_MODULES) {
+      const started = await module.start({ ...moduleContext, logger: logger.child({ component: module.name }) });
+      if (started.close) {
+        const stop = started.close.bind(started);
+        onClose(module.name, stop);
+      }
+      mounts.push(...(started.http ?? []));
+    }
+
+    let apiUrl: string | undefined;
+    if (roles.api && services.callbacks) {
+      const service = services.callbacks;
       const local = switchPool;
       const switches = new SwitchDirectory(
         config.eslUrl === undefined ? [] : parseSwitchList(config.eslUrl).map((a) => a.id),
@@ -257,6 +274,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         redis: commands,
         readiness: { switchStatus: () => (telephony ? Promise.resolve(anyConnected(local, telephony)) : board.read()) },
         switches,
+        mounts,
         legFacts: new LegFactsStore(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 }),
         logger: logger.child({ component: 'api' }),
       });

@@ -10,6 +10,7 @@ import { CrosslineError } from '../../src/errors.js';
 import type { TelephonyStatus } from '../../src/telephony/types.js';
 import { uniquePrefix } from '../support/redis.js';
 import { callbackFixture } from '../fixtures/callback.js';
+import type { HttpMount } from '../../src/runtime/modules/index.js';
 
 export const API_KEY = 'test-key-0123456789abcdef';
 export const OTHER_KEY = 'other-key-fedcba9876543210';
@@ -138,6 +139,8 @@ export interface TestAppOptions {
   config?: Partial<Config>;
   /** A Redis client of the test's own (e.g. one that never connects); closed after the test. */
   redis?: Redis;
+  /** Routes of capability modules, as the runtime mounts them. */
+  mounts?: HttpMount[];
 }
 
 /** Builds the app on a real Redis with a key prefix of its own; everything is cleaned up after the test. */
@@ -155,6 +158,7 @@ export async function startApp(t: TestContext, redisUrl: Promise<string>, option
     redis,
     readiness: { switchStatus: () => (typeof switchStatus.current === 'function' ? switchStatus.current() : switchStatus.current) },
     logger,
+    mounts: options.mounts,
   });
   if (!options.redis) await redis.ping();
   t.after(async () => {

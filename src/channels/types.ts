@@ -1,0 +1,89 @@
+/**
+ * The message channels (e-mail, XMPP, SMS) behind one interface: what the intakes receive, what
+ * replies, status messages, alerts and IM call offers send. Shared by intake/, notify/, inbound/
+ * and alerts/; the implementations live beside this file.
+ */
+
+export type ChannelKind = 'email' | 'xmpp' | 'sms';
+
+/**
+ * An address on a channel, normalised: e-mail lower-cased (`ada@example.com`), XMPP the bare JID
+ * (`ada@im.example.com`, the resource in `resource`), SMS E.164 (`+12025550101`).
+ */
+export interface ChannelAddress {
+  channel: ChannelKind;
+  address: string;
+  /** XMPP only: the resource a message came from or should go to. */
+  resource?: string;
+}
+
+/** Where a conversation continues: e-mail threading headers, or an XMPP thread id. */
+export interface ThreadRef {
+  /** E-mail: the Message-ID replied to (`<…@…>`); XMPP: the `<thread>` of the chat, if any. */
+  messageId?: string;
+  /** E-mail: the References chain, oldest first, including `messageId`. */
+  references?: string[];
+  /** E-mail: the subject replied to (a reply is `Re: <subject>`). */
+  subject?: string;
+}
+
+/** A message received on a channel whose sender the channel has authenticated. */
+export interface InboundMessage {
+  /** The channel's id of the message (Message-ID, stanza id, SMPP message id), for deduplication. */
+  id: string;
+  from: ChannelAddress;
+  /** The address it was sent to (Crossline's mailbox, bot JID, short code). */
+  to: ChannelAddress;
+  /** E-mail subject, if any. */
+  subject?: string;
+  /** Plain text: HTML converted, quoted replies and signatures removed. */
+  text: string;
+  receivedAt: Date;
+  thread?: ThreadRef;
+}
+
+export interface OutboundAttachment {
+  filename: string;
+  contentType: string;
+  /** Read from this path when the message is sent (large recordings are not kept in Redis). */
+  path: string;
+}
+
+/** A message to send. `dedupKey` makes sending idempotent: one key is sent at most once. */
+export interface OutboundMessage {
+  to: ChannelAddress;
+  subject?: string;
+  text: string;
+  html?: string;
+  thread?: ThreadRef;
+  attachments?: OutboundAttachment[];
+  /** e.g. `callback:<id>:status:<n>`, `reply:<inbound id>`, `alert:<attempt id>:<address>`. */
+  dedupKey: string;
+}
+
+/** What a channel reports back: the channel's own id of the sent message. */
+export interface SentMessage {
+  channel: ChannelKind;
+  messageId: string;
+}
+
+/** One channel: sends to its addresses, hands what it receives to the handler. */
+export interface Channel {
+  readonly kind: ChannelKind;
+  send(message: OutboundMessage): Promise<SentMessage>;
+}
+
+/**
+ * What the channels deliver inbound messages to (the messaging intake, the IM offer of an inbound
+ * call). Returns the replies to send; the channel layer sends them (once each, by `dedupKey`).
+ * Throwing means "not handled"; unauthenticated senders never reach a handler.
+ */
+export interface MessageHandler {
+  handle(message: InboundMessage): Promise<OutboundMessage[]>;
+}
+
+/** Sends through the right channel, queued with retries; the port the domain uses. */
+export interface MessageSender {
+  /** Queues `message`; resolves once it is durably queued (not sent). Duplicate `dedupKey`s are dropped. */
+  enqueue(message: OutboundMessage): Promise<void>;
+}

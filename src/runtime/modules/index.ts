@@ -1,0 +1,9 @@
+import type { CapabilityModule } from './types.js';
+
+export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services, StartedModule } from './types.js';
+
+/**
+ * The capabilities beyond the callback core, in start order: a module may use the services of the
+ * modules before it. Add one line per capability.
+ */
+export const CAPABILITY_MODULES: readonly CapabilityModule[] = [];

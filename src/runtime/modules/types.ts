@@ -1,0 +1,71 @@
+import type { Router } from 'express';
+import type { Logger } from 'pino';
+import type { OpenApi } from '../../api/openapi.js';
+import type { CallbackService } from '../../callbacks/ports.js';
+import type { Config } from '../../config/index.js';
+import type { KeyPrefixes, RedisClient } from '../../store/index.js';
+import type { Telephony } from '../../telephony/types.js';
+
+/** Which parts this process runs: `npm start` runs both; `npm run api` / `npm run worker` one each. */
+export interface Roles {
+  api: boolean;
+  workers: boolean;
+}
+
+/**
+ * What capabilities offer one another, filled in as modules start (in the order of
+ * `runtime/modules/index.ts`). A capability adds one optional field here for the service it
+ * provides, and reads the fields of the capabilities it builds on; a field is undefined when the
+ * capability that provides it is not running in this process.
+ */
+export interface Services {
+  /** The domain of callbacks (API role). */
+  callbacks?: CallbackService;
+  /** The first switch's telephony (workers role); calls that are not callbacks go through it. */
+  telephony?: Telephony;
+}
+
+/** Which door an HTTP mount sits behind. */
+export type Door =
+  /** No authentication (the module authenticates itself: site keys, HTTP Basic, signatures). */
+  | 'public'
+  /** OPS_TOKEN, rate-limited as one owner `ops`. */
+  | 'ops'
+  /** An API key (`Authorization: Bearer`), the owner in `ownerOf(res)`, rate-limited per key. */
+  | 'api-key';
+
+/**
+ * Routes a module adds to the HTTP API, under `path` (`/v1/users`): the router's own paths are
+ * relative to it, and the door's checks run only for requests under it.
+ */
+export interface HttpMount {
+  door: Door;
+  path: string;
+  router: Router;
+}
+
+export interface ModuleContext {
+  readonly config: Readonly<Config>;
+  readonly roles: Roles;
+  /** The shared command connection. Blocking commands need a `duplicateClient` of their own. */
+  readonly redis: RedisClient;
+  readonly prefixes: KeyPrefixes;
+  /** openapi.yaml, compiled: validate every body and parameter with it. */
+  readonly api: OpenApi;
+  readonly logger: Logger;
+  /** Read what earlier modules provide; assign what this one provides. */
+  readonly services: Services;
+}
+
+export interface StartedModule {
+  /** HTTP routes, mounted when this process runs the API. */
+  http?: HttpMount[];
+  /** Stops what the module started; called once, in reverse start order. */
+  close?(): Promise<void>;
+}
+
+/** One capability's part of the composition root: `start(ctx) → close`. */
+export interface CapabilityModule {
+  readonly name: string;
+  start(ctx: ModuleContext): Promise<StartedModule>;
+}
