@@ -1,5 +1,5 @@
 /**
- * The processes of the honest bench (honest-bench.ts), each started as a deployment would run it:
+ * The processes of a bench rig (rig.ts), each started as a deployment would run it:
  * a redis-server of the bench's own, the ESL simulator (simulator-process.ts), the API
  * (`src/api/main.ts`, as `npm run api`) and worker processes (`workers/main.ts`, as `npm run worker`),
  * configured from the environment. Their CPU is read from /proc/<pid>/stat (utime + stime), so the
@@ -11,7 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRedis, freePort, startRedisServer, type Redis } from '../../src/store/index.js';
-import type { SimReply, SimRequest } from './simulator-process.js';
+import type { SimReply, SimRequest, SimulatorOptions } from './simulator-process.js';
+
+export type { SimulatorOptions } from './simulator-process.js';
 import { procCpuSeconds, procMemoryMb, threadCpuSeconds } from './measure.js';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -67,10 +69,10 @@ export class SimulatorProcess {
     readonly url: string,
   ) {}
 
-  static async start(): Promise<SimulatorProcess> {
+  static async start(options: SimulatorOptions = {}): Promise<SimulatorProcess> {
     const child = fork(path.join(__dirname, 'simulator-process.ts'), [], {
       execArgv: ['--import', 'tsx'],
-      env: { PATH: process.env.PATH },
+      env: { PATH: process.env.PATH, BENCH_SIM_OPTIONS: JSON.stringify(options) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.on('error', (err) => process.stderr.write(`simulator process: ${err.message}\n`));
@@ -142,7 +144,7 @@ export class CrosslineProcess {
       if (found?.[1]) inspectorUrl = found[1];
       const rest = chunk
         .split('\n')
-        .filter((l) => l && !/Debugger listening|For help, see: https:\/\/nodejs.org\/en\/docs\/inspector|Debugger attached|Waiting for the debugger/.test(l));
+        .filter((l) => l && !/Debugger listening|For help, see: https:\/\/nodejs.org\/|Debugger ending|Debugger attached|Waiting for the debugger/.test(l));
       if (rest.length > 0) {
         stderrTail = (stderrTail + rest.join('\n') + '\n').slice(-4000);
         process.stderr.write(`[${kind} ${child.pid}] ${rest.join('\n')}\n`);

@@ -1,5 +1,5 @@
 /**
- * The ESL simulator in a process of its own for the honest bench (honest-bench.ts), so that its CPU
+ * The ESL simulator in a process of its own for the bench rigs (rig.ts), so that its CPU
  * is never counted as Crossline's. Callees (+1 202 555 0100–0149) and callers (0150–0199) answer
  * at once. The phone plan cannot say "hang up when bridged" (hangupAfterMs counts from the answer),
  * so this process keeps an Event Socket connection of its own, subscribed to CHANNEL_BRIDGE only,
@@ -14,7 +14,13 @@
  */
 import { Connection, type Event as EslEvent } from 'drachtio-modesl';
 import { performance } from 'node:perf_hooks';
-import { createEslSimulator } from '../../src/simulator/index.js';
+import { createEslSimulator, type EslSimulatorOptions } from '../../src/simulator/index.js';
+
+/**
+ * What a scenario may set on the simulator (passed as JSON in BENCH_SIM_OPTIONS): its phone plan
+ * and capacity. Default plan: callees (0100–0149) and callers (0150–0199) answer at once.
+ */
+export type SimulatorOptions = Pick<EslSimulatorOptions, 'plan' | 'maxSessions' | 'sessionsPerSecond'>;
 
 export type SimRequest =
   | { type: 'mode'; hold: boolean }
@@ -34,12 +40,14 @@ async function main(): Promise<void> {
   // ReceivedCommand.at counts from the simulator's start on performance.now(); this puts it on the
   // epoch clock the parent stamps its POSTs with (timeOrigin + now, sub-millisecond, same system clock).
   const epochAtStart = performance.timeOrigin + performance.now();
+  const options = JSON.parse(process.env.BENCH_SIM_OPTIONS || '{}') as SimulatorOptions;
   const sim = await createEslSimulator({
     timeScale: Number(process.env.SIM_TIME_SCALE ?? 1),
     plan: [
       { from: '+12025550100', to: '+12025550149', behaviour: { kind: 'answer', afterMs: 0 } },
       { from: '+12025550150', to: '+12025550199', behaviour: { kind: 'answer', afterMs: 0 } },
     ],
+    ...options,
   });
   // A simulator bug (src/simulator/hangup.ts): when both legs of a bridge hang up before the first
   // one's teardown has run (the caller hangs up, Crossline's uuid_kill of the callee arrives within
