@@ -87,3 +87,31 @@ export interface MessageSender {
   /** Queues `message`; resolves once it is durably queued (not sent). Duplicate `dedupKey`s are dropped. */
   enqueue(message: OutboundMessage): Promise<void>;
 }
+
+/**
+ * Who asked for a callback over a channel, and where its status messages go (stored on the
+ * callback as `requester`). The notifier sends there "calling Ada now", "you are connected", …
+ */
+export interface Requester {
+  /** The directory's id of the user who asked. */
+  userId: string;
+  address: ChannelAddress;
+  /** The conversation the request came in (e-mail thread, XMPP thread), so outcomes are replies in it. */
+  thread?: ThreadRef;
+  /** IANA time zone times are told in ("I will try again at 15:10"). @defaultValue 'UTC' */
+  timeZone?: string;
+}
+
+/** How far the directory trusts an address a message came from. */
+export type SenderStanding =
+  /** A user's address that has been verified: may ask for calls, and is accepted on rosters. */
+  | 'verified'
+  /** A user's address not yet verified: its messages reach the handler (to answer a verification code). */
+  | 'unverified'
+  /** No user has it: dropped without a reply (no backscatter), logged and counted. */
+  | 'unknown';
+
+/** What the channels ask the directory before a message reaches a handler or a roster. */
+export interface SenderDirectory {
+  standing(address: ChannelAddress): Promise<SenderStanding>;
+}

@@ -4,6 +4,7 @@ import type { OpenApi } from '../../api/openapi.js';
 import type { CallbackService } from '../../callbacks/ports.js';
 import type { Config } from '../../config/index.js';
 import type { KeyPrefixes, RedisClient } from '../../store/index.js';
+import type { MessageHandler, MessageSender, SenderDirectory } from '../../channels/types.js';
 import type { Telephony } from '../../telephony/types.js';
 
 /** Which parts this process runs: `npm start` runs both; `npm run api` / `npm run worker` one each. */
@@ -23,6 +24,12 @@ export interface Services {
   callbacks?: CallbackService;
   /** The first switch's telephony (workers role); calls that are not callbacks go through it. */
   telephony?: Telephony;
+  /** Queues messages to any channel (e-mail, XMPP, SMS), once per `dedupKey` (channels module). */
+  messageSender?: MessageSender;
+  /** What e-mail and IM intake hand authenticated messages to (the messaging conversation). */
+  messaging?: MessageHandler;
+  /** Whether an address belongs to a (verified) user: asked before a message reaches `messaging`. */
+  senderDirectory?: SenderDirectory;
 }
 
 /** Which door an HTTP mount sits behind. */
