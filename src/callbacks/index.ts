@@ -9,6 +9,7 @@ export type {
   CallbackRepository,
   CallbackService,
   CancelSignal,
+  CreateOptions,
   EndpointInput,
   GateDecision,
   IntakeLimits,

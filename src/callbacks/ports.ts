@@ -6,7 +6,7 @@
 import { CrosslineError } from '../errors.js';
 import type { Telephony } from '../telephony/types.js';
 import type { LimitedDestination } from './limits.js';
-import type { Callback, CallbackStatus, TimelineEntry } from './types.js';
+import type { Callback, CallbackStatus, Requester, TimelineEntry } from './types.js';
 
 /** The body of POST /v1/callbacks after JSON Schema validation (shape only; values not yet checked). */
 export interface EndpointInput {
@@ -27,6 +27,12 @@ export interface CallbackInput {
   order?: 'callee-first' | 'caller-first';
 }
 
+/** What an intake other than the public REST body adds to a request. */
+export interface CreateOptions {
+  /** Who asked through a message channel; stored with the callback for status messages. */
+  requester?: Requester;
+}
+
 export interface ListQuery {
   status?: CallbackStatus;
   limit: number;
@@ -45,7 +51,7 @@ export interface CallbackPage {
  */
 export interface CallbackService {
   /** Validates, applies the toll-fraud policy, stores and queues. Throws CrosslineError (4xx codes). */
-  create(input: CallbackInput, owner: string): Promise<Callback>;
+  create(input: CallbackInput, owner: string, options?: CreateOptions): Promise<Callback>;
   /** Throws CALLBACK_NOT_FOUND. */
   get(id: string, owner: string): Promise<Callback>;
   list(query: ListQuery, owner: string): Promise<CallbackPage>;

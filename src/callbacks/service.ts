@@ -11,6 +11,7 @@ import {
   type CallbackRepository,
   type CallbackService,
   type CancelSignal,
+  type CreateOptions,
   type IntakeLimits,
   type ListQuery,
   type WebhookUrlGuard,
@@ -45,7 +46,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export class DefaultCallbackService implements CallbackService {
   constructor(private readonly deps: CallbackServiceDeps) {}
 
-  async create(input: CallbackInput, owner: string): Promise<Callback> {
+  async create(input: CallbackInput, owner: string, options: CreateOptions = {}): Promise<Callback> {
     const { deps } = this;
     const now = deps.clock();
     const request = parseCallbackInput(input, deps.policy, now);
@@ -71,6 +72,7 @@ export class DefaultCallbackService implements CallbackService {
       updatedAt: createdAt,
       ...(at ? { nextAttemptAt: at.toISOString() } : {}),
       owner,
+      ...(options.requester !== undefined ? { requester: structuredClone(options.requester) } : {}),
       revision: 0,
     };
     const entry: TimelineEntry = { at: createdAt, event: 'created', status: callback.status, ...(at ? { detail: `first attempt at ${at.toISOString()}` } : {}) };

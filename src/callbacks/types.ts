@@ -1,3 +1,4 @@
+import type { Requester } from '../channels/types.js';
 import type { Endpoint, HangupCause } from '../telephony/types.js';
 
 /** What a party is reached at: the telephony capability's endpoint. */
@@ -134,6 +135,9 @@ export interface TimelineEntry {
   detail?: string;
 }
 
+/** Who asked through a message channel and where status messages go (the channel contract's type). */
+export type { Requester };
+
 /** The stored callback: request, lifecycle and history. */
 export interface Callback {
   id: string;
@@ -149,6 +153,8 @@ export interface Callback {
   failureCause?: HangupCause;
   /** API key (its id, not the key) that created it. */
   owner: string;
+  /** Who asked through a message channel, and where status messages go; absent for REST requests. */
+  requester?: Requester;
   /** Incremented by every save; a save based on an older revision is refused (optimistic concurrency). */
   revision: number;
 }

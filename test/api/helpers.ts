@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import type express from 'express';
 import { createApp } from '../../src/api/index.js';
-import type { CallbackInput, CallbackPage, CallbackService, ListQuery } from '../../src/callbacks/ports.js';
+import type { CallbackInput, CallbackPage, CallbackService, CreateOptions, ListQuery } from '../../src/callbacks/ports.js';
 import type { Callback, Endpoint } from '../../src/callbacks/types.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { CrosslineError } from '../../src/errors.js';
@@ -58,8 +58,8 @@ export class FakeCallbackService implements CallbackService {
     return this.calls.filter((c) => c.method === method).map((c) => c.args);
   }
 
-  async create(input: CallbackInput, owner: string): Promise<Callback> {
-    this.calls.push({ method: 'create', args: [input, owner] });
+  async create(input: CallbackInput, owner: string, options: CreateOptions = {}): Promise<Callback> {
+    this.calls.push({ method: 'create', args: [input, owner, options] });
     if (this.hold) await this.hold;
     if (this.failCreate !== undefined) throw this.failCreate;
     const now = new Date().toISOString();
@@ -84,6 +84,7 @@ export class FakeCallbackService implements CallbackService {
       updatedAt: now,
       timeline: [{ at: now, event: 'created', status: input.at !== undefined ? 'scheduled' : 'queued' }],
       owner,
+      ...(options.requester !== undefined ? { requester: options.requester } : {}),
     });
     this.store.set(callback.id, callback);
     return callback;

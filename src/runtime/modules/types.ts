@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { OpenApi } from '../../api/openapi.js';
 import type { CallbackService } from '../../callbacks/ports.js';
 import type { Config } from '../../config/index.js';
+import type { Directory } from '../../directory/types.js';
 import type { KeyPrefixes, RedisClient } from '../../store/index.js';
 import type { MessageHandler, MessageSender, SenderDirectory } from '../../channels/types.js';
 import type { Telephony } from '../../telephony/types.js';
@@ -30,6 +31,8 @@ export interface Services {
   messaging?: MessageHandler;
   /** Whether an address belongs to a (verified) user: asked before a message reaches `messaging`. */
   senderDirectory?: SenderDirectory;
+  /** Users and contacts per owner, verified sender lookup (directory module; also `senderDirectory`). */
+  directory?: Directory;
 }
 
 /** Which door an HTTP mount sits behind. */
