@@ -11,6 +11,7 @@ import { queueDtmf } from './dtmf.js';
 import { hangup } from './hangup.js';
 import { executeCompleted, executeStarted, fire, markAnswered, park, setCallState } from './leg.js';
 import { ackVars, inboundAnswerVars } from './sofia-vars.js';
+import { playAndGetDigits, recordApp, rxfaxApp } from './ivr-apps.js';
 
 export interface AppRequest extends CurrentApp {
   viaSendmsg: boolean;
@@ -88,6 +89,15 @@ function startApp(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: 
       return;
     case 'bridge':
       return bridgeApp(ctx, ch, request);
+    case 'play_and_get_digits':
+      return playAndGetDigits(ctx, ch, request, (ms, response, onDone) => timed(ctx, ch, request, ms, (r) => {
+        onDone?.();
+        finish(r);
+      }, response));
+    case 'record':
+      return recordApp(ctx, ch, request, finish, (stop) => ownRunning(ch, request, stop));
+    case 'rxfax':
+      return rxfaxApp(ctx, ch, request, finish, (stop) => ownRunning(ch, request, stop));
     case 'set':
     case 'export':
       setVariable(ch, request.arg);
@@ -100,6 +110,11 @@ function startApp(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: 
 function setVariable(ch: Channel, arg: string): void {
   const eq = arg.indexOf('=');
   if (eq > 0) ch.vars.set(arg.slice(0, eq), arg.slice(eq + 1));
+}
+
+/** An app with its own timers: a hangup or uuid_break calls `stop` (which completes it). */
+function ownRunning(ch: Channel, request: AppRequest, stop: (how: 'hangup' | 'break') => void): void {
+  running.set(ch, { request, interrupted: () => stop('hangup'), broken: () => stop('break') });
 }
 
 /** An app that just takes time (speak, sleep, set…) and then answers `response` (default: none). */

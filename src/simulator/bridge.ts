@@ -42,13 +42,16 @@ export function bridgeApp(ctx: SwitchContext, a: Channel, app: CurrentApp): void
   });
 }
 
-/** B never answered: the bridge app returns, and A (with nothing left to run) hangs up with B's cause. */
+/**
+ * B never answered: the bridge app returns, and A (with nothing left to run) hangs up with B's
+ * cause — unless A sits in an outbound socket's park loop, which takes the next command instead.
+ */
 function bridgeFailed(ctx: SwitchContext, a: Channel, app: CurrentApp, cause: string): void {
   a.bridgeApp = undefined;
   a.vars.setAll([['originate_disposition', cause], ['DIALSTATUS', cause]]);
   executeCompleted(ctx, a, app);
   setCallState(ctx, a, 'ACTIVE');
-  hangup(ctx, a, cause, 'local');
+  if (!a.parked) hangup(ctx, a, cause, 'local');
 }
 
 /** B answered: A learns its callee and peer, goes ACTIVE, and records the originate result. */

@@ -10,6 +10,8 @@ import type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
 import { SimulatorServer } from './server.js';
 
 export type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
+export type { CallerScript } from './ivr-apps.js';
+import type { CallerScript } from './ivr-apps.js';
 export type { QueueAgent, QueueState } from './callcenter.js';
 export type { CapacityOptions, LatencyModel } from './capacity.js';
 export type { CdrDelivery } from './cdr-post.js';
@@ -100,6 +102,8 @@ export interface InboundCallOptions {
   to: string;
   /** Where the `socket` application connects, e.g. `127.0.0.1:8084 async full`. */
   socket: string;
+  /** What the caller does: keys pressed at each prompt, talking into a recording, hanging up. @defaultValue presses nothing */
+  caller?: CallerScript;
 }
 
 export interface EslSimulator {

@@ -17,6 +17,7 @@ import type { EslSession, OutboundBinding } from './session.js';
 import { answerVars } from './sofia-vars.js';
 import { FREESWITCH_VERSION, nowMicros } from './switch-core.js';
 import { connectReplyFrame } from './wire.js';
+import { scriptCaller } from './ivr-apps.js';
 
 export type Adopt = (socket: net.Socket, binding: OutboundBinding) => EslSession;
 
@@ -27,6 +28,11 @@ export function connectOutbound(ctx: SwitchContext, options: InboundCallOptions,
   const host = colon >= 0 ? address.slice(0, colon) : address;
   const port = colon >= 0 ? Number(address.slice(colon + 1)) : 8084;
   const ch = arrive(ctx, options);
+  if (options.caller) {
+    scriptCaller(ch, options.caller);
+    const { hangupAfterMs } = options.caller;
+    if (hangupAfterMs !== undefined) ch.own(ctx.clock.after(hangupAfterMs, () => ch.up && hangup(ctx, ch, 'NORMAL_CLEARING', 'remote')));
+  }
   const socketApp = { name: 'socket', arg: options.socket.trim(), uuid: randomUUID() };
   executeStarted(ctx, ch, socketApp, false);
   ch.vars.set('socket_host', host);

@@ -31,7 +31,7 @@ export const SPEAKABLE_TEXT = /^[\p{L}\p{M}\p{N} .,:!?'()-]{1,500}$/u;
  * `tone_stream://` we built ourselves. No `{}` (per-file variables), no `$` (variable expansion),
  * no `..`, no spaces.
  */
-export const SOUND_PATH = /^(?:(?!.*\.\.)[A-Za-z0-9_./-]{1,255}|tone_stream:\/\/[A-Za-z0-9%(),;=.+-]{1,200})$/;
+export const SOUND_PATH = /^(?:(?!.*\.\.)[A-Za-z0-9_./-]{1,255}|tone_stream:\/\/[A-Za-z0-9%(),;=.+-]{1,200}|silence_stream:\/\/[0-9]{1,6})$/;
 
 /** Our own identifiers (callback ids, leg UUIDs) are lower-case UUIDs. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -26,7 +26,36 @@ import { isHangup, toChannelEvent, type ChannelEvent } from './events.js';
  * builders (buildDialString for bridge, playMessage for announcements): they are only checked to
  * be one line here.
  */
-export const OUTBOUND_APPS: ReadonlySet<string> = new Set(['answer', 'pre_answer', 'playback', 'speak', 'play_and_get_digits', 'bridge', 'sleep', 'hangup']);
+export const OUTBOUND_APPS: ReadonlySet<string> = new Set([
+  'answer', 'pre_answer', 'ring_ready', 'playback', 'speak', 'play_and_get_digits', 'bridge', 'sleep', 'hangup', 'record', 'rxfax', 'transfer',
+]);
+
+/** Where recordings and faxes are written: an absolute path, no `..`, a known extension. */
+const MEDIA_PATH = /^\/(?!.*\.\.)[A-Za-z0-9_./-]{1,240}\.(?:wav|mp3|ogg|opus|tif|tiff)$/;
+/** A dialplan extension and context for `transfer`. */
+const EXTENSION = /^[0-9A-Za-z+*#_-]{1,32}$/;
+const CONTEXT = /^[A-Za-z0-9_-]{1,64}$/;
+/** Ringback while a caller waits: the North American ring, until broken. */
+export const RINGBACK_TONE = 'tone_stream://%(2000,4000,440,480);loops=-1';
+
+/** `record`: where, how long at most, and when silence ends it. */
+export interface RecordOptions {
+  /** Absolute path on the switch's host (MEDIA_PATH grammar). */
+  path: string;
+  /** Longest recording, s (1–3600). */
+  maxSeconds: number;
+  /** Energy level under which audio counts as silence. @defaultValue 200 */
+  silenceThreshold?: number;
+  /** Seconds of silence that end the recording (1–60). @defaultValue 5 */
+  silenceSeconds?: number;
+}
+
+export type RecordResult = { outcome: 'recorded'; /** ms recorded */ ms: number } | { outcome: 'hung-up'; cause: HangupCause; ms: number };
+
+export type FaxResult = { outcome: 'received'; pages: number } | { outcome: 'failed'; reason: string; pages: number } | { outcome: 'hung-up'; cause: HangupCause };
+
+/** How a bridge ended: the other side answered (and the bridge is over), or it never did. */
+export type BridgeResult = { outcome: 'bridged' } | { outcome: 'failed'; cause: HangupCause } | { outcome: 'hung-up'; cause: HangupCause };
 
 /** The channel variable play_and_get_digits stores the digits in. */
 const DIGITS_VARIABLE = 'crossline_digits';
@@ -210,6 +239,70 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     return { outcome: 'collected', digits: result.variables[DIGITS_VARIABLE] ?? '' };
   }
 
+  /** ring_ready: tells the caller's side the call is ringing (180), before an answer. */
+  ringReady(): Promise<ExecuteResult> {
+    return this.execute('ring_ready');
+  }
+
+  /** Plays ringback until {@link breakMedia} (or the call ends). Resolves when it stops. */
+  ringback(): Promise<ExecuteResult> {
+    return this.execute('playback', RINGBACK_TONE);
+  }
+
+  /** Stops what the call plays now and what is queued (`api uuid_break <uuid> all`). */
+  async breakMedia(): Promise<void> {
+    if (this.#cause !== undefined) return;
+    const text = await this.#api(`uuid_break ${this.uuid} all`);
+    if (!text.startsWith('+OK') && this.#cause === undefined && !/no such channel|not found|invalid/i.test(text)) {
+      throw new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to stop the playback.');
+    }
+  }
+
+  /** record with silence detection and a time limit; the file is written by the switch. */
+  async record(options: RecordOptions): Promise<RecordResult> {
+    const { path, maxSeconds, silenceThreshold = 200, silenceSeconds = 5 } = options;
+    const whole = (n: number, low: number, high: number): boolean => Number.isInteger(n) && n >= low && n <= high;
+    if (!MEDIA_PATH.test(path)) refuse('The recording path is not an allowed media path.');
+    if (!whole(maxSeconds, 1, 3600) || !whole(silenceThreshold, 1, 10_000) || !whole(silenceSeconds, 1, 60)) {
+      refuse('record needs 1-3600 s, a threshold of 1-10000 and 1-60 s of silence.');
+    }
+    const result = await this.execute('record', `${path} ${maxSeconds} ${silenceThreshold} ${silenceSeconds}`);
+    const msOf = (variables: Readonly<Record<string, string>>): number => Number.parseInt(variables.record_ms ?? '0', 10) || 0;
+    if (result.outcome === 'hung-up') return { outcome: 'hung-up', cause: result.cause, ms: 0 };
+    return { outcome: 'recorded', ms: msOf(result.variables) };
+  }
+
+  /** rxfax (mod_spandsp) into a TIFF at `path`. */
+  async receiveFax(path: string): Promise<FaxResult> {
+    if (!MEDIA_PATH.test(path) || !/\.tiff?$/.test(path)) refuse('The fax path is not an allowed TIFF path.');
+    const result = await this.execute('rxfax', path);
+    if (result.outcome === 'hung-up') return result;
+    const pages = Number.parseInt(result.variables.fax_document_transferred_pages ?? '0', 10) || 0;
+    if (result.variables.fax_success === '1') return { outcome: 'received', pages };
+    return { outcome: 'failed', reason: result.variables.fax_result_text ?? 'unknown', pages };
+  }
+
+  /**
+   * bridge to a dial string that {@link buildDialString} made, with a variable block from
+   * buildVariableBlock (checked here to be one of those shapes only).
+   */
+  async bridge(variableBlock: string, dialString: string): Promise<BridgeResult> {
+    if (!/^\{[^{}\n]*\}$/.test(variableBlock) || !/^sofia\/(?:gateway\/)?[A-Za-z0-9_.-]+\/(?:sips:)?[A-Za-z0-9_.@:+-]+$/.test(dialString)) {
+      refuse('The bridge target is not a built dial string.');
+    }
+    const result = await this.execute('bridge', `${variableBlock}${dialString}`);
+    if (result.outcome === 'hung-up') return result;
+    const status = result.variables.originate_disposition ?? result.variables.DIALSTATUS;
+    if (status === 'SUCCESS' || result.variables.bridge_hangup_cause !== undefined && status === undefined) return { outcome: 'bridged' };
+    return { outcome: 'failed', cause: CAUSES.has(status ?? '') ? (status as HangupCause) : 'UNKNOWN' };
+  }
+
+  /** transfer to `<extension> XML <context>`. */
+  async transfer(extension: string, context: string): Promise<ExecuteResult> {
+    if (!EXTENSION.test(extension) || !CONTEXT.test(context)) refuse('The transfer target is not a valid extension and context.');
+    return this.execute('transfer', `${extension} XML ${context}`);
+  }
+
   /** Hangs the call up (sendmsg call-command hangup) and resolves with the cause the switch reports. */
   async hangup(cause: HangupCause = 'NORMAL_CLEARING'): Promise<HangupCause> {
     if (!CAUSES.has(cause) || cause === 'UNKNOWN') refuse('Unknown hangup cause.');
@@ -268,6 +361,15 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     return exchangeWithTimeout(this.#pending, this.#options.commandTimeoutMs, (cb: (reply: EslEvent) => void) =>
       this.#conn.sendRecv(command, headers ?? null, cb),
     ).then((reply) => reply.getHeader('Reply-Text') ?? '');
+  }
+
+  /** `api <command>` on this socket; resolves with the response body. */
+  #api(command: string): Promise<string> {
+    if (this.#closed || this.#conn.socket === null) return Promise.reject(unavailable('The outbound socket is closed.'));
+    assertSafeCommand(command);
+    return exchangeWithTimeout(this.#pending, this.#options.commandTimeoutMs, (cb: (reply: EslEvent) => void) =>
+      this.#conn.api(command, cb),
+    ).then((reply) => reply.getBody() ?? '');
   }
 
   #onFrame(event: EslEvent, headers: FrameHeaders): void {
