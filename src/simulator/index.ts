@@ -3,7 +3,7 @@
  * shared/esl-traces) and simulates the telephones at the far end, scripted by number. Used by the
  * test suite and as the embedded default of `npm start` when no FreeSWITCH is configured.
  */
-import type { QueueState } from './callcenter.js';
+import type { AgentSpec, MemberSpec, QueueState } from './callcenter.js';
 import type { CapacityOptions } from './capacity.js';
 import type { CdrDelivery } from './cdr-post.js';
 import type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
@@ -12,7 +12,7 @@ import { SimulatorServer } from './server.js';
 export type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
 export type { CallerScript } from './ivr-apps.js';
 import type { CallerScript } from './ivr-apps.js';
-export type { QueueAgent, QueueState } from './callcenter.js';
+export type { AgentSpec, MemberSpec, QueueAgent, QueueState } from './callcenter.js';
 export type { CapacityOptions, LatencyModel } from './capacity.js';
 export type { CdrDelivery } from './cdr-post.js';
 export { DEFAULT_PLAN } from './phone-plan.js';
@@ -155,6 +155,18 @@ export interface EslSimulator {
   setSoundFiles(paths: readonly string[] | undefined): void;
   /** Sets what `callcenter_config queue count members|list agents <queue>` report. */
   setQueue(queue: string, state: QueueState): void;
+  /**
+   * mod_callcenter emulation (see callcenter.ts): adds an agent tiered to `spec.queues`, which
+   * answers each member offered after `answerAfterMs` and talks `talkMs`; from then on those queues
+   * run (members offered, callcenter::info events as the real module fires them).
+   */
+  addAgent(spec: AgentSpec): void;
+  /** A caller (not a Crossline leg) joins a queue; returns its member session UUID. */
+  joinQueue(queue: string, member: MemberSpec): string;
+  /** That caller hangs up: an abandon while waiting, or the end of its call with the agent. */
+  leaveQueue(sessionUuid: string): void;
+  /** The agent hangs up the call it is on. */
+  agentHangup(agent: string): void;
   /**
    * Outbound-socket mode: an inbound call arrives and the dialplan runs `socket <options.socket>`;
    * resolves with the new leg's UUID once the simulator has connected to the client.

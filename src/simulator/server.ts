@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { SwitchCapacity } from './capacity.js';
-import { CallCenter, type QueueState } from './callcenter.js';
+import { CallCenter, type AgentSpec, type MemberSpec, type QueueState } from './callcenter.js';
 import { cdrJson } from './cdr-json.js';
 import { CdrPoster, type CdrDelivery } from './cdr-post.js';
 import { SimClock } from './clock.js';
@@ -67,6 +67,7 @@ export class SimulatorServer implements EslSimulator {
       nextSessionId: () => ++this.sessionCount,
       sessionsSinceStart: () => this.sessionCount,
     };
+    this.callCenter.attach(this.ctx);
     if (options.cdrUrl !== undefined) {
       const poster = new CdrPoster({ url: options.cdrUrl, credentials: options.cdrCredentials, retries: options.cdrRetries, delayMs: options.cdrDelayMs }, this.clock);
       this.cdr = poster;
@@ -134,6 +135,22 @@ export class SimulatorServer implements EslSimulator {
 
   setQueue(queue: string, state: QueueState): void {
     this.callCenter.set(queue, state);
+  }
+
+  addAgent(spec: AgentSpec): void {
+    this.callCenter.addAgent(spec);
+  }
+
+  joinQueue(queue: string, member: MemberSpec): string {
+    return this.callCenter.join(queue, member);
+  }
+
+  leaveQueue(sessionUuid: string): void {
+    this.callCenter.leave(sessionUuid);
+  }
+
+  agentHangup(agent: string): void {
+    this.callCenter.agentHangup(agent);
   }
 
   dtmfReceived(uuid: string): Array<{ digit: string; atMs: number }> {

@@ -1,6 +1,7 @@
 /** The telephony capability: the Telephony port, its grammars, and the FreeSWITCH ESL client. */
 export * from './types.js';
 export * from './grammar.js';
+export * from './callcenter.js';
 export {
   MAX_RING_TIMEOUT_SEC,
   ORIGINATE_VARIABLES,

@@ -70,6 +70,7 @@ describe('ESL client against a switch that misbehaves', () => {
       'filter variable_crossline true',
       'filter Event-Name BACKGROUND_JOB',
       'filter Event-Name HEARTBEAT',
+      'filter Event-Subclass callcenter::info',
       'filter Application -park',
       'filter Application -uuid_bridge',
     ]);

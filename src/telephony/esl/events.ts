@@ -23,6 +23,10 @@ export const SUBSCRIBED_EVENTS: readonly string[] = [
   'BACKGROUND_JOB',
   // The switch's load every 20 s (q-heartbeat): Session-Count, Max-Sessions, Session-Per-Sec, Idle-CPU.
   'HEARTBEAT',
+  // mod_callcenter's queue events (p-callcenter): the queue-time estimate and keep-your-place mode.
+  // CUSTOM stays last: every word after it is a subclass.
+  'CUSTOM',
+  'callcenter::info',
 ];
 
 /**
@@ -39,6 +43,8 @@ export const EVENT_FILTERS: readonly (readonly [header: string, value: string])[
   ['variable_crossline', 'true'],
   ['Event-Name', 'BACKGROUND_JOB'],
   ['Event-Name', 'HEARTBEAT'],
+  // Most of them carry an agent's or another customer's leg, without Crossline's variable.
+  ['Event-Subclass', 'callcenter::info'],
   ['Application', '-park'],
   ['Application', '-uuid_bridge'],
 ];

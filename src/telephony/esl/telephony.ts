@@ -25,7 +25,9 @@ import {
   type Telephony,
   type TelephonyStatus,
 } from '../types.js';
+import { listAgentsCommand, listMembersCommand, parseAgents, parseMembers, type QueueEvent, type QueueStatus, type QueueSwitch } from '../callcenter.js';
 import { HUNG_UP, playOutcome } from './announcements.js';
+import { toQueueEvent } from './callcenter-events.js';
 import { ChannelWatch } from './channel-watch.js';
 import { EslConnection, unavailable } from './connection.js';
 import { isHangup, toChannelEvent, type ChannelEvent } from './events.js';
@@ -49,6 +51,8 @@ export interface EslTelephonyEvents {
   modules: [missing: string[]];
   /** The switch reported its load (HEARTBEAT every 20 s, and `status` after each connect). */
   load: [load: SwitchLoad];
+  /** mod_callcenter announced something (callcenter::info). */
+  queue: [event: QueueEvent];
 }
 
 export interface EslTelephonyOptions {
@@ -78,7 +82,7 @@ const ANSWERED: LegResult = { outcome: 'answered' };
 const MEDIA_SETTLE_MS = 100;
 const CANCELED: LegResult = { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' };
 
-export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Telephony, SwitchLoadSource {
+export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Telephony, SwitchLoadSource, QueueSwitch {
   readonly #options: EslTelephonyOptions;
   readonly #dialOptions: DialStringOptions;
   readonly #safely: SafeCall;
@@ -108,6 +112,11 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
       },
       event: (name, event) => {
         if (name === 'HEARTBEAT') return this.#heartbeat(event);
+        if (name === 'CUSTOM') {
+          const queueEvent = toQueueEvent(event);
+          if (queueEvent) this.#emitSafely('queue', queueEvent);
+          return;
+        }
         const channelEvent = toChannelEvent(name, event);
         if (!channelEvent) return;
         const firstEnd = isHangup(channelEvent) && this.#channels.causeOf(channelEvent.uuid) === undefined;
@@ -299,6 +308,17 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
   /** `uuid_exists`, unless this client already heard the leg hang up. */
   exists(uuid: string): Promise<boolean> {
     return this.#channels.exists(uuid);
+  }
+
+  /** `callcenter_config queue list members|agents <queue>`, parsed (QueueSwitch). */
+  async queueStatus(queue: string): Promise<QueueStatus> {
+    const [members, agents] = await Promise.all([this.#connection.api(listMembersCommand(queue)), this.#connection.api(listAgentsCommand(queue))]);
+    return { members: parseMembers(members), agents: parseAgents(agents) };
+  }
+
+  onQueueEvent(listener: (event: QueueEvent) => void): () => void {
+    this.on('queue', listener);
+    return () => void this.off('queue', listener);
   }
 
   onLegEnded(listener: (end: LegEnd) => void): () => void {

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
+import { decodeEvent, header, loadCapture, splitFrames, type DecodedEvent, type Pair } from './esl-frames.js';
+
+/** A raw ESL connection that keeps every byte, subscribed to `events` in `format`. */
+async function rawClient(sim: EslSimulator, format: 'plain' | 'json', events: string): Promise<{ bytes: () => Buffer; send: (c: string) => void; close: () => void }> {
+  const socket = net.connect(sim.port, sim.host);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const send = (c: string): void => void socket.write(`${c}\n\n`);
+  const waitFor = async (text: string): Promise<void> => {
+    for (let i = 0; i < 100 && !Buffer.concat(chunks).toString().includes(text); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  await waitFor('auth/request');
+  send(`auth ${sim.password}`);
+  await waitFor('+OK accepted');
+  send(`event ${format} ${events}`);
+  await waitFor('event listener enabled');
+  return { bytes: () => Buffer.concat(chunks), send, close: () => socket.destroy() };
+}
+
+const eventsOf = (bytes: Buffer): DecodedEvent[] => splitFrames(bytes, true).map(decodeEvent).filter((e): e is DecodedEvent => e !== undefined);
+const callcenter = (events: DecodedEvent[]): DecodedEvent[] => events.filter((e) => header(e.headers, 'Event-Subclass') === 'callcenter::info');
+const action = (e: DecodedEvent): string => header(e.headers, 'CC-Action') ?? '';
+
+/** The shape of an event: header names in order, the channel's variables folded into one marker. */
+function shape(headers: readonly Pair[]): string[] {
+  const out: string[] = [];
+  for (const [name] of headers) {
+    const folded = name.startsWith('variable_') ? 'variable_*' : name;
+    if (out.at(-1) !== folded) out.push(folded);
+  }
+  return out;
+}
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+for (const format of ['plain', 'json'] as const) {
+  test(`mod_callcenter emulation (${format}): a member is offered, answered and ends with the events, headers and header order of the p-callcenter capture`, async () => {
+    const capture = callcenter(eventsOf(loadCapture(`p-callcenter.${format}`).bytes));
+    const sim = await createEslSimulator({ timeScale: 0.05 });
+    const client = await rawClient(sim, format, 'CUSTOM callcenter::info');
+    try {
+      sim.addAgent({ name: '1000@default', queues: ['support@default'], number: '+12025550121', answerAfterMs: 1000, talkMs: 3000, wrapUpSec: 10 });
+      const member = sim.joinQueue('support@default', { cidNumber: '+12025550109', cidName: 'Ada' });
+      await until(() => callcenter(eventsOf(client.bytes())).some((e) => action(e) === 'member-queue-end'));
+      await until(() => callcenter(eventsOf(client.bytes())).filter((e) => action(e) === 'agent-state-change').length >= 3);
+      const got = callcenter(eventsOf(client.bytes()));
+      // The first call of the capture, from member-queue-start to the agent back to Waiting.
+      const first = capture.slice(capture.findIndex((e) => action(e) === 'member-queue-start'));
+      const end = first.findIndex((e) => action(e) === 'member-queue-end');
+      const expected = first.slice(0, end + 2);
+      assert.deepEqual(got.map((e) => `${action(e)} ${header(e.headers, 'CC-Agent-State') ?? ''}`.trim()), expected.map((e) => `${action(e)} ${header(e.headers, 'CC-Agent-State') ?? ''}`.trim()));
+      for (const [i, e] of got.entries()) {
+        const want = expected[i];
+        assert.ok(want);
+        // Header names and order match, with the channel data of the right leg (member or agent).
+        const drop = (s: string[]): string[] => s.filter((n) => !/^(Caller|Other)-(Network-Addr|Transfer-Source|Dialplan|Username)$/.test(n) && !n.startsWith('Other-'));
+        assert.deepEqual(drop(shape(e.headers)), drop(shape(want.headers)), `${action(e)}: header order`);
+        assert.equal(e.headers[0]?.[0], 'Event-Subclass');
+        assert.equal(header(e.headers, 'Event-Calling-Function'), header(want.headers, 'Event-Calling-Function'));
+      }
+      const start = got.find((e) => action(e) === 'member-queue-start');
+      assert.equal(header(start?.headers ?? [], 'CC-Member-Session-UUID'), member);
+      assert.equal(header(start?.headers ?? [], 'Unique-ID'), member);
+      assert.equal(header(start?.headers ?? [], 'Channel-Name'), 'loopback/7000-b');
+      const bridge = got.find((e) => action(e) === 'bridge-agent-start');
+      assert.equal(header(bridge?.headers ?? [], 'Unique-ID'), header(bridge?.headers ?? [], 'CC-Agent-UUID'));
+      assert.equal(header(bridge?.headers ?? [], 'Channel-Name'), 'sofia/internal/+12025550121');
+    } finally {
+      client.close();
+      await sim.close();
+    }
+  });
+}
+
+test('callcenter_config lists members and agents as the real module prints them, members served by score (base_score + seconds waited)', async () => {
+  const sim = await createEslSimulator({ timeScale: 0.05 });
+  const client = await rawClient(sim, 'plain', 'CUSTOM callcenter::info');
+  const api = async (cmd: string): Promise<string> => {
+    const before = splitFrames(client.bytes(), true).length;
+    client.send(`api ${cmd}`);
+    await until(() => splitFrames(client.bytes(), true).slice(before).some((f) => header(f.headers, 'Content-Type') === 'api/response'));
+    const frame = splitFrames(client.bytes(), true).slice(before).find((f) => header(f.headers, 'Content-Type') === 'api/response');
+    return frame?.body?.toString() ?? '';
+  };
+  try {
+    sim.addAgent({ name: '1000@default', queues: ['sales@default'], answerAfterMs: 200, talkMs: 60_000, wrapUpSec: 1 });
+    assert.equal(await api("callcenter_config agent set status 1000@default 'On Break'"), '+OK\n');
+    const bob = sim.joinQueue('sales@default', { cidNumber: '+12025550108', cidName: 'Bob' });
+    const ada = sim.joinQueue('sales@default', { cidNumber: '+12025550109', cidName: 'Ada', baseScore: 600 });
+    assert.equal(await api('callcenter_config queue count members sales@default'), '2\n');
+    const list = (await api('callcenter_config queue list members sales@default')).split('\n');
+    assert.equal(list[0], 'queue|instance_id|uuid|session_uuid|cid_number|cid_name|system_epoch|joined_epoch|rejoined_epoch|bridge_epoch|abandoned_epoch|base_score|skill_score|serving_agent|serving_system|state|score');
+    assert.equal(list.at(-2), '+OK');
+    assert.match(list[1] ?? '', /^sales@default\|single_box\|[0-9a-f-]{36}\|[0-9a-f-]{36}\|\+12025550108\|Bob\|\d+\|\d+\|0\|0\|0\|0\|0\|\|\|Waiting\|\d+$/);
+    assert.equal(await api('callcenter_config agent set status 1000@default Unknown'), '-ERR Invalid Agent Status!\n');
+    assert.equal(await api('callcenter_config agent set status 1000@default Available'), '+OK\n');
+    // Ada joined later but with 600 s of base score: she is offered first.
+    await until(() => callcenter(eventsOf(client.bytes())).some((e) => action(e) === 'bridge-agent-start'));
+    const bridged = callcenter(eventsOf(client.bytes())).find((e) => action(e) === 'bridge-agent-start');
+    assert.equal(header(bridged?.headers ?? [], 'CC-Member-Session-UUID'), ada);
+    const agents = (await api('callcenter_config queue list agents sales@default')).split('\n');
+    assert.equal(agents[0]?.split('|').length, 21);
+    assert.match(agents[1] ?? '', /^1000@default\|single_box\|\|callback\|.*\|Available\|In a queue call\|/);
+    // Bob abandons: member-queue-end with CC-Cause Cancel.
+    sim.leaveQueue(bob);
+    await until(() => callcenter(eventsOf(client.bytes())).some((e) => action(e) === 'member-queue-end'));
+    const end = callcenter(eventsOf(client.bytes())).find((e) => action(e) === 'member-queue-end');
+    assert.equal(header(end?.headers ?? [], 'CC-Cause'), 'Cancel');
+  } finally {
+    client.close();
+    await sim.close();
+  }
+});
