@@ -66,6 +66,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/call-centers/{id}/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The call center's name or one of its aliases. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a call center's queue and Crossline's expected wait
+         * @description Reads the queue named by the center's queue source: a mod_callcenter queue on Crossline's
+         *     switch (`callcenter_config queue list members|agents`), a third-party ACD over HTTP (it must
+         *     answer `{waiting, agentsAvailable, expectedWaitSeconds}` within 3 s, from a public address,
+         *     without redirects), or none. For a mod_callcenter queue `expectedWaitSeconds` is computed by
+         *     Crossline from what it observed of the queue (recent handle times and answer waits; see the
+         *     README, "Queue time"); for an HTTP queue it is the ACD's own figure (`method: provider`).
+         *     A provider that fails gives `502 QUEUE_PROVIDER_FAILED`.
+         */
+        get: operations["getCallCenterQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/switch/cdr": {
         parameters: {
             query?: never;
@@ -464,6 +493,37 @@ export interface components {
             attempts: components["schemas"]["Attempt"][];
             timeline: components["schemas"]["TimelineEntry"][];
         };
+        /** @description A call center's queue as read now; counts are absent when the source is `none`. */
+        QueueReading: {
+            /** @enum {string} */
+            source: "none" | "freeswitch" | "http";
+            /** @description Callers waiting for an agent. */
+            waiting?: number;
+            /** @description Agents logged in and free now. */
+            agentsAvailable?: number;
+            /** @description Agents logged in, on a call or in wrap-up. */
+            agentsBusy?: number;
+            /** @description How long the caller waiting longest has waited. */
+            oldestWaitSeconds?: number;
+            /** @description The expected wait of a caller joining now; absent when no agent is staffed. */
+            expectedWaitSeconds?: number;
+            /**
+             * @description `observed`: Crossline's model calibrated by its observations; `provider`: the ACD's own figure.
+             * @enum {string}
+             */
+            method?: "observed" | "provider";
+            providerExpectedWaitSeconds?: number;
+            /** @description What Crossline's estimate rests on. */
+            basis?: {
+                /** @description Effective handle time (observed talk time, or the default of 300 s before any, plus wrap-up). */
+                handleSeconds: number;
+                /** @description Ratio of observed to modelled waits applied (1 until 3 answered callers were seen). */
+                calibration: number;
+                handleSamples: number;
+                waitSamples: number;
+            };
+            at: components["schemas"]["Timestamp"];
+        };
         CallbackPage: {
             items: components["schemas"]["Callback"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -575,7 +635,7 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
     };
     responses: {
         /**
@@ -885,6 +945,36 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getCallCenterQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The call center's name or one of its aliases. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queue now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueReading"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];

@@ -1,3 +1,4 @@
+import { queuesModule } from '../../queues/index.js';
 import type { CapabilityModule } from './types.js';
 
 export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services, StartedModule } from './types.js';
@@ -6,4 +7,6 @@ export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services,
  * The capabilities beyond the callback core, in start order: a module may use the services of the
  * modules before it. Add one line per capability.
  */
-export const CAPABILITY_MODULES: readonly CapabilityModule[] = [];
+export const CAPABILITY_MODULES: readonly CapabilityModule[] = [
+  queuesModule,
+];

@@ -4,6 +4,7 @@ import type { OpenApi } from '../../api/openapi.js';
 import type { CallbackService } from '../../callbacks/ports.js';
 import type { Config } from '../../config/index.js';
 import type { Directory } from '../../directory/types.js';
+import type { CallCenterQueueSources, QueueService } from '../../queues/index.js';
 import type { KeyPrefixes, RedisClient } from '../../store/index.js';
 import type { MessageHandler, MessageSender, SenderDirectory } from '../../channels/types.js';
 import type { Telephony } from '../../telephony/types.js';
@@ -33,6 +34,10 @@ export interface Services {
   senderDirectory?: SenderDirectory;
   /** Users and contacts per owner, verified sender lookup (directory module; also `senderDirectory`). */
   directory?: Directory;
+  /** Call centers' queues: snapshots and Crossline's expected wait (queues module). */
+  queues?: QueueService;
+  /** Each call center's queue source, by owner and name (the call-center directory provides it). */
+  callCenterQueueSources?: CallCenterQueueSources;
 }
 
 /** Which door an HTTP mount sits behind. */
