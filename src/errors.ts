@@ -21,6 +21,14 @@ export const ERROR_CATALOGUE = {
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'The request line and headers are too large.' },
   UNAUTHENTICATED: { status: 401, retryable: false, message: 'A valid API key is required: Authorization: Bearer <key>.' },
   CALLBACK_NOT_FOUND: { status: 404, retryable: false, message: 'No callback with this id.' },
+  CALL_CENTER_NOT_FOUND: { status: 404, retryable: false, message: 'No call center with this name or alias for this API key.' },
+  CALL_CENTER_ROUTE_NOT_FOUND: { status: 422, retryable: false, message: 'The call center has no route with this name.' },
+  CALL_CENTER_EXISTS: { status: 409, retryable: false, message: 'The name or an alias already names a call center of this API key.' },
+  TOO_MANY_CALL_CENTERS: { status: 422, retryable: false, message: 'This API key has as many call centers as it may keep.' },
+  CALL_CENTER_CLOSED: { status: 422, retryable: false, message: 'The call center is closed at that time (or outside the caller window); details give the next opening.' },
+  CALLBACK_STARTED: { status: 409, retryable: false, message: 'The callback has started; it can no longer be rescheduled.' },
+  INVALID_HOURS: { status: 400, retryable: false, message: 'The business hours are not valid.' },
+  INVALID_TIME_ZONE: { status: 400, retryable: false, message: 'The time zone is not an IANA time zone.' },
   SWITCH_NOT_FOUND: { status: 404, retryable: false, message: 'No switch with this id in ESL_URL.' },
   ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, message: 'This route does not support this method.' },
@@ -52,6 +60,10 @@ export interface ErrorDetail {
   /** JSON pointer (or field path) of the offending input, when there is one. */
   path?: string;
   message: string;
+  /** The names that do exist, when a name was not found (call centers, routes). */
+  known?: string[];
+  /** When a closed call center (or the caller's window) next opens, ISO 8601 UTC. */
+  nextOpenAt?: string;
 }
 
 /** Base class for every error Crossline raises on purpose. */

@@ -63,6 +63,68 @@ export interface paths {
         delete: operations["cancelCallback"];
         options?: never;
         head?: never;
+        /**
+         * Reschedule a callback that has not started
+         * @description Moves a callback that is still `scheduled` or `queued` with no attempt made to a new `at`,
+         *     and/or gives it a new caller `window` (`null` removes it). For a callback to a call center,
+         *     a time outside the center's hours (or the window) is `422 CALL_CENTER_CLOSED` with the next
+         *     opening in `details[0].nextOpenAt`; without `at`, the callback moves to the first moment
+         *     the center and the window allow. A callback that has started is `409 CALLBACK_STARTED`.
+         */
+        patch: operations["rescheduleCallback"];
+        trace?: never;
+    };
+    "/v1/call-centers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the key's call centers */
+        get: operations["listCallCenters"];
+        put?: never;
+        /**
+         * Add a call center to the directory
+         * @description Numbers are checked like a callback's (`INVALID_NUMBER`, toll-fraud policy), route digits
+         *     by the DTMF grammar (`INVALID_DTMF`), hours for a real IANA time zone (`INVALID_TIME_ZONE`)
+         *     and for inverted or overlapping ranges (`INVALID_HOURS`). The name and every alias must be
+         *     free among the key's names and aliases (`409 CALL_CENTER_EXISTS`).
+         */
+        post: operations["createCallCenter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/call-centers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The center's name (not an alias). Anything else is `404 CALL_CENTER_NOT_FOUND`. */
+                name: components["parameters"]["CallCenterName"];
+            };
+            cookie?: never;
+        };
+        /** Get a call center */
+        get: operations["getCallCenter"];
+        /**
+         * Replace a call center
+         * @description Replaces the whole entry (same checks as create); `name` must be the one in the path.
+         *     Callbacks already accepted keep the number and digits they were accepted with; hours and
+         *     pacing are read at each attempt, so a change applies to them at once.
+         */
+        put: operations["replaceCallCenter"];
+        post?: never;
+        /**
+         * Remove a call center
+         * @description Callbacks already accepted to it are placed as accepted, without hours or pacing.
+         */
+        delete: operations["deleteCallCenter"];
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -382,7 +444,33 @@ export interface components {
              * @enum {string}
              */
             order?: "callee-first" | "caller-first";
+            window?: components["schemas"]["CallWindow"];
         };
+        /**
+         * @description The caller's daily window, "between 2 and 4 pm my time": attempts start only between
+         *     `from` and `to` (wall clock in `timeZone`, DST-aware). `from` must be before `to`.
+         */
+        CallWindow: {
+            from: components["schemas"]["WallTime"];
+            to: components["schemas"]["WallTime"];
+            timeZone: components["schemas"]["TimeZone"];
+        };
+        /**
+         * @description A wall-clock time `HH:mm`; `24:00` is the end of the day.
+         * @example 09:00
+         * @example 17:30
+         */
+        WallTime: string;
+        /**
+         * @description An IANA time zone (`America/New_York`, `Europe/Berlin`); an unknown one is `INVALID_TIME_ZONE`.
+         * @example America/New_York
+         */
+        TimeZone: string;
+        /**
+         * @description Lower-case letters, digits and inner `-`, 1-64 characters.
+         * @example acme
+         */
+        Slug: string;
         /** @description The party who asked for the call. Exactly one of `number` and `sipUri`. */
         CallerEndpoint: {
             number?: components["schemas"]["PhoneNumber"];
@@ -395,7 +483,138 @@ export interface components {
             sipUri?: components["schemas"]["SipUri"];
             name?: components["schemas"]["DisplayName"];
             dtmf?: components["schemas"]["Dtmf"];
-        } & (unknown | unknown);
+            /**
+             * @description A call center of the key's directory, by name or alias, instead of a number: its number
+             *     is dialled and its `route`'s IVR digits sent. Unknown: `404 CALL_CENTER_NOT_FOUND`
+             *     (`details[0].known` lists the key's centers). Its hours and pacing apply.
+             */
+            callCenter?: components["schemas"]["Slug"];
+            /** @description A named route of the call center (`billing`); unknown is `422 CALL_CENTER_ROUTE_NOT_FOUND` with the known routes. */
+            route?: components["schemas"]["Slug"];
+        } & (unknown | unknown | unknown);
+        RescheduleRequest: {
+            /** @description The new time of the first attempt. */
+            at?: components["schemas"]["DateTimeWithOffset"];
+            /** @description A new caller window, or `null` to remove it. */
+            window?: components["schemas"]["CallWindow"] | null;
+        };
+        WeeklyRange: {
+            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+            from: components["schemas"]["WallTime"];
+            to: components["schemas"]["WallTime"];
+        };
+        /**
+         * @description When the center takes calls, on its own wall clock. Ranges of one day may not overlap, and
+         *     each must end after it starts (a range past midnight is two ranges; `24:00` ends a day).
+         *     At a DST change a range keeps its wall-clock times: a 23-hour or 25-hour day opens and
+         *     closes when the clocks there say so.
+         */
+        BusinessHours: {
+            timeZone: components["schemas"]["TimeZone"];
+            weekly: components["schemas"]["WeeklyRange"][];
+            /** @description Local dates on which the center is closed all day. */
+            holidays?: string[];
+        };
+        /** @description A named way through the center's IVR; `dtmf` is the compact form (`w` 0.5 s, `W` 1 s pauses). */
+        CallCenterRoute: {
+            dtmf: components["schemas"]["Dtmf"];
+            description?: components["schemas"]["SpeakableText"];
+        };
+        /**
+         * @description Where the center's queue state comes from: `none` (business hours only), `freeswitch` (a
+         *     mod_callcenter queue on Crossline's switch, e.g. `support@default`), or `http` (a URL that
+         *     answers `{waiting, agentsAvailable, expectedWaitSeconds}`).
+         */
+        QueueSource: {
+            /** @constant */
+            type: "none";
+        } | {
+            /** @constant */
+            type: "freeswitch";
+            /** @description name@domain, e.g. `support@default`; checked by the server (`INVALID_QUEUE`). */
+            queue: string;
+        } | {
+            /** @constant */
+            type: "http";
+            /** Format: uri */
+            url: string;
+        };
+        /**
+         * @description Across every worker: at most `maxInProgress` callbacks to the center with an attempt in
+         *     progress (from its first dial to its end), and at most `originatesPerMinute` attempts
+         *     started in any 60 s. A callback over either waits (`waiting-for-pacing` in its timeline,
+         *     no worker held), first come first served.
+         */
+        Pacing: {
+            maxInProgress: number;
+            originatesPerMinute: number;
+        };
+        /** @description Press-1 confirmation of the customer ("Press 1 to be connected to Acme Support"); no 1 within `timeoutSeconds` counts as not answered. */
+        ConfirmationPolicy: {
+            /** @default false */
+            enabled?: boolean;
+            prompt?: components["schemas"]["SpeakableText"];
+            /** @default 8 */
+            timeoutSeconds?: number;
+        };
+        /** @description Answering-machine detection on the customer leg, and what to do on a machine: hang up and retry, or leave `message`. */
+        AnsweringMachinePolicy: {
+            /**
+             * @default off
+             * @enum {string}
+             */
+            detection?: "off" | "on";
+            /**
+             * @default hangup-and-retry
+             * @enum {string}
+             */
+            action?: "hangup-and-retry" | "leave-message";
+            message?: components["schemas"]["SpeakableText"];
+        };
+        CallCenterInput: {
+            name: components["schemas"]["Slug"];
+            aliases?: components["schemas"]["Slug"][];
+            displayName?: components["schemas"]["DisplayName"];
+            /** @description Numbers to dial, tried in turn from one attempt to the next. */
+            numbers: components["schemas"]["PhoneNumber"][];
+            routes?: {
+                [key: string]: components["schemas"]["CallCenterRoute"];
+            };
+            hours?: components["schemas"]["BusinessHours"];
+            queue?: components["schemas"]["QueueSource"];
+            pacing?: components["schemas"]["Pacing"];
+            confirmation?: components["schemas"]["ConfirmationPolicy"];
+            answeringMachine?: components["schemas"]["AnsweringMachinePolicy"];
+        };
+        CallCenter: {
+            name: components["schemas"]["Slug"];
+            aliases: components["schemas"]["Slug"][];
+            displayName?: components["schemas"]["DisplayName"];
+            numbers: components["schemas"]["E164Number"][];
+            routes: {
+                [key: string]: components["schemas"]["CallCenterRoute"];
+            };
+            hours?: components["schemas"]["BusinessHours"];
+            queue: components["schemas"]["QueueSource"];
+            pacing?: components["schemas"]["Pacing"];
+            confirmation: {
+                enabled: boolean;
+                prompt?: components["schemas"]["SpeakableText"];
+                timeoutSeconds: number;
+            };
+            answeringMachine: {
+                /** @enum {string} */
+                detection: "off" | "on";
+                /** @enum {string} */
+                action: "hangup-and-retry" | "leave-message";
+                message?: components["schemas"]["SpeakableText"];
+            };
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+        };
+        CallCenterList: {
+            items: components["schemas"]["CallCenter"][];
+        };
         /**
          * @description `scheduled` (waiting for `at` or a retry), `queued`, `calling-callee`, `callee-answered`,
          *     `calling-caller`, `bridged`; then one of the final statuses `completed`, `failed`, `canceled`.
@@ -411,10 +630,10 @@ export interface components {
         /** @enum {string} */
         LegRole: "callee" | "caller";
         /**
-         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it. `announcement-started`, `hangup-requested`, `bridge-requested`: intents, recorded before the command goes to the switch (a worker taking over after a crash finds out what became of one with no outcome after it before it acts; see the README, "Crash safety: resume rules"). `waiting-for-switch`: a leg is not dialled yet because the switch is at capacity; `detail` gives the reason (`SWITCH_SPS_BUDGET`, `SWITCH_SESSIONS_FULL`, `SWITCH_SLOW`, `SWITCH_CPU_LOW`, or `SWITCH_REFUSED` when the switch refused the leg at once); it uses up no attempt.
+         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it. `announcement-started`, `hangup-requested`, `bridge-requested`: intents, recorded before the command goes to the switch (a worker taking over after a crash finds out what became of one with no outcome after it before it acts; see the README, "Crash safety: resume rules"). `waiting-for-switch`: a leg is not dialled yet because the switch is at capacity; `detail` gives the reason (`SWITCH_SPS_BUDGET`, `SWITCH_SESSIONS_FULL`, `SWITCH_SLOW`, `SWITCH_CPU_LOW`, or `SWITCH_REFUSED` when the switch refused the leg at once); it uses up no attempt. `waiting-for-hours`: a callback to a call center waits for the center to open or for the caller's window (`detail` gives the time; status `scheduled`, `nextAttemptAt` set). `waiting-for-pacing`: it waits for the center's pacing (`detail`: `CALL_CENTER_IN_PROGRESS_LIMIT`, `CALL_CENTER_ORIGINATE_RATE` or `CALL_CENTER_LINE`, and how many are ahead); neither uses up an attempt or holds a worker. `rescheduled`: moved by PATCH.
          * @enum {string}
          */
-        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "waiting-for-switch" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "announcement-started" | "hangup-requested" | "bridge-requested" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
+        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "waiting-for-switch" | "waiting-for-hours" | "waiting-for-pacing" | "rescheduled" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "announcement-started" | "hangup-requested" | "bridge-requested" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
         /**
          * Format: date-time
          * @description UTC, ISO 8601.
@@ -431,6 +650,12 @@ export interface components {
             sipUri?: components["schemas"]["SipUri"];
             name?: components["schemas"]["DisplayName"];
             dtmf?: components["schemas"]["Dtmf"];
+            /** @description The call center this callee is (its number and route digits are shown above). */
+            callCenter?: {
+                name: components["schemas"]["Slug"];
+                route?: components["schemas"]["Slug"];
+                numbers: components["schemas"]["E164Number"][];
+            };
         };
         /** @description One outbound call of an attempt. */
         Leg: {
@@ -489,6 +714,7 @@ export interface components {
                 webhook?: string;
                 /** @enum {string} */
                 order: "callee-first" | "caller-first";
+                window?: components["schemas"]["CallWindow"];
             };
             attempts: components["schemas"]["Attempt"][];
             timeline: components["schemas"]["TimelineEntry"][];
@@ -625,6 +851,10 @@ export interface components {
                     /** @description JSON pointer into the body (`/callee/number`), or `query.<name>` / `header.<name>`. */
                     path?: string;
                     message: string;
+                    /** @description The names that do exist (`CALL_CENTER_NOT_FOUND`, `CALL_CENTER_ROUTE_NOT_FOUND`). */
+                    known?: string[];
+                    /** @description When the call center (and the caller's window) next allow a call (`CALL_CENTER_CLOSED`). */
+                    nextOpenAt?: components["schemas"]["Timestamp"];
                 }[];
                 /** @description Quote it when asking about this request; the server's logs carry it. */
                 requestId: string;
@@ -635,7 +865,7 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
     };
     responses: {
         /**
@@ -643,7 +873,7 @@ export interface components {
          *     JSON pointer into the body, or `query.<name>`), `MALFORMED_JSON`, `INVALID_IDEMPOTENCY_KEY`,
          *     or a value the server refused on closer inspection (`INVALID_NUMBER`, `INVALID_SIP_URI`,
          *     `INVALID_DTMF`, `INVALID_ANNOUNCEMENT`, `INVALID_CALLER_ID`, `INVALID_NAME`,
-         *     `INVALID_WEBHOOK_URL`, `INVALID_SCHEDULE`).
+         *     `INVALID_WEBHOOK_URL`, `INVALID_SCHEDULE`, `INVALID_HOURS`, `INVALID_TIME_ZONE`).
          */
         BadRequest: {
             headers: {
@@ -672,7 +902,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `CALLBACK_NOT_FOUND` (also for another key's callbacks), or `ROUTE_NOT_FOUND`. */
+        /** @description `CALLBACK_NOT_FOUND` (also for another key's callbacks), `CALL_CENTER_NOT_FOUND` (with the known names), or `ROUTE_NOT_FOUND`. */
         NotFound: {
             headers: {
                 [name: string]: unknown;
@@ -681,7 +911,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `CALLBACK_FINISHED`, `IDEMPOTENCY_KEY_REUSED` or `IDEMPOTENCY_KEY_IN_USE`. */
+        /** @description `CALLBACK_FINISHED`, `CALLBACK_STARTED`, `CALL_CENTER_EXISTS`, `IDEMPOTENCY_KEY_REUSED` or `IDEMPOTENCY_KEY_IN_USE`. */
         Conflict: {
             headers: {
                 [name: string]: unknown;
@@ -708,7 +938,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `DESTINATION_NOT_ALLOWED`, `PREMIUM_RATE_DENIED`, `SIP_DOMAIN_NOT_ALLOWED`, `CALLER_ID_NOT_ALLOWED` or `WEBHOOK_URL_NOT_ALLOWED`. */
+        /** @description `DESTINATION_NOT_ALLOWED`, `PREMIUM_RATE_DENIED`, `SIP_DOMAIN_NOT_ALLOWED`, `CALLER_ID_NOT_ALLOWED`, `WEBHOOK_URL_NOT_ALLOWED`, `CALL_CENTER_ROUTE_NOT_FOUND` or `CALL_CENTER_CLOSED` (with `nextOpenAt`), `TOO_MANY_CALL_CENTERS`. */
         Unprocessable: {
             headers: {
                 [name: string]: unknown;
@@ -767,6 +997,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The center's name (not an alias). Anything else is `404 CALL_CENTER_NOT_FOUND`. */
+        CallCenterName: components["schemas"]["Slug"];
         /** @description The switch's id (`GET /v1/admin/switches` lists them). */
         SwitchId: string;
         /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
@@ -948,6 +1180,199 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rescheduleCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
+                id: components["parameters"]["CallbackId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RescheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description The callback, with its new `nextAttemptAt`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Callback"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listCallCenters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every center of the key, by name. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallCenterList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createCallCenter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallCenterInput"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    /** @description The center's URL. */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallCenter"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getCallCenter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The center's name (not an alias). Anything else is `404 CALL_CENTER_NOT_FOUND`. */
+                name: components["parameters"]["CallCenterName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The center. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallCenter"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replaceCallCenter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The center's name (not an alias). Anything else is `404 CALL_CENTER_NOT_FOUND`. */
+                name: components["parameters"]["CallCenterName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallCenterInput"];
+            };
+        };
+        responses: {
+            /** @description The center as stored. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallCenter"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteCallCenter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The center's name (not an alias). Anything else is `404 CALL_CENTER_NOT_FOUND`. */
+                name: components["parameters"]["CallCenterName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -9,7 +9,8 @@
 import type { Logger } from 'pino';
 import { isCrosslineError } from '../errors.js';
 import { parseHangupCause, type HangupCause, type LegEnd, type Telephony } from '../telephony/types.js';
-import { RevisionConflictError, type SwitchRouter, type CallbackNotifier, type CallbackRepository, type CancelSignal, type LegFacts, type LegFactsRepository } from './ports.js';
+import { releasePacing } from './attempt-admission.js';
+import { RevisionConflictError, type CallCenterPacer, type SwitchRouter, type CallbackNotifier, type CallbackRepository, type CancelSignal, type LegFacts, type LegFactsRepository } from './ports.js';
 import { isFinal, record, transition } from './state-machine.js';
 import { allTelephonies, telephonyOf } from './switch-of.js';
 import type { Attempt, Callback, CallbackStatus, Leg, TimelineEntry, TimelineEvent } from './types.js';
@@ -23,6 +24,8 @@ export interface CallEndDeps {
   cancelSignal: CancelSignal;
   /** The switch's CDRs: the cause of an end nobody heard. */
   legFacts: LegFactsRepository;
+  /** Per-center pacing: a conversation that ends gives its in-progress slot back. @defaultValue none */
+  pacer?: CallCenterPacer;
   clock: () => Date;
   logger: Logger;
 }
@@ -270,7 +273,8 @@ export class CallEndRecorder {
     const attemptNumber = Number(attempt);
     if (callbackId === undefined || !Number.isInteger(attemptNumber)) return;
     this.serially(callbackId, async () => {
-      await settleConversation(this.deps, callbackId, attemptNumber, { heard: { uuid: end.uuid, cause: end.cause }, askSwitch: false });
+      const state = await settleConversation(this.deps, callbackId, attemptNumber, { heard: { uuid: end.uuid, cause: end.cause }, askSwitch: false });
+      if (state === 'over') await releasePacing(this.deps, callbackId);
     });
   }
 

@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import { CrosslineError, isCrosslineError } from '../errors.js';
 import { dtmfPlayoutMs } from '../telephony/dtmf.js';
 import { parseHangupCause, type DialRequest, type HangupCause, type LegResult, type Telephony } from '../telephony/types.js';
+import { admitAttempt, releasePacing, renewPacing, retryDueAt } from './attempt-admission.js';
+import { calleeEndpointFor } from './call-center.js';
 import { factsOf, inConversation, settleConversation } from './call-end.js';
 import type { LegFactsRepository } from './ports.js';
 import { decideResume, type LegEvidence, type LegFinding, type ResumeDecision } from './resume.js';
-import type { AttemptScheduler, CallbackNotifier, CallbackRepository, CancelSignal, OriginateGate, SwitchRouter, SwitchWaitReason } from './ports.js';
+import type { AttemptScheduler, CallbackNotifier, CallbackRepository, CallCenterDirectory, CallCenterPacer, CancelSignal, OriginateGate, SwitchRouter, SwitchWaitReason } from './ports.js';
 import { gateOf, telephonyOf } from './switch-of.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
@@ -44,6 +46,10 @@ export interface FlowDeps {
   callEndReconcileMs: number;
   /** The switch's own record of each leg once it ended (its CDRs): what a successor decides from. */
   legFacts: LegFactsRepository;
+  /** The owners' call centers: their hours are checked before each attempt. @defaultValue none */
+  callCenters?: CallCenterDirectory;
+  /** Per-center pacing shared by every worker. @defaultValue none: not paced */
+  pacer?: CallCenterPacer;
   clock: () => Date;
   logger: Logger;
 }
@@ -112,6 +118,9 @@ const other = (role: LegRole): LegRole => (role === 'callee' ? 'caller' : 'calle
  * callback, or waits again while both parties are on.
  */
 export async function runAttempt(deps: FlowDeps, callbackId: string, attemptNumber: number): Promise<AttemptOutcome> {
+  // A call center's hours and pacing (and the caller's window) may hold a new attempt back.
+  const held = await admitAttempt(deps, callbackId, attemptNumber);
+  if (held) return held;
   const callback = await deps.repository.get(callbackId);
   if (!callback || isFinal(callback.status)) return DONE;
   if (inConversation(callback, attemptNumber)) return reconcileConversation(deps, callbackId, attemptNumber);
@@ -122,7 +131,9 @@ export async function runAttempt(deps: FlowDeps, callbackId: string, attemptNumb
     if (err instanceof SwitchCapacityWait) return waitFor('switch-capacity', err.retryInMs);
     throw err;
   }
-  return bridged ? reconcileConversation(deps, callbackId, attemptNumber) : DONE;
+  if (bridged) return reconcileConversation(deps, callbackId, attemptNumber);
+  await releasePacing(deps, callbackId);
+  return DONE;
 }
 
 /**
@@ -134,7 +145,12 @@ async function reconcileConversation(deps: FlowDeps, callbackId: string, attempt
   try {
     const state = await settleConversation(deps, callbackId, attemptNumber, { askSwitch: true });
     if (state === 'not-bridged') deps.logger.warn({ callbackId, attempt: attemptNumber }, 'conversation job found no conversation');
-    return state === 'up' ? waitFor('call-end', deps.callEndReconcileMs) : DONE;
+    if (state === 'up') {
+      await renewPacing(deps, callbackId);
+      return waitFor('call-end', deps.callEndReconcileMs);
+    }
+    await releasePacing(deps, callbackId);
+    return DONE;
   } catch (err) {
     if (!(err instanceof CrosslineError) || !err.retryable) throw err;
     deps.logger.warn({ err, callbackId, attempt: attemptNumber }, 'live call not reconciled; asking again at the next wake-up');
@@ -172,6 +188,7 @@ export async function abandonCallback(deps: FlowDeps, callbackId: string, reason
   delete callback.nextAttemptAt;
   const entry = transition(callback, 'failed', { event: 'failed', detail: reason }, now);
   await deps.repository.save(callback, previous);
+  await releasePacing(deps, callbackId);
   await notify(deps, callback, entry);
 }
 
@@ -357,7 +374,9 @@ class AttemptRun {
       attempt.switchId = picked;
     }
     if (!this.telephony.status().connected) throw new CrosslineError('SWITCH_UNAVAILABLE');
-    const party = role === 'callee' ? this.callback.request.callee : this.callback.request.caller;
+    const { callee, caller } = this.callback.request;
+    // A call center's numbers are dialled in turn from one attempt to the next.
+    const party = role === 'callee' ? { ...callee, endpoint: calleeEndpointFor(callee, attempt.number) } : caller;
     // The first leg asks the switch's budget for room for the whole call (its own session and the
     // other party's, which is dialled later): a second leg that had to wait for room while the first
     // party holds could wait for ever, each call holding what the others need.
@@ -698,8 +717,10 @@ class AttemptRun {
       await this.commit();
       return false;
     }
-    const delayMs = delaySeconds * 1000;
-    this.callback.nextAttemptAt = new Date(this.deps.clock().getTime() + delayMs).toISOString();
+    // A retry that would fall outside the call center's hours (or the caller's window) moves to the next opening.
+    const dueMs = await retryDueAt(this.deps, this.callback, this.deps.clock().getTime() + delaySeconds * 1000);
+    const delayMs = Math.max(0, dueMs - this.deps.clock().getTime());
+    this.callback.nextAttemptAt = new Date(dueMs).toISOString();
     this.move(delayMs > 0 ? 'scheduled' : 'queued', 'retry-scheduled', { detail: `attempt ${attempt.number + 1} at ${this.callback.nextAttemptAt}` });
     // Saved first, queued second: a crash in between is mended by ensureFollowUp when this job runs again.
     await this.commit();

@@ -6,6 +6,8 @@
 import { CrosslineError } from '../errors.js';
 import type { Telephony } from '../telephony/types.js';
 import type { LimitedDestination } from './limits.js';
+import type { CallCenter } from './call-center.js';
+import type { CallWindow } from './policies/hours.js';
 import type { Callback, CallbackStatus, Requester, TimelineEntry } from './types.js';
 
 /** The body of POST /v1/callbacks after JSON Schema validation (shape only; values not yet checked). */
@@ -17,8 +19,11 @@ export interface EndpointInput {
 
 export interface CallbackInput {
   caller: EndpointInput;
-  callee: EndpointInput & { dtmf?: string };
+  /** A number or SIP URI, or a call center of the owner's directory (`callCenter`, optional `route`). */
+  callee: EndpointInput & { dtmf?: string; callCenter?: string; route?: string };
   at?: string;
+  /** The caller's daily window: the call is placed only between `from` and `to` in `timeZone`. */
+  window?: CallWindow;
   ringTimeout?: number;
   retry?: { maxAttempts?: number; delaySeconds?: number };
   announce?: { callee?: string; caller?: string };
@@ -57,6 +62,49 @@ export interface CallbackService {
   list(query: ListQuery, owner: string): Promise<CallbackPage>;
   /** Cancels; hangs up legs in progress. Throws CALLBACK_NOT_FOUND, CALLBACK_FINISHED. */
   cancel(id: string, owner: string): Promise<Callback>;
+  /**
+   * Moves a callback that has not started (`scheduled` or `queued`, no attempt made) to a new time
+   * and/or window. Throws CALLBACK_NOT_FOUND, CALLBACK_STARTED, INVALID_SCHEDULE, CALL_CENTER_CLOSED.
+   */
+  reschedule(id: string, change: RescheduleInput, owner: string): Promise<Callback>;
+}
+
+/** The body of PATCH /v1/callbacks/{id}: a new `at`, a new `window`, or both (`window: null` removes it). */
+export interface RescheduleInput {
+  at?: string;
+  window?: CallWindow | null;
+}
+
+/**
+ * The owner's call centers (src/directory/call-centers implements it over Redis). Intake resolves
+ * `callee: {callCenter}` with it; the flow reads hours and pacing from it at each attempt.
+ */
+export interface CallCenterDirectory {
+  /** A center by its name or one of its aliases (case-insensitive); undefined when the owner has none such. */
+  find(owner: string, nameOrAlias: string): Promise<CallCenter | undefined>;
+  /** The owner's center names, sorted (for "known names" in errors). */
+  names(owner: string): Promise<string[]>;
+}
+
+/** Why a callback to a call center is not started now. */
+export type PacingWaitReason = 'CALL_CENTER_IN_PROGRESS_LIMIT' | 'CALL_CENTER_ORIGINATE_RATE' | 'CALL_CENTER_LINE';
+
+export type PacingDecision = { granted: true } | { granted: false; reason: PacingWaitReason; retryInMs: number; /** Callbacks ahead of this one. */ ahead: number };
+
+/**
+ * Per call center: at most N callbacks in progress and M attempts started a minute, across every
+ * worker process (src/directory/call-centers implements it over Redis). Waiters are served in the
+ * order they first asked.
+ */
+export interface CallCenterPacer {
+  /** Takes an in-progress slot and an originate for `callbackId` (asking again while holding one renews it), or says why not. */
+  acquire(owner: string, center: string, callbackId: string, pacing: { maxInProgress: number; originatesPerMinute: number }, leaseMs: number): Promise<PacingDecision>;
+  /** Extends the lease of the slot `callbackId` holds; does nothing when it holds none. */
+  renew(owner: string, center: string, callbackId: string, leaseMs: number): Promise<void>;
+  /** Frees the slot `callbackId` holds (and its place in line); harmless when it holds none. */
+  release(owner: string, center: string, callbackId: string): Promise<void>;
+  /** How many hold a slot now. */
+  inProgress(owner: string, center: string): Promise<number>;
 }
 
 /** Told about every status change, after it is stored (webhooks, later IM / e-mail). */

@@ -75,7 +75,8 @@ function parseParty(input: EndpointInput, policy: RequestPolicy, path: string): 
   return { endpoint, name: parseName(input.name, `${path}/name`) };
 }
 
-function parseAt(at: string, now: Date, maxScheduleDays: number): string | undefined {
+/** A requested time: in the future (a little past means now: undefined) and within the horizon. Throws INVALID_SCHEDULE. */
+export function parseAt(at: string, now: Date, maxScheduleDays: number): string | undefined {
   const time = Date.parse(at);
   if (!DATE_TIME_WITH_OFFSET.test(at) || Number.isNaN(time)) throw invalid('INVALID_SCHEDULE', '/at', 'ISO 8601 date-time with an offset, e.g. 2026-11-22T15:00:00+01:00');
   if (time < now.getTime() - PAST_TOLERANCE_MS) throw invalid('INVALID_SCHEDULE', '/at', 'is in the past');

@@ -10,16 +10,22 @@ import {
   type CallbackPage,
   type CallbackRepository,
   type CallbackService,
+  type CallCenterDirectory,
+  type CallCenterPacer,
   type CancelSignal,
   type CreateOptions,
+  type RescheduleInput,
   type IntakeLimits,
   type ListQuery,
   type WebhookUrlGuard,
 } from './ports.js';
 import { assertCallerIdAllowed } from './fraud.js';
-import { parseCallbackInput, type RequestPolicy } from './request.js';
-import { isFinal, transition } from './state-machine.js';
-import type { Callback, TimelineEntry } from './types.js';
+import { callCenterNotFound, callCenterRouteNotFound, type CallCenter, type CallCenterRef } from './call-center.js';
+import { parseCallWindow, type CallWindow } from './policies/hours.js';
+import { firstAttemptAt, schedulesOf } from './policies/schedule.js';
+import { parseAt, parseCallbackInput, type RequestPolicy } from './request.js';
+import { isFinal, record, transition } from './state-machine.js';
+import type { Callback, CallbackRequest, TimelineEntry } from './types.js';
 
 export interface CallbackServiceDeps {
   repository: CallbackRepository;
@@ -37,6 +43,10 @@ export interface CallbackServiceDeps {
   logger: Logger;
   /** How long DELETE waits for the worker driving a live call to confirm the cancel. @defaultValue 3000 */
   cancelConfirmMs?: number;
+  /** The owners' call-center directory: `callee: {callCenter}` is resolved with it. @defaultValue none: CALL_CENTER_NOT_FOUND */
+  callCenters?: CallCenterDirectory;
+  /** Per-center pacing: a callback canceled while waiting in line gives its place up. @defaultValue none */
+  pacer?: CallCenterPacer;
 }
 
 const CANCEL_POLL_MS = 50;
@@ -49,10 +59,13 @@ export class DefaultCallbackService implements CallbackService {
   async create(input: CallbackInput, owner: string, options: CreateOptions = {}): Promise<Callback> {
     const { deps } = this;
     const now = deps.clock();
-    const request = parseCallbackInput(input, deps.policy, now);
+    const { input: resolved, center, ref } = await this.resolveCallee(input, owner);
+    const request = parseCallbackInput(resolved, deps.policy, now);
+    if (ref) request.callee.callCenter = ref;
+    if (input.window !== undefined) request.window = parseCallWindow(input.window, '/window');
     assertCallerIdAllowed(request.callerId, owner, deps.policy.callerIds);
     if (request.webhook !== undefined) await deps.webhookGuard(request.webhook);
-    const at = request.at === undefined ? undefined : new Date(request.at);
+    const at = this.firstAttempt(request, center, now);
     const createdAt = now.toISOString();
     const id = deps.newId();
     const admission: Admission = {
@@ -75,7 +88,8 @@ export class DefaultCallbackService implements CallbackService {
       ...(options.requester !== undefined ? { requester: structuredClone(options.requester) } : {}),
       revision: 0,
     };
-    const entry: TimelineEntry = { at: createdAt, event: 'created', status: callback.status, ...(at ? { detail: `first attempt at ${at.toISOString()}` } : {}) };
+    const held = at !== undefined && request.at === undefined ? ' (the earliest the call center hours and caller window allow)' : '';
+    const entry: TimelineEntry = { at: createdAt, event: 'created', status: callback.status, ...(at ? { detail: `first attempt at ${at.toISOString()}${held}` } : {}) };
     callback.timeline.push(entry);
     try {
       await deps.repository.create(callback);
@@ -102,6 +116,101 @@ export class DefaultCallbackService implements CallbackService {
     return callback;
   }
 
+  /**
+   * `callee: {callCenter, route}` → the center's first number and the route's digits, checked like
+   * any callee (fraud policy included) by parseCallbackInput; the center itself is kept for hours.
+   */
+  private async resolveCallee(input: CallbackInput, owner: string): Promise<{ input: CallbackInput; center?: CallCenter; ref?: CallCenterRef }> {
+    const { callCenter: name, route, ...callee } = input.callee;
+    if (name === undefined) {
+      if (route !== undefined) throw new CrosslineError('VALIDATION_FAILED', undefined, [{ path: '/callee/route', message: 'a route needs callCenter' }]);
+      return { input };
+    }
+    if (callee.number !== undefined || callee.sipUri !== undefined) {
+      throw new CrosslineError('VALIDATION_FAILED', undefined, [{ path: '/callee', message: 'give exactly one of number, sipUri and callCenter' }]);
+    }
+    if (callee.dtmf !== undefined) {
+      throw new CrosslineError('VALIDATION_FAILED', undefined, [{ path: '/callee/dtmf', message: "a call center's digits come from its route; define the sequence as a route" }]);
+    }
+    const directory = this.deps.callCenters;
+    const center = directory ? await directory.find(owner, name) : undefined;
+    if (!center) throw callCenterNotFound(name, directory ? await directory.names(owner) : [], '/callee/callCenter');
+    const routed = route === undefined ? undefined : center.routes[route];
+    if (route !== undefined && !routed) throw callCenterRouteNotFound(center, route, '/callee/route');
+    const number = center.numbers[0] as string;
+    const displayName = callee.name ?? center.displayName;
+    return {
+      input: { ...input, callee: { number, ...(displayName !== undefined ? { name: displayName } : {}), ...(routed ? { dtmf: routed.dtmf } : {}) } },
+      center,
+      ref: { name: center.name, ...(route !== undefined ? { route } : {}), numbers: [...center.numbers] },
+    };
+  }
+
+  /**
+   * When the first attempt is due (undefined: now). With a call center's hours or a caller window,
+   * an `at` they do not allow is CALL_CENTER_CLOSED (with the next opening), and no `at` means
+   * their next opening.
+   */
+  private firstAttempt(request: CallbackRequest, center: CallCenter | undefined, now: Date): Date | undefined {
+    const wanted = request.at === undefined ? now.getTime() : Date.parse(request.at);
+    const due = firstAttemptAt(schedulesOf(center, request.window), wanted, {
+      explicit: request.at !== undefined,
+      horizonMs: now.getTime() + this.deps.policy.maxScheduleDays * 86_400_000,
+      path: request.at !== undefined ? '/at' : '/callee/callCenter',
+      ...(center ? { center } : {}),
+      ...(request.window ? { window: request.window } : {}),
+    });
+    return due > now.getTime() ? new Date(due) : undefined;
+  }
+
+  /**
+   * A callback not started yet (`scheduled`/`queued`, no attempt made) moves to a new time and/or
+   * window. Its job is taken off the queue and queued again for the new time; a worker that holds
+   * it right now (it is starting) makes it CALLBACK_STARTED.
+   */
+  async reschedule(id: string, change: RescheduleInput, owner: string): Promise<Callback> {
+    const { deps } = this;
+    const callback = await this.get(id, owner);
+    if (isFinal(callback.status)) throw new CrosslineError('CALLBACK_FINISHED', `Callback ${id} is already ${callback.status}.`);
+    if (callback.attempts.length > 0 || (callback.status !== 'scheduled' && callback.status !== 'queued')) {
+      throw new CrosslineError('CALLBACK_STARTED', `Callback ${id} has started (${callback.status}); it can no longer be rescheduled.`);
+    }
+    const now = deps.clock();
+    const request: CallbackRequest = { ...callback.request };
+    if (change.at !== undefined) {
+      const at = parseAt(change.at, now, deps.policy.maxScheduleDays);
+      if (at === undefined) delete request.at;
+      else request.at = at;
+    }
+    if (change.window === null) delete request.window;
+    else if (change.window !== undefined) request.window = parseCallWindow(change.window as CallWindow, '/window');
+    const ref = request.callee.callCenter;
+    const center = ref && deps.callCenters ? await deps.callCenters.find(owner, ref.name) : undefined;
+    const due = this.firstAttempt(request, center, now);
+    const removed = await deps.scheduler.remove(id, 1);
+    if (removed === 'active') throw new CrosslineError('CALLBACK_STARTED', `Callback ${id} is being started; it can no longer be rescheduled.`);
+    const previous = callback.status;
+    callback.request = request;
+    const status = due ? 'scheduled' : 'queued';
+    if (due) callback.nextAttemptAt = due.toISOString();
+    else delete callback.nextAttemptAt;
+    const detail = due ? `first attempt at ${due.toISOString()}` : 'first attempt now';
+    const entry = previous !== status ? transition(callback, status, { event: 'rescheduled', detail }, now) : record(callback, { event: 'rescheduled', detail }, now);
+    try {
+      await deps.repository.save(callback, previous);
+    } catch (err) {
+      // Not saved: the job goes back as it was, so the callback is not lost.
+      await deps.scheduler.enqueue(id, 1, callback.nextAttemptAt ? Math.max(0, Date.parse(callback.nextAttemptAt) - now.getTime()) : 0).catch(() => undefined);
+      if (err instanceof RevisionConflictError) throw new CrosslineError('CALLBACK_STARTED', `Callback ${id} changed meanwhile; read it again.`);
+      throw err;
+    }
+    await deps.scheduler.enqueue(id, 1, due ? due.getTime() - now.getTime() : 0);
+    if (ref && deps.pacer) await deps.pacer.release(owner, ref.name, id).catch(() => undefined);
+    deps.logger.info({ callbackId: id, owner, nextAttemptAt: callback.nextAttemptAt }, 'callback rescheduled');
+    if (previous !== status) await this.notify(callback, entry);
+    return callback;
+  }
+
   list(query: ListQuery, owner: string): Promise<CallbackPage> {
     return this.deps.repository.list(owner, query);
   }
@@ -116,6 +225,9 @@ export class DefaultCallbackService implements CallbackService {
     if (isFinal(callback.status)) throw new CrosslineError('CALLBACK_FINISHED', `Callback ${id} is already ${callback.status}.`);
     if (callback.status === 'scheduled' || callback.status === 'queued') {
       const removed = await this.deps.scheduler.remove(id, callback.attempts.length + 1);
+      // A callback waiting in a call center's line gives its place up at once.
+      const ref = callback.request.callee.callCenter;
+      if (ref && this.deps.pacer && removed === 'removed') await this.deps.pacer.release(owner, ref.name, id).catch(() => undefined);
       if (removed === 'removed') {
         const canceled = await this.cancelWaiting(callback);
         if (canceled) return canceled;

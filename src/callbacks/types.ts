@@ -1,5 +1,7 @@
 import type { Requester } from '../channels/types.js';
 import type { Endpoint, HangupCause } from '../telephony/types.js';
+import type { CallCenterRef } from './call-center.js';
+import type { CallWindow } from './policies/hours.js';
 
 /** What a party is reached at: the telephony capability's endpoint. */
 export type { Endpoint };
@@ -15,6 +17,8 @@ export interface Party {
 export interface CalleeParty extends Party {
   /** IVR digits sent after the called party answers, validated by DTMF. */
   dtmf?: string;
+  /** The call center this callee is (its number and route digits are the endpoint and dtmf above). */
+  callCenter?: CallCenterRef;
 }
 
 export type CallOrder = 'callee-first' | 'caller-first';
@@ -30,6 +34,8 @@ export interface CallbackRequest {
   callee: CalleeParty;
   /** When to place the call (ISO 8601, UTC); absent = now. */
   at?: string;
+  /** The caller's daily window: attempts start only inside it. */
+  window?: CallWindow;
   ringTimeoutSec: number;
   retry: RetryPolicy;
   announce: { callee?: string; caller?: string };
@@ -95,6 +101,15 @@ export type TimelineEvent =
    * at once despite the budget); no attempt is used.
    */
   | 'waiting-for-switch'
+  /** A callback to a call center waits for the center to open (detail: the opening, or the caller's window). */
+  | 'waiting-for-hours'
+  /**
+   * A callback to a call center waits for its pacing (detail: CALL_CENTER_IN_PROGRESS_LIMIT,
+   * CALL_CENTER_ORIGINATE_RATE or CALL_CENTER_LINE); no attempt is used and no worker is held.
+   */
+  | 'waiting-for-pacing'
+  /** PATCH moved a callback that had not started (detail: the new time). */
+  | 'rescheduled'
   | 'leg-dialing'
   | 'leg-answered'
   | 'leg-failed'

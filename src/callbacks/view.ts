@@ -10,8 +10,9 @@ export interface CallbackView {
   failureCause?: string;
   request: {
     caller: { number?: string; sipUri?: string; name?: string };
-    callee: { number?: string; sipUri?: string; name?: string; dtmf?: string };
+    callee: { number?: string; sipUri?: string; name?: string; dtmf?: string; callCenter?: { name: string; route?: string; numbers: string[] } };
     at?: string;
+    window?: { from: string; to: string; timeZone: string };
     ringTimeout: number;
     retry: { maxAttempts: number; delaySeconds: number };
     announce: { callee?: string; caller?: string };
@@ -52,8 +53,13 @@ export function toCallbackView(cb: Callback): CallbackView {
     ...(cb.failureCause !== undefined ? { failureCause: cb.failureCause } : {}),
     request: {
       caller: endpointView(r.caller),
-      callee: { ...endpointView(r.callee), ...(r.callee.dtmf !== undefined ? { dtmf: r.callee.dtmf } : {}) },
+      callee: {
+        ...endpointView(r.callee),
+        ...(r.callee.dtmf !== undefined ? { dtmf: r.callee.dtmf } : {}),
+        ...(r.callee.callCenter !== undefined ? { callCenter: r.callee.callCenter } : {}),
+      },
       ...(r.at !== undefined ? { at: r.at } : {}),
+      ...(r.window !== undefined ? { window: r.window } : {}),
       ringTimeout: r.ringTimeoutSec,
       retry: r.retry,
       announce: r.announce,

@@ -11,6 +11,7 @@ import type { Config } from '../config/index.js';
 import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, WEBHOOK_QUEUE, type WebhookWorker } from '../notify/index.js';
 import { ATTEMPT_QUEUE, AttemptQueue } from '../queue/index.js';
 import { createEslSimulator, type EslSimulator } from '../simulator/index.js';
+import { CallCenterStore, RedisCallCenterPacer } from '../directory/call-centers/index.js';
 import { OriginateBudget, parseSwitchList, SwitchDirectory, SwitchDrains, SwitchPool, type PoolMember } from '../switches/index.js';
 import type { OriginateGate } from '../callbacks/ports.js';
 import {
@@ -96,7 +97,9 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     const notifier = createWebhookNotifier({ connection: commands, prefix: prefixes.queue(WEBHOOK_QUEUE), maxAttempts: config.webhookMaxAttempts, logger });
     onClose('webhook-notifier', () => notifier.close());
     const board = new SwitchStatusBoard(commands, prefixes.spread);
-    const services: Services = {};
+    const callCenters = new CallCenterStore(commands, prefixes.spread);
+    const pacer = new RedisCallCenterPacer(commands, prefixes.spread);
+    const services: Services = { callCenters, callCenterPacer: pacer, callCenterQueueSources: callCenters };
 
     let simulator: EslSimulator | undefined;
     let telephony: EslTelephony | undefined;
@@ -170,6 +173,8 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         defaultCallerId: config.defaultCallerId,
         callEndReconcileMs: config.callEndReconcileMs,
         legFacts: new LegFactsStore(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 }),
+        callCenters,
+        pacer,
         clock: () => new Date(),
         logger: logger.child({ component: 'flow' }),
       };
@@ -240,6 +245,8 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         },
         limits: new RedisIntakeLimits(commands, prefixes.callbacks, limitPolicy),
         limitPolicy,
+        callCenters,
+        pacer,
         clock: () => new Date(),
         newId: () => uuidv7(),
         logger: logger.child({ component: 'callbacks' }),

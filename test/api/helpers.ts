@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import type express from 'express';
 import { createApp } from '../../src/api/index.js';
-import type { CallbackInput, CallbackPage, CallbackService, CreateOptions, ListQuery } from '../../src/callbacks/ports.js';
+import type { CallbackInput, CallbackPage, CallbackService, CreateOptions, ListQuery, RescheduleInput } from '../../src/callbacks/ports.js';
 import type { Callback, Endpoint } from '../../src/callbacks/types.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { CrosslineError } from '../../src/errors.js';
@@ -105,6 +105,16 @@ export class FakeCallbackService implements CallbackService {
     const items = mine.slice(start, start + query.limit);
     const last = items.at(-1);
     return { items, ...(start + query.limit < mine.length && last ? { nextCursor: last.id } : {}) };
+  }
+
+  async reschedule(id: string, change: RescheduleInput, owner: string): Promise<Callback> {
+    this.calls.push({ method: 'reschedule', args: [id, change, owner] });
+    const callback = await this.get(id, owner);
+    if (callback.attempts.length > 0) throw new CrosslineError('CALLBACK_STARTED');
+    const at = change.at === undefined ? callback.request.at : new Date(change.at).toISOString();
+    const updated: Callback = { ...callback, status: at !== undefined ? 'scheduled' : 'queued', request: { ...callback.request, ...(at !== undefined ? { at } : {}) } };
+    this.store.set(id, updated);
+    return updated;
   }
 
   async cancel(id: string, owner: string): Promise<Callback> {

@@ -20,7 +20,7 @@ const STATUSES: Record<CallbackStatus, true> = {
 };
 const EVENTS: Record<TimelineEvent, true> = {
   created: true, scheduled: true, queued: true, 'attempt-started': true, 'leg-dialing': true, 'leg-answered': true,
-  'waiting-for-switch': true, 'leg-failed': true, 'leg-ended': true, 'announcement-played': true, 'announcement-failed': true, 'dtmf-started': true, 'dtmf-sent': true,
+  'waiting-for-switch': true, 'waiting-for-hours': true, 'waiting-for-pacing': true, rescheduled: true, 'leg-failed': true, 'leg-ended': true, 'announcement-played': true, 'announcement-failed': true, 'dtmf-started': true, 'dtmf-sent': true,
   'caller-no-answer-message-played': true,
   'announcement-started': true,
   'hangup-requested': true,

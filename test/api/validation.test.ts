@@ -154,7 +154,7 @@ describe('the request schema', () => {
     assert.equal(both.status, 400);
     assert.deepEqual(both.body.error.details, [{ path: '/caller', message: 'must have exactly one of number and sipUri' }]);
     assert.equal(neither.status, 400);
-    assert.deepEqual(neither.body.error.details, [{ path: '/callee', message: 'must have exactly one of number and sipUri' }]);
+    assert.deepEqual(neither.body.error.details, [{ path: '/callee', message: 'must have exactly one of number, sipUri and callCenter' }]);
     assert.equal(service.callsTo('create').length, 0);
   });
 

@@ -1,5 +1,5 @@
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import type { CallbackInput, CallbackService, ListQuery } from '../../callbacks/ports.js';
+import type { CallbackInput, CallbackService, ListQuery, RescheduleInput } from '../../callbacks/ports.js';
 import { toCallbackView } from '../../callbacks/view.js';
 import { CrosslineError } from '../../errors.js';
 import { contextOf, ownerOf } from '../context.js';
@@ -31,6 +31,8 @@ export function callbackRoutes({ api, callbacks, idempotency }: CallbackRoutesDe
   const validateListQuery = api.validateParameters<Omit<ListQuery, 'limit'> & { limit: number }>('listCallbacks', 'query');
   const validateGetPath = api.validateParameters<{ id: string }>('getCallback', 'path');
   const validateCancelPath = api.validateParameters<{ id: string }>('cancelCallback', 'path');
+  const validateReschedule = api.validateBody<RescheduleInput>('rescheduleCallback');
+  const validateReschedulePath = api.validateParameters<{ id: string }>('rescheduleCallback', 'path');
 
   // An id that cannot exist is simply not found: no 400 that tells ids from non-ids.
   const callbackId = (req: Request, validate: (v: Record<string, unknown>) => { id: string }): string => {
@@ -72,6 +74,11 @@ export function callbackRoutes({ api, callbacks, idempotency }: CallbackRoutesDe
 
   router.get('/v1/callbacks/:id', async (req, res) => {
     res.json(toCallbackView(await callbacks.get(callbackId(req, validateGetPath), ownerOf(res))));
+  });
+
+  router.patch('/v1/callbacks/:id', ...jsonBody(), async (req, res) => {
+    const id = callbackId(req, validateReschedulePath);
+    res.json(toCallbackView(await callbacks.reschedule(id, validateReschedule(req.body), ownerOf(res))));
   });
 
   router.delete('/v1/callbacks/:id', async (req, res) => {

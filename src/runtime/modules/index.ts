@@ -1,4 +1,5 @@
 import { queuesModule } from '../../queues/index.js';
+import { callCentersModule } from '../../directory/call-centers/module.js';
 import type { CapabilityModule } from './types.js';
 
 export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services, StartedModule } from './types.js';
@@ -9,4 +10,5 @@ export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services,
  */
 export const CAPABILITY_MODULES: readonly CapabilityModule[] = [
   queuesModule,
+  callCentersModule,
 ];

@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { OpenApi } from '../../api/openapi.js';
-import type { CallbackService } from '../../callbacks/ports.js';
+import type { CallbackService, CallCenterDirectory, CallCenterPacer } from '../../callbacks/ports.js';
 import type { Config } from '../../config/index.js';
 import type { Directory } from '../../directory/types.js';
 import type { CallCenterQueueSources, QueueService } from '../../queues/index.js';
@@ -38,6 +38,10 @@ export interface Services {
   queues?: QueueService;
   /** Each call center's queue source, by owner and name (the call-center directory provides it). */
   callCenterQueueSources?: CallCenterQueueSources;
+  /** The owners' call centers by name or alias (both roles): numbers, routes, hours, queue source, pacing, answer policies. */
+  callCenters?: CallCenterDirectory;
+  /** Per-call-center pacing shared by every worker (both roles). */
+  callCenterPacer?: CallCenterPacer;
 }
 
 /** Which door an HTTP mount sits behind. */
