@@ -36,12 +36,14 @@ const OPEN_SLACK_MS = 1_000;
 export const pacingLeaseMs = (callback: Callback): number => 2 * callback.request.ringTimeoutSec * 1000 + LEASE_BEYOND_RINGING_MS;
 
 /**
- * undefined when attempt `attemptNumber` may start now (its pacing slot taken); otherwise the wait.
- * Only a new attempt is checked: one already begun (a takeover, a wait for the switch) goes on.
+ * undefined when attempt `attemptNumber` may start now (its pacing slot taken); otherwise the wait
+ * (then `callback`, as read by the caller, has been saved: it must be read again before more
+ * changes). Only a new attempt is checked: one already begun (a takeover, a wait for the switch)
+ * goes on.
  */
-export async function admitAttempt(deps: AdmissionDeps, callbackId: string, attemptNumber: number): Promise<AttemptOutcome | undefined> {
-  const callback = await deps.repository.get(callbackId);
-  if (!callback || isFinal(callback.status)) return undefined;
+export async function admitAttempt(deps: AdmissionDeps, callback: Callback, attemptNumber: number): Promise<AttemptOutcome | undefined> {
+  if (isFinal(callback.status)) return undefined;
+  const callbackId = callback.id;
   const ref = callback.request.callee.callCenter;
   const { window } = callback.request;
   if (!ref && !window) return undefined;

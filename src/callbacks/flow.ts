@@ -118,12 +118,12 @@ const other = (role: LegRole): LegRole => (role === 'callee' ? 'caller' : 'calle
  * callback, or waits again while both parties are on.
  */
 export async function runAttempt(deps: FlowDeps, callbackId: string, attemptNumber: number): Promise<AttemptOutcome> {
-  // A call center's hours and pacing (and the caller's window) may hold a new attempt back.
-  const held = await admitAttempt(deps, callbackId, attemptNumber);
-  if (held) return held;
   const callback = await deps.repository.get(callbackId);
   if (!callback || isFinal(callback.status)) return DONE;
   if (inConversation(callback, attemptNumber)) return reconcileConversation(deps, callbackId, attemptNumber);
+  // A call center's hours and pacing (and the caller's window) may hold a new attempt back.
+  const held = await admitAttempt(deps, callback, attemptNumber);
+  if (held) return held;
   let bridged: boolean;
   try {
     bridged = await new AttemptRun(deps, callback, attemptNumber).run();
