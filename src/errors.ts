@@ -51,6 +51,13 @@ export const ERROR_CATALOGUE = {
   SWITCH_TIMEOUT: { status: 503, retryable: true, message: 'The telephone switch did not answer in time.' },
   SWITCH_COMMAND_FAILED: { status: 502, retryable: true, message: 'The telephone switch refused a command.' },
   STORE_UNAVAILABLE: { status: 503, retryable: true, message: 'The data store is not reachable.' },
+  PROFILE_NOT_FOUND: { status: 404, retryable: false, message: 'This user has no inbound profile.' },
+  VOICEMAIL_NOT_FOUND: { status: 404, retryable: false, message: 'No voicemail with this id for this user.' },
+  MEDIA_LINK_INVALID: { status: 404, retryable: false, message: 'The media link is invalid or has expired.' },
+  NUMBER_TAKEN: { status: 409, retryable: false, message: 'This number already reaches a user of another account.' },
+  PIN_REQUIRED: { status: 422, retryable: false, message: 'A number shared by several users needs a PIN on each of them.' },
+  PIN_CONFLICT: { status: 409, retryable: false, message: 'Another user on a shared number has the same PIN.' },
+  INVALID_PROFILE: { status: 400, retryable: false, message: 'The inbound profile is not valid.' },
   INTERNAL: { status: 500, retryable: false, message: 'An internal error occurred.' },
 } as const;
 

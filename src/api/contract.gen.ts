@@ -258,6 +258,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{userId}/inbound-profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The directory user's id. */
+                userId: components["parameters"]["InboundUserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get how calls reach a user
+         * @description The user's inbound profile (numbers, PIN set or not, IM address, destinations, schedule).
+         */
+        get: operations["getInboundProfile"];
+        /**
+         * Create or replace how calls reach a user
+         * @description The numbers (DIDs) that reach the user, an optional PIN (asked when a number is shared, or
+         *     whenever one is set), the IM address (a verified JID of the user) offers and voicemail links
+         *     go to, the e-mail voicemails go to when the user is offline (a verified address), phones and
+         *     softphone, and the schedule: rules of days and `HH:MM` windows in `timeZone`, each with a
+         *     `target` (`im`, `mobile`, `home`, `sip`, `voicemail`) and an `alternate` taken when the
+         *     target does not take the call; `default` when no rule matches. A number shared by several
+         *     users needs a PIN on each (`PIN_REQUIRED`), all different (`PIN_CONFLICT`); a number of
+         *     another account's user is `NUMBER_TAKEN`.
+         */
+        put: operations["putInboundProfile"];
+        post?: never;
+        /**
+         * Stop routing calls to a user
+         * @description Removes the profile; its numbers stop reaching the user at once.
+         */
+        delete: operations["deleteInboundProfile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/voicemails": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The directory user's id. */
+                userId: components["parameters"]["InboundUserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a user's voicemails and faxes
+         * @description Newest first, each with a signed link to its recording (WAV) or fax (PDF).
+         */
+        get: operations["listVoicemails"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/voicemails/{voicemailId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The directory user's id. */
+                userId: components["parameters"]["InboundUserId"];
+                voicemailId: components["parameters"]["VoicemailId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a voicemail and its file */
+        delete: operations["deleteVoicemail"];
+        options?: never;
+        head?: never;
+        /** Mark a voicemail heard (or not) */
+        patch: operations["updateVoicemail"];
+        trace?: never;
+    };
+    "/media/voicemails/{voicemailId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                voicemailId: components["parameters"]["VoicemailId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a voicemail or fax by its signed link
+         * @description The link an IM carries (and the list gives): no API key, the signature and the expiry
+         *     (`MEDIA_LINK_TTL_SEC`) authorise it. A wrong, altered or expired link is `404 MEDIA_LINK_INVALID`.
+         */
+        get: operations["getVoicemailMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -364,6 +470,93 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description `im`: an IM offer, then the softphone (else mobile, else home) on accept; `mobile`/`home`/`sip`: ring that destination; `voicemail`.
+         * @enum {string}
+         */
+        RouteTarget: "im" | "mobile" | "home" | "sip" | "voicemail";
+        InboundRoute: {
+            target: components["schemas"]["RouteTarget"];
+            /** @description Taken when the target does not take the call (declined, no reply, no answer, offline). Not `im`. Default `voicemail`. */
+            alternate?: components["schemas"]["RouteTarget"];
+        };
+        InboundScheduleRule: {
+            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+            /** @description HH:MM in the profile's time zone. */
+            from: string;
+            /** @description HH:MM, after `from`. */
+            to: string;
+            target: components["schemas"]["RouteTarget"];
+            alternate?: components["schemas"]["RouteTarget"];
+        };
+        InboundDestinations: {
+            /** @description E.164. */
+            mobile?: string;
+            /** @description E.164. */
+            home?: string;
+            /** @description The user's softphone, `sip:ada@pbx.example.com`. */
+            sip?: string;
+        };
+        InboundProfileInput: {
+            /** @description The name callers hear ("to talk to <alias> press 1"). */
+            alias: string;
+            /** @description 4-8 digits; `null` removes it; absent keeps the current one. Stored as a scrypt hash. */
+            pin?: string | null;
+            /** @description The numbers (E.164) that reach this user. */
+            dids: string[];
+            /** @description A verified JID of the user. */
+            imAddress?: string;
+            /** @description A verified e-mail address of the user. */
+            email?: string;
+            destinations?: components["schemas"]["InboundDestinations"];
+            /** @description IANA time zone; default the user's. */
+            timeZone?: string;
+            schedule?: components["schemas"]["InboundScheduleRule"][];
+            default?: components["schemas"]["InboundRoute"];
+            /** @description How long an IM offer or a phone rings before the alternate. Default 25. */
+            ringSeconds?: number;
+        };
+        InboundProfile: {
+            userId: string;
+            alias: string;
+            hasPin: boolean;
+            dids: string[];
+            imAddress?: string;
+            email?: string;
+            destinations: components["schemas"]["InboundDestinations"];
+            timeZone: string;
+            schedule: components["schemas"]["InboundScheduleRule"][];
+            default: components["schemas"]["InboundRoute"];
+            ringSeconds: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            revision: number;
+        };
+        Voicemail: {
+            id: components["schemas"]["Uuid"];
+            /** @enum {string} */
+            kind: "voice" | "fax";
+            callerNumber: string;
+            callerName?: string;
+            did: string;
+            /** Format: date-time */
+            receivedAt: string;
+            durationMs: number;
+            pages?: number;
+            contentType: string;
+            sizeBytes: number;
+            heard: boolean;
+            delivery?: {
+                /** @enum {string} */
+                channel: "xmpp" | "email";
+                /** Format: date-time */
+                at: string;
+            };
+            /** @description A signed link to the file, valid for MEDIA_LINK_TTL_SEC. */
+            url: string;
+        };
         Uuid: string;
         /**
          * @description E.164: `+`, the country code and the number, 7 to 15 digits in all, nothing else.
@@ -865,9 +1058,36 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL";
     };
     responses: {
+        /** @description `PROFILE_NOT_FOUND` (no such user, or no profile), `VOICEMAIL_NOT_FOUND`, or `MEDIA_LINK_INVALID`. */
+        InboundNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `NUMBER_TAKEN` (a number of another account's user) or `PIN_CONFLICT` (another user on a shared number has this PIN). */
+        InboundConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `PIN_REQUIRED`: a number shared by several users needs a PIN on each. */
+        InboundUnprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /**
          * @description The request is invalid: `VALIDATION_FAILED` (schema; `details` lists each problem with a
          *     JSON pointer into the body, or `query.<name>`), `MALFORMED_JSON`, `INVALID_IDEMPOTENCY_KEY`,
@@ -999,6 +1219,9 @@ export interface components {
     parameters: {
         /** @description The center's name (not an alias). Anything else is `404 CALL_CENTER_NOT_FOUND`. */
         CallCenterName: components["schemas"]["Slug"];
+        /** @description The directory user's id. */
+        InboundUserId: string;
+        VoicemailId: components["schemas"]["Uuid"];
         /** @description The switch's id (`GET /v1/admin/switches` lists them). */
         SwitchId: string;
         /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
@@ -1563,6 +1786,219 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    getInboundProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The directory user's id. */
+                userId: components["parameters"]["InboundUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundProfile"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["InboundNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    putInboundProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The directory user's id. */
+                userId: components["parameters"]["InboundUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboundProfileInput"];
+            };
+        };
+        responses: {
+            /** @description The profile as stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundProfile"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["InboundNotFound"];
+            409: components["responses"]["InboundConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InboundUnprocessable"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteInboundProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The directory user's id. */
+                userId: components["parameters"]["InboundUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["InboundNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listVoicemails: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The directory user's id. */
+                userId: components["parameters"]["InboundUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Voicemail"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteVoicemail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The directory user's id. */
+                userId: components["parameters"]["InboundUserId"];
+                voicemailId: components["parameters"]["VoicemailId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["InboundNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateVoicemail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The directory user's id. */
+                userId: components["parameters"]["InboundUserId"];
+                voicemailId: components["parameters"]["VoicemailId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    heard: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The voicemail. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Voicemail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["InboundNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getVoicemailMedia: {
+        parameters: {
+            query: {
+                expires: string;
+                sig: string;
+            };
+            header?: never;
+            path: {
+                voicemailId: components["parameters"]["VoicemailId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recording (audio/wav) or the fax (application/pdf). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": string;
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["InboundNotFound"];
+            500: components["responses"]["Internal"];
         };
     };
     getHealth: {

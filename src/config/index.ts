@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import { createHash } from 'node:crypto';
 import Ajv from 'ajv';
 import ipaddr from 'ipaddr.js';
@@ -182,8 +183,29 @@ export interface Config {
   callEndReconcileMs: number;
   /** Simulator time scale for the embedded default (0.1 = ten times faster). @defaultValue 1 */
   simulatorTimeScale: number;
+  /** Calls to IM users (src/inbound): the outbound-socket server, media files and links, limits. */
+  inbound: InboundConfig;
   /** pino level. @defaultValue 'info' */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface InboundConfig {
+  /** INBOUND_SOCKET_PORT: where FreeSWITCH's `socket <host:port> async full` connects; undefined: no inbound calls. @defaultValue undefined */
+  socketPort: number | undefined;
+  /** INBOUND_SOCKET_HOST. @defaultValue '127.0.0.1' */
+  socketHost: string;
+  /** MEDIA_DIR: where the switch writes voicemails and faxes and Crossline serves them (same host or a shared mount). @defaultValue 'var/media' (absolute from the working directory) */
+  mediaDir: string;
+  /** MEDIA_URL_SECRET: signs voicemail links (≥ 32 characters); required with INBOUND_SOCKET_PORT. */
+  mediaUrlSecret: string | undefined;
+  /** PUBLIC_BASE_URL: the API's address as users reach it, for links. @defaultValue `http://127.0.0.1:<PORT>` */
+  publicBaseUrl: string;
+  /** MEDIA_LINK_TTL_SEC: how long a voicemail link works. @defaultValue 604800 (7 days) */
+  mediaLinkTtlSec: number;
+  /** VOICEMAIL_MAX_SEC: longest voicemail. @defaultValue 180 */
+  voicemailMaxSec: number;
+  /** INBOUND_CALLS_PER_NUMBER_PER_MINUTE: more calls to one number get busy. @defaultValue 60 */
+  callsPerNumberPerMinute: number;
 }
 
 const schema = {
@@ -218,6 +240,14 @@ const schema = {
     DEFAULT_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 10, default: 3 },
     DEFAULT_RETRY_DELAY: { type: 'integer', minimum: 0, maximum: 86400, default: 60 },
     MAX_SCHEDULE_DAYS: { type: 'integer', minimum: 1, maximum: 366, default: 30 },
+    INBOUND_SOCKET_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
+    INBOUND_SOCKET_HOST: { type: 'string', pattern: '^[A-Za-z0-9.:-]{1,255}$', default: '127.0.0.1' },
+    MEDIA_DIR: { type: 'string', minLength: 1, default: 'var/media' },
+    MEDIA_URL_SECRET: { type: 'string', minLength: 32 },
+    PUBLIC_BASE_URL: { type: 'string', pattern: '^https?://[^\\s]+$' },
+    MEDIA_LINK_TTL_SEC: { type: 'integer', minimum: 60, maximum: 2592000, default: 604800 },
+    VOICEMAIL_MAX_SEC: { type: 'integer', minimum: 10, maximum: 3600, default: 180 },
+    INBOUND_CALLS_PER_NUMBER_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 60 },
     TTS_ENGINE: { type: 'string', pattern: '^[a-z0-9_]{1,32}$', default: 'flite' },
     TTS_VOICE: { type: 'string', pattern: '^[a-z0-9_]{1,32}$', default: 'kal' },
     CALLER_NO_ANSWER_MESSAGE: {
@@ -341,6 +371,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   if (Number(v.HTTP_HEADERS_TIMEOUT_MS) > Number(v.HTTP_REQUEST_TIMEOUT_MS)) {
     throw new ConfigError(['HTTP_HEADERS_TIMEOUT_MS: must not be more than HTTP_REQUEST_TIMEOUT_MS']);
   }
+  if (v.INBOUND_SOCKET_PORT !== undefined && v.MEDIA_URL_SECRET === undefined) {
+    throw new ConfigError(['MEDIA_URL_SECRET: required with INBOUND_SOCKET_PORT (it signs the voicemail links)']);
+  }
   const drainedSwitches = list(v.DRAINED_SWITCHES);
   if (v.ESL_URL !== undefined) {
     let ids: string[];
@@ -411,6 +444,16 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     jobLockMs: Number(v.JOB_LOCK_MS),
     callEndReconcileMs: Number(v.CALL_END_RECONCILE_MS),
     simulatorTimeScale: Number(v.SIMULATOR_TIME_SCALE),
+    inbound: {
+      socketPort: v.INBOUND_SOCKET_PORT === undefined ? undefined : Number(v.INBOUND_SOCKET_PORT),
+      socketHost: String(v.INBOUND_SOCKET_HOST),
+      mediaDir: resolvePath(String(v.MEDIA_DIR)),
+      mediaUrlSecret: v.MEDIA_URL_SECRET === undefined ? undefined : String(v.MEDIA_URL_SECRET),
+      publicBaseUrl: v.PUBLIC_BASE_URL === undefined ? `http://127.0.0.1:${Number(v.PORT)}` : String(v.PUBLIC_BASE_URL),
+      mediaLinkTtlSec: Number(v.MEDIA_LINK_TTL_SEC),
+      voicemailMaxSec: Number(v.VOICEMAIL_MAX_SEC),
+      callsPerNumberPerMinute: Number(v.INBOUND_CALLS_PER_NUMBER_PER_MINUTE),
+    },
     logLevel: v.LOG_LEVEL as Config['logLevel'],
     ...overrides,
   };

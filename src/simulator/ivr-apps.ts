@@ -115,7 +115,9 @@ export function recordApp(ctx: SwitchContext, ch: Channel, request: CurrentApp, 
   const hitsMs = hitsText !== undefined && Number(hitsText) > 0 ? Number(hitsText) * 1000 : Number.POSITIVE_INFINITY;
   const talkMs = scripts.get(ch)?.script.talkMs ?? 3000;
   const ms = Math.min(limitMs, talkMs + hitsMs);
+  const bySilence = talkMs + hitsMs <= limitMs;
   executeStarted(ctx, ch, request, true);
+  ch.vars.set('silence_hits_exhausted', 'false');
   const file: Array<[string, string]> = [['Record-File-Path', path]];
   fire(ctx, 'RECORD_START', ch, { trail: file });
   const started = performance.now();
@@ -125,8 +127,9 @@ export function recordApp(ctx: SwitchContext, ch: Channel, request: CurrentApp, 
     done = true;
     cancel();
     const recorded = Math.min(ms, Math.round((performance.now() - started) / ctx.clock.timeScale));
-    writeWav(path, recorded);
+    writeWav(path, recorded, talkMs);
     ch.vars.setAll([['record_ms', String(recorded)], ['record_seconds', String(Math.floor(recorded / 1000))], ['record_samples', String(recorded * 8)]]);
+    if (completed && recorded >= ms && bySilence) ch.vars.set('silence_hits_exhausted', 'true');
     fire(ctx, 'RECORD_STOP', ch, { trail: file });
     if (completed) finish();
     else executeCompleted(ctx, ch, request);
@@ -169,12 +172,13 @@ export function rxfaxApp(ctx: SwitchContext, ch: Channel, request: CurrentApp, f
   ch.own(cancel);
 }
 
-/** 8 kHz 16-bit mono PCM: a 440 Hz tone, `ms` long. */
-function writeWav(path: string, ms: number): void {
+/** 8 kHz 16-bit mono PCM, `ms` long: a 440 Hz tone while the caller talks (`talkMs`), then silence. */
+function writeWav(path: string, ms: number, talkMs: number): void {
   if (path === '') return;
   const samples = Math.max(0, Math.round(ms * 8));
+  const voiced = Math.min(samples, Math.round(Math.min(talkMs, ms) * 8));
   const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)), i * 2);
+  for (let i = 0; i < voiced; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)), i * 2);
   const header = Buffer.alloc(44);
   header.write('RIFF', 0);
   header.writeUInt32LE(36 + data.length, 4);

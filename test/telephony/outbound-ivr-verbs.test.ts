@@ -68,7 +68,7 @@ describe('IVR verbs on an outbound-socket call with a scripted caller', () => {
     assert.ok(result.outcome === 'recorded' && result.ms === 3000, JSON.stringify(result));
     await call.hangup();
 
-    const { call: second } = await arrive({ talkMs: Number.POSITIVE_INFINITY, hangupAfterMs: 10_000 });
+    const { call: second } = await arrive({ talkMs: Number.POSITIVE_INFINITY, hangupAfterMs: 60_000 });
     await second.answer();
     const cut = join(dir, `${randomUUID()}.wav`);
     const hungUp = await second.record({ path: cut, maxSeconds: 60 });

@@ -1,5 +1,6 @@
 import { queuesModule } from '../../queues/index.js';
 import { callCentersModule } from '../../directory/call-centers/module.js';
+import { inboundModule } from './inbound.js';
 import type { CapabilityModule } from './types.js';
 
 export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services, StartedModule } from './types.js';
@@ -11,4 +12,5 @@ export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services,
 export const CAPABILITY_MODULES: readonly CapabilityModule[] = [
   queuesModule,
   callCentersModule,
+  inboundModule,
 ];

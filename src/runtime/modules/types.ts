@@ -1,4 +1,5 @@
 import type { Router } from 'express';
+import type { ImLink, InboundAttempt } from '../../inbound/index.js';
 import type { Logger } from 'pino';
 import type { OpenApi } from '../../api/openapi.js';
 import type { CallbackService, CallCenterDirectory, CallCenterPacer } from '../../callbacks/ports.js';
@@ -42,6 +43,10 @@ export interface Services {
   callCenters?: CallCenterDirectory;
   /** Per-call-center pacing shared by every worker (both roles). */
   callCenterPacer?: CallCenterPacer;
+  /** The XMPP channel's presence and the chats users send (channels module): IM call offers use them. */
+  im?: ImLink;
+  /** Calls that reached a line through the inbound IVR, as they arrive (inbound module): alerts listen. */
+  inboundAttempts?: { on(listener: (attempt: InboundAttempt) => void): () => void };
 }
 
 /** Which door an HTTP mount sits behind. */

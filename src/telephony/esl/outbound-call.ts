@@ -50,7 +50,9 @@ export interface RecordOptions {
   silenceSeconds?: number;
 }
 
-export type RecordResult = { outcome: 'recorded'; /** ms recorded */ ms: number } | { outcome: 'hung-up'; cause: HangupCause; ms: number };
+export type RecordResult =
+  | { outcome: 'recorded'; /** ms recorded */ ms: number; /** the silence detector ended it (the last `silenceSeconds` are silence) */ endedBySilence: boolean }
+  | { outcome: 'hung-up'; cause: HangupCause; ms: number };
 
 export type FaxResult = { outcome: 'received'; pages: number } | { outcome: 'failed'; reason: string; pages: number } | { outcome: 'hung-up'; cause: HangupCause };
 
@@ -269,7 +271,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     const result = await this.execute('record', `${path} ${maxSeconds} ${silenceThreshold} ${silenceSeconds}`);
     const msOf = (variables: Readonly<Record<string, string>>): number => Number.parseInt(variables.record_ms ?? '0', 10) || 0;
     if (result.outcome === 'hung-up') return { outcome: 'hung-up', cause: result.cause, ms: 0 };
-    return { outcome: 'recorded', ms: msOf(result.variables) };
+    return { outcome: 'recorded', ms: msOf(result.variables), endedBySilence: result.variables.silence_hits_exhausted === 'true' };
   }
 
   /** rxfax (mod_spandsp) into a TIFF at `path`. */
@@ -290,7 +292,19 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     if (!/^\{[^{}\n]*\}$/.test(variableBlock) || !/^sofia\/(?:gateway\/)?[A-Za-z0-9_.-]+\/(?:sips:)?[A-Za-z0-9_.@:+-]+$/.test(dialString)) {
       refuse('The bridge target is not a built dial string.');
     }
-    const result = await this.execute('bridge', `${variableBlock}${dialString}`);
+    let joined = false;
+    const onChannel = (event: ChannelEvent): void => {
+      if (event.type === 'bridged') joined = true;
+    };
+    this.on('channel', onChannel);
+    let result: ExecuteResult;
+    try {
+      result = await this.execute('bridge', `${variableBlock}${dialString}`);
+    } finally {
+      this.off('channel', onChannel);
+    }
+    // A bridge that was up when the call ended was a bridged call, whoever hung up.
+    if (joined) return { outcome: 'bridged' };
     if (result.outcome === 'hung-up') return result;
     const status = result.variables.originate_disposition ?? result.variables.DIALSTATUS;
     if (status === 'SUCCESS' || result.variables.bridge_hangup_cause !== undefined && status === undefined) return { outcome: 'bridged' };
