@@ -43,15 +43,16 @@ export function bridgeApp(ctx: SwitchContext, a: Channel, app: CurrentApp): void
 }
 
 /**
- * B never answered: the bridge app returns, and A (with nothing left to run) hangs up with B's
- * cause — unless A sits in an outbound socket's park loop, which takes the next command instead.
+ * B never answered: the bridge app returns and hangs A up with B's cause, as mod_dptools does —
+ * unless A has `continue_on_fail` true (or naming the cause), when A goes on with its next app.
  */
 function bridgeFailed(ctx: SwitchContext, a: Channel, app: CurrentApp, cause: string): void {
   a.bridgeApp = undefined;
   a.vars.setAll([['originate_disposition', cause], ['DIALSTATUS', cause]]);
   executeCompleted(ctx, a, app);
   setCallState(ctx, a, 'ACTIVE');
-  if (!a.parked) hangup(ctx, a, cause, 'local');
+  const continueOnFail = (a.vars.get('continue_on_fail') ?? '').split(',').map((c) => c.trim().toUpperCase());
+  if (!continueOnFail.includes('TRUE') && !continueOnFail.includes(cause)) hangup(ctx, a, cause, 'local');
 }
 
 /** B answered: A learns its callee and peer, goes ACTIVE, and records the originate result. */

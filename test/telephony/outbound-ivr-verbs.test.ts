@@ -136,3 +136,65 @@ describe('IVR verbs on an outbound-socket call with a scripted caller', () => {
     await call.hangup();
   });
 });
+
+/**
+ * The same verbs against the test switch of ../shared/freeswitch (TEST_FREESWITCH_ESL_URL): a
+ * SIP call to 8002 through the switch's own internal profile plays the caller; its digits come from
+ * uuid_send_dtmf on that leg; it says nothing, so the silence detector ends the recording; the phones gateway's numbers
+ * answer (+1 202 555 0101) or fail (0181, 502 → NETWORK_OUT_OF_ORDER).
+ */
+const FREESWITCH_URL = process.env.TEST_FREESWITCH_ESL_URL;
+describe('IVR verbs on a real FreeSWITCH', { skip: FREESWITCH_URL === undefined ? 'TEST_FREESWITCH_ESL_URL is not set' : false }, () => {
+  it('collects digits, records until silence (silence_hits_exhausted), breaks ringback, fails a bridge with the caller still up, then bridges', async () => {
+    const { parseEslUrl } = await import('../../src/telephony/index.js');
+    const { closeModesl, connectModesl } = await import('../simulator/modesl.js');
+    const { host, port, password } = parseEslUrl(FREESWITCH_URL ?? '');
+    const esl = await connectModesl(host, port, password);
+    const api = (cmd: string, arg: string): Promise<string> => new Promise((resolve) => esl.api(cmd, arg, (e) => resolve(e.getBody().trim())));
+    const socketPort = Number(await api('global_getvar', 'outbound_socket_port'));
+    const real = await OutboundSocketServer.listen({ port: socketPort, commandTimeoutMs: 5000 });
+    try {
+      const caller = randomUUID();
+      const received = once(real, 'call') as Promise<[OutboundCall]>;
+      // A SIP caller (not loopback, whose media the phones cannot take): the switch calls its own internal profile.
+      const sipPort = Number(await api('global_getvar', 'internal_sip_port'));
+      esl.bgapi('originate', `{origination_uuid=${caller},absolute_codec_string=PCMU}sofia/internal/8002@127.0.0.1:${sipPort} &park()`, () => undefined);
+      const [call] = await received;
+      assert.equal((await call.answer()).outcome, 'completed');
+
+      const collecting = call.playAndGetDigits({ prompt: 'silence_stream://250', min: 1, max: 4, tries: 1, timeoutMs: 5000 });
+      await new Promise((r) => setTimeout(r, 800));
+      await api('uuid_send_dtmf', `${caller} 7#`);
+      assert.deepEqual(await collecting, { outcome: 'collected', digits: '7' });
+
+      const path = join(dir, `${randomUUID()}.wav`);
+      const recorded = await call.record({ path, maxSeconds: 20, silenceThreshold: 200, silenceSeconds: 2 });
+      assert.equal(recorded.outcome, 'recorded');
+      assert.ok(recorded.outcome === 'recorded' && recorded.endedBySilence, `the silence detector ended it: ${JSON.stringify(recorded)}`);
+      assert.equal(readFileSync(path).subarray(0, 4).toString(), 'RIFF');
+
+      const ringing = call.ringback();
+      await new Promise((r) => setTimeout(r, 500));
+      await call.breakMedia();
+      assert.equal((await ringing).outcome, 'completed');
+
+      const options = { gateway: 'phones', numberFormat: 'e164', sipProfile: 'internal' } as const;
+      const block = (uuid: string): string => buildVariableBlock({ origination_uuid: uuid, originate_timeout: 20, ignore_early_media: true, tags: { inbound: 'test' }, hangup_after_bridge: true, crossline: true });
+      const failed = await call.bridge(block(randomUUID()), buildDialString({ kind: 'number', e164: '+12025550181', country: 'US' }, options));
+      assert.deepEqual(failed, { outcome: 'failed', cause: 'NETWORK_OUT_OF_ORDER' });
+      assert.equal(call.hangupCause, undefined, 'the caller is still up after a failed bridge');
+
+      const b = randomUUID();
+      const bridging = call.bridge(block(b), buildDialString({ kind: 'number', e164: '+12025550101', country: 'US' }, options));
+      for (let i = 0; i < 100 && (await api('uuid_exists', b)) !== 'true'; i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 2500));
+      await api('uuid_kill', b);
+      assert.deepEqual(await bridging, { outcome: 'bridged' });
+      assert.equal(call.hangupCause, undefined, 'after the bridge the caller is back in the socket (continue_on_fail)');
+      assert.equal(await call.hangup(), 'NORMAL_CLEARING');
+    } finally {
+      closeModesl(esl);
+      await real.close();
+    }
+  });
+});

@@ -27,8 +27,11 @@ import { isHangup, toChannelEvent, type ChannelEvent } from './events.js';
  * be one line here.
  */
 export const OUTBOUND_APPS: ReadonlySet<string> = new Set([
-  'answer', 'pre_answer', 'ring_ready', 'playback', 'speak', 'play_and_get_digits', 'bridge', 'sleep', 'hangup', 'record', 'rxfax', 'transfer',
+  'answer', 'pre_answer', 'ring_ready', 'playback', 'speak', 'play_and_get_digits', 'bridge', 'sleep', 'hangup', 'record', 'rxfax', 'transfer', 'set',
 ]);
+
+/** The only channel variables `set` may write on an outbound call. */
+const SETTABLE: ReadonlySet<string> = new Set(['continue_on_fail=true', 'hangup_after_bridge=true']);
 
 /** Where recordings and faxes are written: an absolute path, no `..`, a known extension. */
 const MEDIA_PATH = /^\/(?!.*\.\.)[A-Za-z0-9_./-]{1,240}\.(?:wav|mp3|ogg|opus|tif|tiff)$/;
@@ -134,6 +137,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
   readonly #hangupWaiters = new Set<(cause: HangupCause) => void>();
   #cause: HangupCause | undefined;
   #closed = false;
+  #continuesOnFail = false;
 
   /**
    * Takes over a socket FreeSWITCH opened: `connect`, `myevents json`, `linger`. Rejects (and
@@ -211,6 +215,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
    */
   async execute(app: string, arg = ''): Promise<ExecuteResult> {
     if (!OUTBOUND_APPS.has(app)) refuse(`The application ${app} is not allowed on an outbound call.`);
+    if (app === 'set' && !SETTABLE.has(arg)) refuse('Only continue_on_fail and hangup_after_bridge may be set on an outbound call.');
     assertSafeCommand(arg === '' ? app : `${app} ${arg}`);
     return this.#run({ 'execute-app-name': app, ...(arg !== '' ? { 'execute-app-arg': arg } : {}) });
   }
@@ -291,6 +296,12 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
   async bridge(variableBlock: string, dialString: string): Promise<BridgeResult> {
     if (!/^\{[^{}\n]*\}$/.test(variableBlock) || !/^sofia\/(?:gateway\/)?[A-Za-z0-9_.-]+\/(?:sips:)?[A-Za-z0-9_.@:+-]+$/.test(dialString)) {
       refuse('The bridge target is not a built dial string.');
+    }
+    // Without it, mod_dptools hangs the caller up when the bridge fails; we want the caller back.
+    if (!this.#continuesOnFail) {
+      const set = await this.execute('set', 'continue_on_fail=true');
+      if (set.outcome === 'hung-up') return set;
+      this.#continuesOnFail = true;
     }
     let joined = false;
     const onChannel = (event: ChannelEvent): void => {
