@@ -59,6 +59,17 @@ export const ERROR_CATALOGUE = {
   PIN_CONFLICT: { status: 409, retryable: false, message: 'Another user on a shared number has the same PIN.' },
   INVALID_PROFILE: { status: 400, retryable: false, message: 'The inbound profile is not valid.' },
   INTERNAL: { status: 500, retryable: false, message: 'An internal error occurred.' },
+  USER_NOT_FOUND: { status: 404, retryable: false, message: 'No user with this id.' },
+  CONTACT_NOT_FOUND: { status: 404, retryable: false, message: 'No contact with this id.' },
+  INVALID_ADDRESS: { status: 400, retryable: false, message: 'The e-mail address or XMPP address is not valid.' },
+  LOGIN_NAME_TAKEN: { status: 409, retryable: false, message: 'Another record of this API key has this login name.' },
+  DIRECTORY_FULL: { status: 409, retryable: false, message: 'This API key has as many users or contacts as it may have.' },
+  ADDRESS_TAKEN: { status: 409, retryable: false, message: 'The address is verified for another user.' },
+  ADDRESS_ALREADY_VERIFIED: { status: 409, retryable: false, message: 'The address is already verified.' },
+  ADDRESS_NOT_ON_USER: { status: 422, retryable: false, message: 'The user has no such address.' },
+  VERIFICATION_FAILED: { status: 422, retryable: false, message: 'The verification code is wrong, expired or used up.' },
+  VERIFICATION_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many verification codes sent to this address; retry later.' },
+  VERIFICATION_UNAVAILABLE: { status: 503, retryable: true, message: 'No channel can deliver a verification code to this address now.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -157,6 +157,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List users
+         * @description The key's users, oldest first, a page at a time.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        /**
+         * Add a user
+         * @description A user of Crossline: someone who may ask for calls by e-mail or instant message. Their
+         *     e-mail addresses and JIDs start unverified (`POST /v1/users/{id}/verifications`); messages
+         *     from an unverified address are ignored. Their phone numbers are the numbers they can be rung
+         *     on as the caller; the default one rings unless a message names another of them.
+         */
+        post: operations["createUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        /** Get a user */
+        get: operations["getUser"];
+        /**
+         * Replace a user
+         * @description Replaces the whole record. Addresses that stay keep their verification; an address that is
+         *     removed loses it (and is free to be verified by another user).
+         */
+        put: operations["replaceUser"];
+        post?: never;
+        /**
+         * Remove a user
+         * @description The user and the verification of their addresses are gone; their callbacks stay.
+         */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a verification code to one of a user's addresses
+         * @description Sends a six-digit code to the address, on its channel. The user proves the address by
+         *     replying `verify <code>` from it, or the code is given to `…/verifications/confirm`. Codes
+         *     are kept hashed, expire (`VERIFICATION_CODE_TTL_MINUTES`) and are void after
+         *     `VERIFICATION_MAX_ATTEMPTS` wrong answers. A new code replaces the previous one; at most 5
+         *     codes an hour go to one address.
+         */
+        post: operations["startUserVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/verifications/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer a verification code */
+        post: operations["confirmUserVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List contacts
+         * @description The key's contacts, oldest first, a page at a time.
+         */
+        get: operations["listContacts"];
+        put?: never;
+        /**
+         * Add a contact
+         * @description Someone users can call by name, alias, login name, e-mail address or label ("call Ada",
+         *     "call Ada's mobile"). Contacts' addresses are never verified: they are only looked up.
+         */
+        post: operations["createContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        /** Get a contact */
+        get: operations["getContact"];
+        /**
+         * Replace a contact
+         * @description Replaces the whole record.
+         */
+        put: operations["replaceContact"];
+        post?: never;
+        /**
+         * Remove a contact
+         * @description The contact is gone; callbacks to them stay.
+         */
+        delete: operations["deleteContact"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/switch/cdr": {
         parameters: {
             query?: never;
@@ -1034,6 +1190,82 @@ export interface components {
              */
             outcome: "stored" | "duplicate" | "ignored";
         };
+        /** @description Letters, digits, spaces, `.`, `'` and `-`; at most 64. */
+        PersonName: string;
+        /** @enum {string} */
+        PhoneLabel: "mobile" | "work" | "home" | "other";
+        PersonInput: {
+            displayName: components["schemas"]["PersonName"];
+            /** @description Other names the person is called by ("Ada", "Countess Lovelace"). */
+            aliases?: components["schemas"]["PersonName"][];
+            /** @description Unique among the key's users (contacts), lower-cased. */
+            loginName?: string;
+            emails?: string[];
+            /** @description Bare XMPP addresses (`user@domain`, no resource). */
+            jids?: string[];
+            /** @description E.164 or national format (read in `region`, else the server's default region). One is the default (the first, unless one is marked). */
+            phones?: {
+                number: string;
+                label?: components["schemas"]["PhoneLabel"];
+                default?: boolean;
+            }[];
+            sipUris?: components["schemas"]["SipUri"][];
+            /**
+             * @description IANA time zone name; times in messages are read in it. Default `UTC`.
+             * @example Europe/London
+             */
+            timeZone?: string;
+            /** @description ISO 3166 alpha-2 region numbers without a country code are read in (default the default phone's country, else the server's DEFAULT_REGION). */
+            region?: string;
+        };
+        AddressView: {
+            address: string;
+            verified: boolean;
+            verifiedAt?: components["schemas"]["Timestamp"];
+        };
+        Person: {
+            id: components["schemas"]["Uuid"];
+            displayName: string;
+            aliases: string[];
+            loginName?: string;
+            emails: components["schemas"]["AddressView"][];
+            jids: components["schemas"]["AddressView"][];
+            phones: {
+                number: components["schemas"]["E164Number"];
+                label: components["schemas"]["PhoneLabel"];
+                default: boolean;
+            }[];
+            sipUris: string[];
+            timeZone: string;
+            region?: string;
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+        };
+        PersonPage: {
+            items: components["schemas"]["Person"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        VerificationRequest: {
+            /**
+             * @description `sms`: one of the user's phone numbers (E.164), once an SMS channel is configured.
+             * @enum {string}
+             */
+            channel: "email" | "xmpp" | "sms";
+            address: string;
+        };
+        VerificationAnswer: {
+            /** @enum {string} */
+            channel: "email" | "xmpp" | "sms";
+            address: string;
+            code: string;
+        };
+        VerificationPending: {
+            /** @enum {string} */
+            channel: "email" | "xmpp" | "sms";
+            address: string;
+            expiresAt: components["schemas"]["Timestamp"];
+        };
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -1058,7 +1290,7 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL" | "USER_NOT_FOUND" | "CONTACT_NOT_FOUND" | "INVALID_ADDRESS" | "LOGIN_NAME_TAKEN" | "DIRECTORY_FULL" | "ADDRESS_TAKEN" | "ADDRESS_ALREADY_VERIFIED" | "ADDRESS_NOT_ON_USER" | "VERIFICATION_FAILED" | "VERIFICATION_RATE_LIMITED" | "VERIFICATION_UNAVAILABLE";
     };
     responses: {
         /** @description `PROFILE_NOT_FOUND` (no such user, or no profile), `VOICEMAIL_NOT_FOUND`, or `MEDIA_LINK_INVALID`. */
@@ -1187,6 +1419,33 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description `USER_NOT_FOUND` or `CONTACT_NOT_FOUND` (also for another key's records). */
+        PersonNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `LOGIN_NAME_TAKEN`, `ADDRESS_TAKEN` (verified for another user, of any key), `ADDRESS_ALREADY_VERIFIED` or `DIRECTORY_FULL`. */
+        DirectoryConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `ADDRESS_NOT_ON_USER` (the user has no such address) or `VERIFICATION_FAILED` (`details` says why: wrong, expired, void, or none waiting). */
+        VerificationRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `INTERNAL`: an unexpected error; the message is generic, the request id finds it in the logs. */
         Internal: {
             headers: {
@@ -1224,6 +1483,8 @@ export interface components {
         VoicemailId: components["schemas"]["Uuid"];
         /** @description The switch's id (`GET /v1/admin/switches` lists them). */
         SwitchId: string;
+        /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+        PersonId: components["schemas"]["Uuid"];
         /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
         CallbackId: components["schemas"]["Uuid"];
         /**
@@ -1626,6 +1887,396 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonInput"];
+            };
+        };
+        responses: {
+            /** @description The user. */
+            201: {
+                headers: {
+                    /** @description The user's URL. */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["DirectoryConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["PersonNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replaceUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonInput"];
+            };
+        };
+        responses: {
+            /** @description The user as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["PersonNotFound"];
+            409: components["responses"]["DirectoryConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["PersonNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startUserVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerificationRequest"];
+            };
+        };
+        responses: {
+            /** @description The code is queued for sending. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationPending"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["PersonNotFound"];
+            409: components["responses"]["DirectoryConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["VerificationRefused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    confirmUserVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerificationAnswer"];
+            };
+        };
+        responses: {
+            /** @description The address is verified; the user as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["PersonNotFound"];
+            409: components["responses"]["DirectoryConflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["VerificationRefused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listContacts: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonInput"];
+            };
+        };
+        responses: {
+            /** @description The contact. */
+            201: {
+                headers: {
+                    /** @description The contact's URL. */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["DirectoryConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contact. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["PersonNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replaceContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonInput"];
+            };
+        };
+        responses: {
+            /** @description The contact as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["PersonNotFound"];
+            409: components["responses"]["DirectoryConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
+                id: components["parameters"]["PersonId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["PersonNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
     };

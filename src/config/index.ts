@@ -187,6 +187,14 @@ export interface Config {
   inbound: InboundConfig;
   /** pino level. @defaultValue 'info' */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Messages one sender may send the messaging intake per minute; more get one "slow down" reply, then silence. @defaultValue 10 */
+  messagesPerSenderPerMinute: number;
+  /** How long a messaging conversation (pending choice, last callback) is kept after its last message, minutes. @defaultValue 60 */
+  conversationTtlMinutes: number;
+  /** How long a verification code is valid, minutes. @defaultValue 15 */
+  verificationCodeTtlMinutes: number;
+  /** Wrong answers to one verification code before it is void. @defaultValue 5 */
+  verificationMaxAttempts: number;
 }
 
 export interface InboundConfig {
@@ -287,6 +295,10 @@ const schema = {
     CALL_END_RECONCILE_MS: { type: 'integer', minimum: 50, maximum: 3600000, default: 30000 },
     SIMULATOR_TIME_SCALE: { type: 'number', exclusiveMinimum: 0, maximum: 100, default: 1 },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    MESSAGES_PER_SENDER_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 10000, default: 10 },
+    CONVERSATION_TTL_MINUTES: { type: 'integer', minimum: 1, maximum: 10080, default: 60 },
+    VERIFICATION_CODE_TTL_MINUTES: { type: 'integer', minimum: 1, maximum: 1440, default: 15 },
+    VERIFICATION_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
   },
 } as const;
 
@@ -455,6 +467,10 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       callsPerNumberPerMinute: Number(v.INBOUND_CALLS_PER_NUMBER_PER_MINUTE),
     },
     logLevel: v.LOG_LEVEL as Config['logLevel'],
+    messagesPerSenderPerMinute: Number(v.MESSAGES_PER_SENDER_PER_MINUTE),
+    conversationTtlMinutes: Number(v.CONVERSATION_TTL_MINUTES),
+    verificationCodeTtlMinutes: Number(v.VERIFICATION_CODE_TTL_MINUTES),
+    verificationMaxAttempts: Number(v.VERIFICATION_MAX_ATTEMPTS),
     ...overrides,
   };
   return Object.freeze(config);

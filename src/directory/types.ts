@@ -17,6 +17,8 @@ export interface PhoneEntry {
   label: PhoneLabel;
   /** Exactly one phone of a record is the default (the first one when none is marked). */
   default: boolean;
+  /** When a code sent by SMS to it was answered (only once an SMS channel exists). */
+  verifiedAt?: string;
 }
 
 /** An e-mail address or bare JID of a record; a user's is trusted only once `verified`. */

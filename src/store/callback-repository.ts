@@ -43,7 +43,7 @@ redis.call('ZADD', KEYS[3], 0, ARGV[3])
 return 1`;
 
 /** A Lua script sent by its SHA1 (EVALSHA), and in full only to a Redis that does not know it yet. */
-class Script {
+export class Script {
   readonly #sha: string;
   constructor(readonly lua: string) {
     this.#sha = createHash('sha1').update(lua).digest('hex');

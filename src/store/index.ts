@@ -1,4 +1,4 @@
-export { CallbackRepository, RevisionConflictError, type CallbackRepositoryOptions } from './callback-repository.js';
+export { CallbackRepository, RevisionConflictError, Script, type CallbackRepositoryOptions } from './callback-repository.js';
 export { CancelSignal } from './cancel-signal.js';
 export { activeSlotKey, RedisIntakeLimits } from './intake-limits.js';
 export { keyPrefixes, type KeyPrefixes } from './keys.js';

@@ -18,11 +18,17 @@ export interface KeyPrefixes {
    * destinations (slots shared by every API key), so they all live in one slot. `{<prefix>}` on a cluster.
    */
   readonly callbacks: string;
+  /**
+   * The people directory (users, contacts, their login and verified-address claims, verification
+   * codes): one script changes a record and every claim and index it holds, so they share a slot.
+   * `{<prefix>:dir}` on a cluster.
+   */
+  readonly directory: string;
   /** The BullMQ prefix of queue `name`: each queue in a slot of its own. `{<prefix>:<name>}` on a cluster. */
   queue(name: string): string;
 }
 
 export function keyPrefixes(prefix: string, cluster: boolean): KeyPrefixes {
-  if (!cluster) return { spread: prefix, callbacks: prefix, queue: () => prefix };
-  return { spread: prefix, callbacks: `{${prefix}}`, queue: (name) => `{${prefix}:${name}}` };
+  if (!cluster) return { spread: prefix, callbacks: prefix, directory: prefix, queue: () => prefix };
+  return { spread: prefix, callbacks: `{${prefix}}`, directory: `{${prefix}:dir}`, queue: (name) => `{${prefix}:${name}}` };
 }

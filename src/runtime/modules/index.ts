@@ -1,5 +1,6 @@
 import { queuesModule } from '../../queues/index.js';
 import { callCentersModule } from '../../directory/call-centers/module.js';
+import { directoryModule } from '../../directory/module.js';
 import { inboundModule } from './inbound.js';
 import type { CapabilityModule } from './types.js';
 
@@ -12,5 +13,6 @@ export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services,
 export const CAPABILITY_MODULES: readonly CapabilityModule[] = [
   queuesModule,
   callCentersModule,
+  directoryModule,
   inboundModule,
 ];
