@@ -39,6 +39,9 @@ export function labelOf(text: string): PhoneLabel | undefined {
   return LABEL_WORDS.find(([re]) => re.test(word))?.[1];
 }
 
+/** Fuse score (0 exact … 1 anything) under which a name is offered as a possible match. */
+const FUZZY_THRESHOLD = 0.35;
+
 const EMAIL_LIKE = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
 /** Characters a written phone number is made of, with at least 3 digits. */
 const NUMBER_LIKE = /^(?:tel:)?\+?[0-9 ().\-/]{3,32}$/;
@@ -134,33 +137,19 @@ export function resolveCallee(text: string, ctx: ResolveContext): Resolution {
   const { name, label } = splitLabel(raw);
   const folded = foldName(name);
   if (folded === '') return { kind: 'none', reason: 'Whom should I call? Send a name, a number or an address.' };
-  const exact = people.filter((p) => {
-    const keys = [p.displayName, ...p.aliases, p.loginName ?? ''].map(foldName);
-    const first = foldName(p.displayName).split(' ')[0];
-    return keys.includes(folded) || first === folded;
-  });
-  if (exact.length > 0) return fromPeople(exact, label, false, max, `I have nobody called ${name}.`, name);
+  // Exact matches first, strongest kind first: a full name, alias or login name, then a first name.
+  const full = people.filter((p) => [p.displayName, ...p.aliases, p.loginName ?? ''].map(foldName).includes(folded));
+  if (full.length > 0) return fromPeople(full, label, false, max, `I have nobody called ${name}.`, name);
+  const firstName = people.filter((p) => foldName(p.displayName).split(' ')[0] === folded);
+  if (firstName.length > 0) return fromPeople(firstName, label, false, max, `I have nobody called ${name}.`, name);
 
-  const fuse = new Fuse(people, {
-    keys: [
-      { name: 'displayName', weight: 2 },
-      { name: 'aliases', weight: 1.5 },
-      { name: 'loginName', weight: 1 },
-    ],
-    getFn: (p, path) => {
-      const key = Array.isArray(path) ? path[0] : path;
-      if (key === 'displayName') return foldName(p.displayName);
-      if (key === 'aliases') return p.aliases.map(foldName);
-      return foldName(p.loginName ?? '');
-    },
-    includeScore: true,
-    ignoreLocation: true,
-    threshold: 0.4,
-  });
-  const fuzzy = fuse
-    .search(folded)
-    .filter((r) => (r.score ?? 1) <= 0.4)
-    .map((r) => r.item);
+  // Then near misses (typos), each of a person's names on its own so that one name that fits is enough.
+  const names = people.flatMap((person) => [person.displayName, ...person.aliases, ...(person.loginName ? [person.loginName] : [])].map((n) => ({ person, name: foldName(n) })));
+  const fuse = new Fuse(names, { keys: ['name'], includeScore: true, ignoreLocation: true, threshold: FUZZY_THRESHOLD });
+  const fuzzy: Person[] = [];
+  for (const hit of fuse.search(folded)) {
+    if ((hit.score ?? 1) <= FUZZY_THRESHOLD && !fuzzy.includes(hit.item.person)) fuzzy.push(hit.item.person);
+  }
   return fromPeople(fuzzy, label, true, max, `I have nobody called ${name}. Send "call" with a number, or ask whoever manages your account to add ${name} as a contact.`, name);
 }
 

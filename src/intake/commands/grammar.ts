@@ -32,7 +32,7 @@ interface Rule {
 const ORDINALS: Record<string, number> = { first: 1, '1st': 1, second: 2, '2nd': 2, third: 3, '3rd': 3, fourth: 4, '4th': 4, fifth: 5, '5th': 5, one: 1, two: 2, three: 3, four: 4, five: 5 };
 
 /** The call verbs, as people (mis)type them: the words a `call` command may start with. */
-const CALL_VERBS = String.raw`(?:call|cal|calll|caal|cll|clal|cakk|ca11|ring|rign|ring up|phone|fone|dial|dail|callback|call back|call-back|telephone|tel)`;
+const CALL_VERBS = String.raw`(?:call back|call-back|callback|callbak|ring up|telephone|calll|call|caal|cal|cll|clal|cakk|ca11|ring|rign|phone|phnoe|phoen|fone|dial|dail|tel)`;
 
 /** The grammar, first match wins. Patterns see one normalised line (see {@link normaliseLine}). */
 const RULES: readonly Rule[] = [
@@ -69,12 +69,13 @@ const RULES: readonly Rule[] = [
   {
     kind: 'call',
     patterns: [
-      new RegExp(String.raw`^${CALL_VERBS}\s+(?:to\s+)?(.+)$`, 'i'),
+      new RegExp(String.raw`^${CALL_VERBS}(?:\s*[:,-]\s*|\s+)(?:to\s+)?(.+)$`, 'i'),
       /^(?:give|get)\s+(.+?)\s+(?:a\s+)?(?:call|ring|buzz|phone call)\b(.*)$/i,
       /^(?:connect|patch|put)\s+me\s+(?:through\s+)?(?:to|with)\s+(.+)$/i,
       /^(?:get me|reach|contact)\s+(.+)$/i,
       /^(?:set up|setup|arrange|schedule|book|start|make)\s+(?:a\s+)?(?:call|phone call|callback)\s+(?:with|to|for)\s+(.+)$/i,
-      /^i\s+(?:want|need|would like|'d like|wanna)\s+to\s+(?:talk|speak|call)\s+(?:to|with)?\s*(.+)$/i,
+      /^(?:i(?:\s+(?:want|need|would like|wanna)|'d like|'d love)\s+to\s+)?(?:talk|speak)\s+(?:to|with)\s+(.+)$/i,
+      /^i(?:\s+(?:want|need|would like)|'d like)\s+to\s+call\s+(.+)$/i,
     ],
     build: (m, ctx) => parseCall(`${m[1] ?? ''}${m[2] ?? ''}`, ctx),
   },
@@ -132,6 +133,7 @@ function matchRules(text: string, ctx: ParseContext): Command | undefined {
 
 /** One line → a command: the table first, then the table again with a misspelt first word corrected. */
 export function parseLine(line: string, ctx: ParseContext): Command {
+  if (/^\s*\?+\s*$/.test(line)) return { kind: 'help' };
   const text = normaliseLine(line);
   if (text === '' || text.length > 300) return { kind: 'unknown' };
   const direct = matchRules(text, ctx);
@@ -194,7 +196,8 @@ function parseCall(argument: string, ctx: ParseContext): Command {
     when = found;
     text = `${text.slice(0, found.index)} ${text.slice(found.index + found.text.length)}`;
   }
-  text = text.replace(/\s+/g, ' ').trim().replace(TRAILER, '').trim();
+  // "at noon tomorrow": chrono takes "noon tomorrow" and leaves the "at".
+  text = text.replace(/\s+/g, ' ').trim().replace(/\s+(?:at|on|by|around|for)$/i, '').replace(TRAILER, '').trim();
 
   let from: CallerSpec | undefined;
   const clause = CALLER_CLAUSE.exec(text);
