@@ -520,6 +520,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inbound/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand in a raw e-mail
+         * @description For mail providers that forward incoming mail by HTTP: the body is the raw RFC 5322 message,
+         *     headers and all, as received. It goes through the same pipeline as mail to Crossline's SMTP
+         *     port: the From must be authenticated by a DKIM signature aligned with its domain (SPF cannot
+         *     apply without the sending server's address), the sender must be a user in the directory,
+         *     and the conversation answers by e-mail in the same thread. A message that is not
+         *     authenticated, not parseable or sent by a machine is dropped without a reply; `outcome`
+         *     says which.
+         */
+        post: operations["receiveEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the local outbox
+         * @description With no `SMTP_RELAY_URL` (the embedded default), the e-mail Crossline sends (replies to
+         *     requests, status messages) is kept here instead of being relayed, newest first (the last
+         *     1000). With a relay configured it stays empty.
+         */
+        get: operations["listOutbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1103,6 +1151,34 @@ export interface components {
             items: components["schemas"]["Callback"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             nextCursor: string | null;
+        };
+        InboundEmailReceipt: {
+            /**
+             * @description `handled`: the conversation answered it. Dropped without a reply: `unauthenticated`
+             *     (no aligned DKIM/DMARC pass), `unknown-sender` (no user has this address), `duplicate`
+             *     (this Message-ID was handled before), `rate-limited`, `automatic` (an auto-reply, a
+             *     list, or Crossline's own mail), `malformed`. `no-handler`: the conversation is not
+             *     running in this deployment.
+             * @enum {string}
+             */
+            outcome: "handled" | "unauthenticated" | "unknown-sender" | "duplicate" | "rate-limited" | "automatic" | "malformed" | "too-large" | "no-handler";
+        };
+        OutboxMessage: {
+            /** @example <Xq3…@localhost> */
+            messageId: string;
+            at: components["schemas"]["Timestamp"];
+            /** Format: email */
+            from: string;
+            /** Format: email */
+            to: string;
+            subject: string;
+            text: string;
+            /** @description The Message-ID this message answers. */
+            inReplyTo?: string;
+            references?: string[];
+        };
+        OutboxPage: {
+            data: components["schemas"]["OutboxMessage"][];
         };
         Health: {
             /** @enum {string} */
@@ -2650,6 +2726,67 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             404: components["responses"]["InboundNotFound"];
             500: components["responses"]["Internal"];
+        };
+    };
+    receiveEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "message/rfc822": string;
+            };
+        };
+        responses: {
+            /** @description Taken; `outcome` says what became of it. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundEmailReceipt"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listOutbox: {
+        parameters: {
+            query?: {
+                /** @description How many messages, newest first. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The newest messages. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutboxPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHealth: {

@@ -32,6 +32,42 @@ export function apiKeyId(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 16);
 }
 
+/** E-mail and XMPP channels and intake. */
+export interface MessagingConfig {
+  /** Crossline's own mailbox: the From of its e-mail (EMAIL_ADDRESS). @defaultValue 'crossline@localhost' */
+  emailAddress: string;
+  /** SMTP intake on (SMTP_ENABLED). @defaultValue true */
+  smtpEnabled: boolean;
+  /**
+   * SMTP intake port (SMTP_PORT); undefined: 2525, and a port already in use there only logs a
+   * warning (a second local instance), where an explicit port in use stops the boot. @defaultValue undefined (2525)
+   */
+  smtpPort: number | undefined;
+  /** SMTP intake address (SMTP_HOST). @defaultValue '127.0.0.1' */
+  smtpHost: string;
+  /** Largest e-mail accepted, bytes (SMTP_MAX_BYTES; also POST /v1/inbound/email). @defaultValue 10485760 */
+  smtpMaxBytes: number;
+  /** Recipients per e-mail (SMTP_MAX_RECIPIENTS). @defaultValue 10 */
+  smtpMaxRecipients: number;
+  /** PEM key and certificate for STARTTLS (SMTP_TLS_KEY, SMTP_TLS_CERT); both or neither. @defaultValue undefined */
+  smtpTlsKey: string | undefined;
+  smtpTlsCert: string | undefined;
+  /** Outbound e-mail relay, `smtp://user:pass@host:587` (SMTP_RELAY_URL); unset: the local outbox. @defaultValue undefined */
+  smtpRelayUrl: string | undefined;
+  /** XMPP server of the bot, `xmpp://host:5222` or `xmpps://host:5223` (XMPP_URL); unset: IM off. @defaultValue undefined */
+  xmppUrl: string | undefined;
+  /** The bot's JID and password (XMPP_JID, XMPP_PASSWORD). @defaultValue undefined */
+  xmppJid: string | undefined;
+  xmppPassword: string | undefined;
+  /**
+   * Messages one address may send per minute before the channels drop them unread, with one notice
+   * (INTAKE_FLOOD_PER_MINUTE); the conversation's own, lower limit is MESSAGES_PER_SENDER_PER_MINUTE. @defaultValue 60
+   */
+  floodPerMinute: number;
+  /** Send attempts per outbound message (MESSAGE_MAX_ATTEMPTS). @defaultValue 8 */
+  messageMaxAttempts: number;
+}
+
 /**
  * Crossline's configuration: read once from the environment at boot, validated, frozen and
  * passed in. Nothing below `src/config` reads `process.env`.
@@ -185,6 +221,8 @@ export interface Config {
   simulatorTimeScale: number;
   /** Calls to IM users (src/inbound): the outbound-socket server, media files and links, limits. */
   inbound: InboundConfig;
+  /** Messaging (e-mail and IM intake, status messages): see src/channels and src/intake. */
+  messaging: MessagingConfig;
   /** pino level. @defaultValue 'info' */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Messages one sender may send the messaging intake per minute; more get one "slow down" reply, then silence. @defaultValue 10 */
@@ -294,6 +332,20 @@ const schema = {
     JOB_LOCK_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 30000 },
     CALL_END_RECONCILE_MS: { type: 'integer', minimum: 50, maximum: 3600000, default: 30000 },
     SIMULATOR_TIME_SCALE: { type: 'number', exclusiveMinimum: 0, maximum: 100, default: 1 },
+    EMAIL_ADDRESS: { type: 'string', pattern: '^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}$', default: 'crossline@localhost' },
+    SMTP_ENABLED: { enum: ['true', 'false', '1', '0'], default: 'true' },
+    SMTP_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
+    SMTP_HOST: { type: 'string', minLength: 1, default: '127.0.0.1' },
+    SMTP_MAX_BYTES: { type: 'integer', minimum: 1024, maximum: 104857600, default: 10485760 },
+    SMTP_MAX_RECIPIENTS: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+    SMTP_TLS_KEY: { type: 'string', minLength: 1 },
+    SMTP_TLS_CERT: { type: 'string', minLength: 1 },
+    SMTP_RELAY_URL: { type: 'string', pattern: '^smtps?://' },
+    XMPP_URL: { type: 'string', pattern: '^xmpps?://[^/]+$' },
+    XMPP_JID: { type: 'string', pattern: '^[^@/\\s]{1,64}@[A-Za-z0-9.-]{1,253}$' },
+    XMPP_PASSWORD: { type: 'string', minLength: 1 },
+    INTAKE_FLOOD_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 60 },
+    MESSAGE_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 30, default: 8 },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     MESSAGES_PER_SENDER_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 10000, default: 10 },
     CONVERSATION_TTL_MINUTES: { type: 'integer', minimum: 1, maximum: 10080, default: 60 },
@@ -397,6 +449,25 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     const unknown = drainedSwitches.filter((id) => !ids.includes(id));
     if (unknown.length > 0) throw new ConfigError([`DRAINED_SWITCHES: not in ESL_URL: ${unknown.join(', ')} (switch ids: ${ids.join(', ')})`]);
   }
+  if ((v.SMTP_TLS_KEY === undefined) !== (v.SMTP_TLS_CERT === undefined)) throw new ConfigError(['SMTP_TLS_KEY, SMTP_TLS_CERT: set both (STARTTLS) or neither']);
+  if (v.XMPP_URL !== undefined && (v.XMPP_JID === undefined || v.XMPP_PASSWORD === undefined)) throw new ConfigError(['XMPP_URL: needs XMPP_JID and XMPP_PASSWORD']);
+  const opt = (value: string | number | undefined): string | undefined => (value === undefined ? undefined : String(value));
+  const messaging: MessagingConfig = {
+    emailAddress: String(v.EMAIL_ADDRESS).toLowerCase(),
+    smtpEnabled: v.SMTP_ENABLED === 'true' || v.SMTP_ENABLED === '1',
+    smtpPort: v.SMTP_PORT === undefined ? undefined : Number(v.SMTP_PORT),
+    smtpHost: String(v.SMTP_HOST),
+    smtpMaxBytes: Number(v.SMTP_MAX_BYTES),
+    smtpMaxRecipients: Number(v.SMTP_MAX_RECIPIENTS),
+    smtpTlsKey: opt(v.SMTP_TLS_KEY),
+    smtpTlsCert: opt(v.SMTP_TLS_CERT),
+    smtpRelayUrl: opt(v.SMTP_RELAY_URL),
+    xmppUrl: opt(v.XMPP_URL),
+    xmppJid: opt(v.XMPP_JID),
+    xmppPassword: opt(v.XMPP_PASSWORD),
+    floodPerMinute: Number(v.INTAKE_FLOOD_PER_MINUTE),
+    messageMaxAttempts: Number(v.MESSAGE_MAX_ATTEMPTS),
+  };
   const defaultRegion = String(v.DEFAULT_REGION);
   const allowedCountries = list(v.ALLOWED_COUNTRIES);
   const config: Config = {
@@ -466,6 +537,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       voicemailMaxSec: Number(v.VOICEMAIL_MAX_SEC),
       callsPerNumberPerMinute: Number(v.INBOUND_CALLS_PER_NUMBER_PER_MINUTE),
     },
+    messaging,
     logLevel: v.LOG_LEVEL as Config['logLevel'],
     messagesPerSenderPerMinute: Number(v.MESSAGES_PER_SENDER_PER_MINUTE),
     conversationTtlMinutes: Number(v.CONVERSATION_TTL_MINUTES),

@@ -18,3 +18,5 @@ export { STATUS_CHANGED, buildStatusChangedEvent, eventIdFor } from './payload.j
 export type { WebhookEvent } from './payload.js';
 export { WEBHOOK_QUEUE, WebhookDeliveryError, createWebhookNotifier, createWebhookWorker, webhookBackoff } from './webhooks.js';
 export type { RedisConnection, WebhookJobData, WebhookNotifier, WebhookNotifierOptions, WebhookWorker, WebhookWorkerOptions } from './webhooks.js';
+export { createRequesterNotifier, fanOutNotifier, statusText, tellTime, causeWords } from './requester.js';
+export type { RequesterNotifierOptions } from './requester.js';

@@ -8,7 +8,9 @@ import { createCallbackWorker } from '../../workers/callback-worker.js';
 import { answerClientErrors, createApp } from '../api/index.js';
 import { CallEndRecorder, DefaultCallbackService, type FlowDeps } from '../callbacks/index.js';
 import type { Config } from '../config/index.js';
-import { createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, WEBHOOK_QUEUE, type WebhookWorker } from '../notify/index.js';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createMessageSender, MESSAGE_QUEUE } from '../channels/index.js';
+import { createRequesterNotifier, createWebhookNotifier, createWebhookUrlGuard, createWebhookWorker, fanOutNotifier, WEBHOOK_QUEUE, type WebhookWorker } from '../notify/index.js';
 import { ATTEMPT_QUEUE, AttemptQueue } from '../queue/index.js';
 import { createEslSimulator, type EslSimulator } from '../simulator/index.js';
 import { CallCenterStore, RedisCallCenterPacer } from '../directory/call-centers/index.js';
@@ -94,12 +96,19 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       onError: (err) => logger.warn({ err, component: 'attempt-queue' }, 'attempt queue connection error'),
     });
     onClose('attempt-queue', () => scheduler.close());
-    const notifier = createWebhookNotifier({ connection: commands, prefix: prefixes.queue(WEBHOOK_QUEUE), maxAttempts: config.webhookMaxAttempts, logger });
-    onClose('webhook-notifier', () => notifier.close());
+    const webhookNotifier = createWebhookNotifier({ connection: commands, prefix: prefixes.queue(WEBHOOK_QUEUE), maxAttempts: config.webhookMaxAttempts, logger });
+    onClose('webhook-notifier', () => webhookNotifier.close());
+    // Messages to any channel, queued once per dedup key; status changes go to the callback's
+    // webhook and to the person who asked for it on their channel.
+    const messageSender = createMessageSender({ connection: commands, prefix: prefixes.queue(MESSAGE_QUEUE), maxAttempts: config.messaging.messageMaxAttempts, logger });
+    onClose('message-sender', () => messageSender.close());
+    const notifier = fanOutNotifier([webhookNotifier, createRequesterNotifier({ sender: messageSender })]);
     const board = new SwitchStatusBoard(commands, prefixes.spread);
     const callCenters = new CallCenterStore(commands, prefixes.spread);
     const pacer = new RedisCallCenterPacer(commands, prefixes.spread);
-    const services: Services = { callCenters, callCenterPacer: pacer, callCenterQueueSources: callCenters };
+    const services: Services = { callCenters, callCenterPacer: pacer, callCenterQueueSources: callCenters, messageSender };
+    const metricsRegistry = new Registry();
+    collectDefaultMetrics({ register: metricsRegistry });
 
     let simulator: EslSimulator | undefined;
     let telephony: EslTelephony | undefined;
@@ -256,7 +265,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
 
     const api = loadOpenApi();
     const mounts: HttpMount[] = [];
-    const moduleContext: ModuleContext = { config, roles, redis: commands, prefixes, api, logger, services };
+    const moduleContext: ModuleContext = { config, roles, redis: commands, prefixes, api, logger, services, metrics: metricsRegistry };
     for (const module of CAPABILITY_MODULES) {
       const started = await module.start({ ...moduleContext, logger: logger.child({ component: module.name }) });
       if (started.close) {
@@ -282,6 +291,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         readiness: { switchStatus: () => (telephony ? Promise.resolve(anyConnected(local, telephony)) : board.read()) },
         switches,
         mounts,
+        metricsRegistry,
         legFacts: new LegFactsStore(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 }),
         logger: logger.child({ component: 'api' }),
       });

@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 /**
  * The inbound capability as it runs: the module started with a real Redis, its outbound-socket
  * server on a free port, its routes in the API, and the ESL simulator placing scripted inbound
@@ -122,7 +123,7 @@ export async function startInbound(t: TestContext, options: { timeScale?: number
     },
   });
   const started = await module.start({
-    config, roles: { api: true, workers: true }, redis, prefixes: keyPrefixes(prefix, false), api: loadOpenApi(), logger, services,
+    config, roles: { api: true, workers: true }, redis, prefixes: keyPrefixes(prefix, false), api: loadOpenApi(), logger, services, metrics: new Registry(),
   });
   const app = createApp({
     config, callbacks: new FakeCallbackService(), redis, logger, mounts: started.http ?? [],

@@ -2,6 +2,7 @@ import { queuesModule } from '../../queues/index.js';
 import { callCentersModule } from '../../directory/call-centers/module.js';
 import { directoryModule } from '../../directory/module.js';
 import { inboundModule } from './inbound.js';
+import { channelsModule } from './channels.js';
 import type { CapabilityModule } from './types.js';
 
 export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services, StartedModule } from './types.js';
@@ -14,5 +15,6 @@ export const CAPABILITY_MODULES: readonly CapabilityModule[] = [
   queuesModule,
   callCentersModule,
   directoryModule,
+  channelsModule,
   inboundModule,
 ];

@@ -1,5 +1,6 @@
 import type { Router } from 'express';
 import type { ImLink, InboundAttempt } from '../../inbound/index.js';
+import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { OpenApi } from '../../api/openapi.js';
 import type { CallbackService, CallCenterDirectory, CallCenterPacer } from '../../callbacks/ports.js';
@@ -8,6 +9,7 @@ import type { Directory } from '../../directory/types.js';
 import type { CallCenterQueueSources, QueueService } from '../../queues/index.js';
 import type { KeyPrefixes, RedisClient } from '../../store/index.js';
 import type { MessageHandler, MessageSender, SenderDirectory } from '../../channels/types.js';
+import type { XmppChannel } from '../../channels/xmpp/channel.js';
 import type { Telephony } from '../../telephony/types.js';
 
 /** Which parts this process runs: `npm start` runs both; `npm run api` / `npm run worker` one each. */
@@ -47,6 +49,10 @@ export interface Services {
   im?: ImLink;
   /** Calls that reached a line through the inbound IVR, as they arrive (inbound module): alerts listen. */
   inboundAttempts?: { on(listener: (attempt: InboundAttempt) => void): () => void };
+  /** The XMPP bot (channels module, when XMPP_URL is set): presence per JID and resource, chat and raw stanzas. */
+  xmpp?: XmppChannel;
+  /** The port the SMTP intake listens on (channels module, API role). */
+  smtpPort?: number;
 }
 
 /** Which door an HTTP mount sits behind. */
@@ -77,6 +83,8 @@ export interface ModuleContext {
   /** openapi.yaml, compiled: validate every body and parameter with it. */
   readonly api: OpenApi;
   readonly logger: Logger;
+  /** The process's metrics registry, served by GET /metrics: register module metrics here. */
+  readonly metrics: Registry;
   /** Read what earlier modules provide; assign what this one provides. */
   readonly services: Services;
 }

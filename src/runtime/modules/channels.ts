@@ -1,0 +1,112 @@
+import os from 'node:os';
+import { createEmailChannel, createMessageWorker, MESSAGE_QUEUE, Outbox, XmppChannel, type Channel } from '../../channels/index.js';
+import type { SenderDirectory } from '../../channels/types.js';
+import { createEmailIntake, createSenderAuthenticator, inboundEmailRoutes, outboxRoutes, startSmtpIntake } from '../../intake/email/index.js';
+import { createMessageIntake, intakeMetrics } from '../../intake/messages.js';
+import { attachXmppIntake } from '../../intake/xmpp/index.js';
+import type { CapabilityModule, HttpMount, ModuleContext, StartedModule } from './types.js';
+
+/** The default SMTP port; in use, only a warning (see MessagingConfig.smtpPort). */
+const DEFAULT_SMTP_PORT = 2525;
+
+/**
+ * Messaging channels and intakes: the e-mail channel (relay or local outbox) and the XMPP bot send
+ * what the message queue holds (workers role); the SMTP server and `POST /v1/inbound/email` take
+ * e-mail in (API role), the bot takes chat in; both hand authenticated messages to
+ * `services.messaging`. Offers `services.xmpp` (presence, IM offers) when IM is configured.
+ */
+export const channelsModule: CapabilityModule = {
+  name: 'channels',
+  async start(ctx: ModuleContext): Promise<StartedModule> {
+    const { config, roles, redis, prefixes, logger, services } = ctx;
+    const m = config.messaging;
+    const closers: Array<() => Promise<void>> = [];
+    const close = async (): Promise<void> => {
+      for (const fn of closers.reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'channels: close step failed'));
+    };
+    const sender = services.messageSender;
+    if (sender === undefined) throw new Error('channels: services.messageSender is not set by the runtime');
+    // Asked at each message: the directory module may start after this one.
+    const senders = (): SenderDirectory | undefined => services.senderDirectory;
+    const directory: SenderDirectory = { standing: async (a) => (senders() ? senders()!.standing(a) : 'unknown') };
+    const messages = createMessageIntake({
+      redis,
+      keyPrefix: config.keyPrefix,
+      handler: () => services.messaging,
+      senders,
+      sender,
+      metrics: intakeMetrics(ctx.metrics),
+      perSenderPerMinute: m.floodPerMinute,
+      logger: logger.child({ part: 'intake' }),
+    });
+    const outbox = new Outbox(redis, config.keyPrefix);
+    const http: HttpMount[] = [];
+    try {
+      let xmpp: XmppChannel | undefined;
+      if (m.xmppUrl !== undefined && m.xmppJid !== undefined && m.xmppPassword !== undefined && roles.workers) {
+        const channel = new XmppChannel({ service: m.xmppUrl, jid: m.xmppJid, password: m.xmppPassword, senders: directory, logger: logger.child({ part: 'xmpp' }) });
+        xmpp = channel;
+        closers.push(() => channel.close());
+        const detach = attachXmppIntake({ channel, messages, logger: logger.child({ part: 'xmpp-intake' }) });
+        closers.push(async () => detach());
+        await channel.start();
+        services.xmpp = channel;
+        services.im = {
+          isReachable: (jid) => channel.isAvailable(jid, { reachable: true }),
+          onChat: (listener) => channel.onChat((chat) => listener({ id: chat.id, from: chat.from.address, body: chat.body })),
+        };
+      }
+      if (roles.workers) {
+        const email = createEmailChannel({
+          from: m.emailAddress,
+          ...(m.smtpRelayUrl !== undefined ? { relayUrl: m.smtpRelayUrl } : { outbox }),
+          logger: logger.child({ part: 'email' }),
+        });
+        closers.push(() => email.close());
+        const channels: Channel[] = [email, ...(xmpp ? [xmpp] : [])];
+        const worker = createMessageWorker({
+          connection: redis,
+          prefix: prefixes.queue(MESSAGE_QUEUE),
+          redis,
+          keyPrefix: config.keyPrefix,
+          channels,
+          logger: logger.child({ part: 'messages' }),
+        });
+        closers.push(() => worker.close());
+      }
+      if (roles.api) {
+        const intake = createEmailIntake({
+          authenticate: createSenderAuthenticator({ mta: os.hostname() }),
+          messages,
+          mailbox: m.emailAddress,
+          logger: logger.child({ part: 'email-intake' }),
+        });
+        if (m.smtpEnabled) {
+          try {
+            const smtp = await startSmtpIntake({
+              intake,
+              host: m.smtpHost,
+              port: m.smtpPort ?? DEFAULT_SMTP_PORT,
+              maxBytes: m.smtpMaxBytes,
+              maxRecipients: m.smtpMaxRecipients,
+              ...(m.smtpTlsKey !== undefined && m.smtpTlsCert !== undefined ? { tlsKeyPath: m.smtpTlsKey, tlsCertPath: m.smtpTlsCert } : {}),
+              serverName: m.emailAddress.split('@')[1] ?? os.hostname(),
+              logger: logger.child({ part: 'smtp' }),
+            });
+            services.smtpPort = smtp.port;
+            closers.push(() => smtp.close());
+          } catch (err) {
+            if (m.smtpPort !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+            logger.warn({ port: DEFAULT_SMTP_PORT }, 'SMTP intake off: port 2525 is in use (set SMTP_PORT to choose another)');
+          }
+        }
+        http.push({ door: 'api-key', path: '/v1/inbound/email', router: inboundEmailRoutes({ api: ctx.api, intake, mailbox: m.emailAddress, maxBytes: m.smtpMaxBytes }) });
+        http.push({ door: 'api-key', path: '/v1/outbox', router: outboxRoutes({ api: ctx.api, outbox }) });
+      }
+    } catch (err) {
+      await close();
+      throw err;
+    }
+    return { http, close };
+  },
+};
