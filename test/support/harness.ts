@@ -84,6 +84,8 @@ export async function startCrossline(eslUrl: string, options: Omit<HarnessOption
     SWITCH_MAX_SPS: '1000',
     SWITCH_SLOW_REPLY_MS: '60000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // The SMTP intake is for the tests that ask for it (SMTP_ENABLED=true, SMTP_PORT=0).
+    SMTP_ENABLED: 'false',
     ...options.env,
   };
   const config = loadConfig(env);
