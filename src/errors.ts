@@ -8,6 +8,8 @@ export const ERROR_CATALOGUE = {
   INVALID_NUMBER: { status: 400, retryable: false, message: 'The phone number is not a valid number.' },
   INVALID_SIP_URI: { status: 400, retryable: false, message: 'The SIP URI is not allowed by the SIP URI grammar.' },
   INVALID_DTMF: { status: 400, retryable: false, message: 'The DTMF sequence may only contain 0-9 * # A-D and w/W pauses.' },
+  INVALID_IVR: { status: 400, retryable: false, message: 'The IVR sequence is not valid: too many steps, a pause or limit out of range, or a value that is not given.' },
+  INVALID_IVR_VALUE: { status: 400, retryable: false, message: 'A run-time IVR value must be digits only (at most 32), under a plain name.' },
   INVALID_ANNOUNCEMENT: { status: 400, retryable: false, message: 'The announcement text contains characters that cannot be spoken safely.' },
   INVALID_CALLER_ID: { status: 400, retryable: false, message: 'The caller id must be a valid phone number.' },
   INVALID_NAME: { status: 400, retryable: false, message: 'The display name contains characters that are not allowed.' },

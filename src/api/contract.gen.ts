@@ -787,6 +787,96 @@ export interface components {
          */
         Dtmf: string;
         /**
+         * @description One step of the structured IVR sequence (`callee.ivr`); exactly one of its keys.
+         *     `waitForSilence` waits until the IVR's prompt has ended (FreeSWITCH `wait_for_silence`:
+         *     `minSoundMs` of sound, then `silenceMs` of quiet), at most `timeoutMs`, and then goes on
+         *     either way. `digits` sends DTMF (`w`/`W` pauses allowed). `pause` waits that many ms.
+         *     `value` sends the run-time value of that name from `values` (digits only).
+         * @example {
+         *       "waitForSilence": {
+         *         "timeoutMs": 10000
+         *       }
+         *     }
+         * @example {
+         *       "digits": "2"
+         *     }
+         * @example {
+         *       "value": "accountNumber"
+         *     }
+         */
+        IvrStep: {
+            waitForSilence?: {
+                /**
+                 * @description Limit of the wait, ms.
+                 * @default 15000
+                 */
+                timeoutMs?: number;
+                /**
+                 * @description Quiet that ends the prompt, ms.
+                 * @default 400
+                 */
+                silenceMs?: number;
+                /**
+                 * @description Sound needed before quiet counts, ms.
+                 * @default 200
+                 */
+                minSoundMs?: number;
+                /**
+                 * @description wait_for_silence's energy threshold.
+                 * @default 200
+                 */
+                threshold?: number;
+            };
+            digits?: components["schemas"]["Dtmf"];
+            /** @description A pause, ms. */
+            pause?: number;
+            /** @description The name of a run-time value in `values`. */
+            value?: string;
+        };
+        /**
+         * @description The structured IVR sequence sent to the called party once it answers (instead of the
+         *     compact `dtmf`): steps that wait for each prompt to end and then send digits, in order.
+         *     At most 100 steps (`400 INVALID_IVR` beyond, or for a `value` not given in `values`).
+         */
+        IvrSequence: components["schemas"]["IvrStep"][];
+        /**
+         * @description Run-time values the IVR sequence sends (`{value: "accountNumber"}`), e.g. the caller's
+         *     account number: digits only, at most 32 each, at most 10 values (`400 INVALID_IVR_VALUE`).
+         *     They are not shown in the callback's view or timeline (a value is named there, with its length).
+         */
+        IvrValues: {
+            [key: string]: string;
+        };
+        /**
+         * @description Press-1 confirmation: the party hears `prompt` and must press 1 within `timeoutSeconds`
+         *     (FreeSWITCH `play_and_get_digits`); otherwise the leg counts as not answered (NO_ANSWER,
+         *     retried per `retry`). Default prompt: "Press 1 to be connected to <the other party's name>."
+         */
+        ConfirmPolicy: {
+            /** @description Spoken by text-to-speech; letters, digits, inner spaces and . , : ! ? ( ) - (no apostrophe). */
+            prompt?: string;
+            /** @default 8 */
+            timeoutSeconds?: number;
+        };
+        /**
+         * @description Answering-machine detection by greeting length (`wait_for_silence`): speech of `greetingMs`
+         *     or more, or still talking at the limit, is a machine; a short hello then silence is a
+         *     person. A machine is never bridged and never counts as answered: `hangup-retry` hangs up
+         *     and retries per `retry` (NO_ANSWER); `leave-message` waits for the beep, speaks `message`,
+         *     and ends the callback `failed` (NO_ANSWER) without retrying. The verdict is in the timeline
+         *     (`machine-detection`).
+         */
+        MachineDetectionPolicy: {
+            /**
+             * @default hangup-retry
+             * @enum {string}
+             */
+            onMachine?: "hangup-retry" | "leave-message";
+            message?: components["schemas"]["SpeakableText"];
+            /** @default 2500 */
+            greetingMs?: number;
+        };
+        /**
          * @description Shown as caller name: letters, digits, spaces (not first or last), `.` and `-`; at most 64
          *     characters. Stored NFKC-normalised (full-width `Ａ` becomes `A`); invisible characters (fillers
          *     such as U+3164, joiners, variation selectors) and bidirectional controls are `INVALID_NAME`.
@@ -842,6 +932,17 @@ export interface components {
              */
             order?: "callee-first" | "caller-first";
             window?: components["schemas"]["CallWindow"];
+            values?: components["schemas"]["IvrValues"];
+            /** @description Press-1 confirmation per leg (see ConfirmPolicy). */
+            confirm?: {
+                caller?: components["schemas"]["ConfirmPolicy"];
+                callee?: components["schemas"]["ConfirmPolicy"];
+            };
+            /** @description Answering-machine detection per leg (see MachineDetectionPolicy). */
+            machineDetection?: {
+                caller?: components["schemas"]["MachineDetectionPolicy"];
+                callee?: components["schemas"]["MachineDetectionPolicy"];
+            };
         };
         /**
          * @description The caller's daily window, "between 2 and 4 pm my time": attempts start only between
@@ -880,6 +981,7 @@ export interface components {
             sipUri?: components["schemas"]["SipUri"];
             name?: components["schemas"]["DisplayName"];
             dtmf?: components["schemas"]["Dtmf"];
+            ivr?: components["schemas"]["IvrSequence"];
             /**
              * @description A call center of the key's directory, by name or alias, instead of a number: its number
              *     is dialled and its `route`'s IVR digits sent. Unknown: `404 CALL_CENTER_NOT_FOUND`
@@ -1027,10 +1129,10 @@ export interface components {
         /** @enum {string} */
         LegRole: "callee" | "caller";
         /**
-         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it. `announcement-started`, `hangup-requested`, `bridge-requested`: intents, recorded before the command goes to the switch (a worker taking over after a crash finds out what became of one with no outcome after it before it acts; see the README, "Crash safety: resume rules"). `waiting-for-switch`: a leg is not dialled yet because the switch is at capacity; `detail` gives the reason (`SWITCH_SPS_BUDGET`, `SWITCH_SESSIONS_FULL`, `SWITCH_SLOW`, `SWITCH_CPU_LOW`, or `SWITCH_REFUSED` when the switch refused the leg at once); it uses up no attempt. `waiting-for-hours`: a callback to a call center waits for the center to open or for the caller's window (`detail` gives the time; status `scheduled`, `nextAttemptAt` set). `waiting-for-pacing`: it waits for the center's pacing (`detail`: `CALL_CENTER_IN_PROGRESS_LIMIT`, `CALL_CENTER_ORIGINATE_RATE` or `CALL_CENTER_LINE`, and how many are ahead); neither uses up an attempt or holds a worker. `rescheduled`: moved by PATCH.
+         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it. `announcement-started`, `hangup-requested`, `bridge-requested`: intents, recorded before the command goes to the switch (a worker taking over after a crash finds out what became of one with no outcome after it before it acts; see the README, "Crash safety: resume rules"). `waiting-for-switch`: a leg is not dialled yet because the switch is at capacity; `detail` gives the reason (`SWITCH_SPS_BUDGET`, `SWITCH_SESSIONS_FULL`, `SWITCH_SLOW`, `SWITCH_CPU_LOW`, or `SWITCH_REFUSED` when the switch refused the leg at once); it uses up no attempt. `waiting-for-hours`: a callback to a call center waits for the center to open or for the caller's window (`detail` gives the time; status `scheduled`, `nextAttemptAt` set). `waiting-for-pacing`: it waits for the center's pacing (`detail`: `CALL_CENTER_IN_PROGRESS_LIMIT`, `CALL_CENTER_ORIGINATE_RATE` or `CALL_CENTER_LINE`, and how many are ahead); neither uses up an attempt or holds a worker. `rescheduled`: moved by PATCH. `ivr-prompt-ended` / `ivr-prompt-timeout`: a `waitForSilence` step heard its prompt end, or reached its limit and went on. `machine-detection`: the verdict (`person`, `machine` or `unknown`, with the greeting heard) of answering-machine detection; `machine-message-left`: the message was spoken after the beep. `party-confirmed` / `party-not-confirmed`: press-1 confirmation. A leg with such a check records `leg-answered` with the detail "checking" first; the callee counts as answered (`callee-answered`) only once it passed.
          * @enum {string}
          */
-        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "waiting-for-switch" | "waiting-for-hours" | "waiting-for-pacing" | "rescheduled" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "announcement-started" | "hangup-requested" | "bridge-requested" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
+        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "waiting-for-switch" | "waiting-for-hours" | "waiting-for-pacing" | "rescheduled" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "ivr-prompt-ended" | "ivr-prompt-timeout" | "machine-detection" | "machine-message-left" | "party-confirmed" | "party-not-confirmed" | "announcement-started" | "hangup-requested" | "bridge-requested" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
         /**
          * Format: date-time
          * @description UTC, ISO 8601.
@@ -1047,6 +1149,7 @@ export interface components {
             sipUri?: components["schemas"]["SipUri"];
             name?: components["schemas"]["DisplayName"];
             dtmf?: components["schemas"]["Dtmf"];
+            ivr?: components["schemas"]["IvrSequence"];
             /** @description The call center this callee is (its number and route digits are shown above). */
             callCenter?: {
                 name: components["schemas"]["Slug"];
@@ -1366,7 +1469,7 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL" | "USER_NOT_FOUND" | "CONTACT_NOT_FOUND" | "INVALID_ADDRESS" | "LOGIN_NAME_TAKEN" | "DIRECTORY_FULL" | "ADDRESS_TAKEN" | "ADDRESS_ALREADY_VERIFIED" | "ADDRESS_NOT_ON_USER" | "VERIFICATION_FAILED" | "VERIFICATION_RATE_LIMITED" | "VERIFICATION_UNAVAILABLE";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_IVR" | "INVALID_IVR_VALUE" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL" | "USER_NOT_FOUND" | "CONTACT_NOT_FOUND" | "INVALID_ADDRESS" | "LOGIN_NAME_TAKEN" | "DIRECTORY_FULL" | "ADDRESS_TAKEN" | "ADDRESS_ALREADY_VERIFIED" | "ADDRESS_NOT_ON_USER" | "VERIFICATION_FAILED" | "VERIFICATION_RATE_LIMITED" | "VERIFICATION_UNAVAILABLE";
     };
     responses: {
         /** @description `PROFILE_NOT_FOUND` (no such user, or no profile), `VOICEMAIL_NOT_FOUND`, or `MEDIA_LINK_INVALID`. */
@@ -1400,7 +1503,7 @@ export interface components {
          * @description The request is invalid: `VALIDATION_FAILED` (schema; `details` lists each problem with a
          *     JSON pointer into the body, or `query.<name>`), `MALFORMED_JSON`, `INVALID_IDEMPOTENCY_KEY`,
          *     or a value the server refused on closer inspection (`INVALID_NUMBER`, `INVALID_SIP_URI`,
-         *     `INVALID_DTMF`, `INVALID_ANNOUNCEMENT`, `INVALID_CALLER_ID`, `INVALID_NAME`,
+         *     `INVALID_DTMF`, `INVALID_IVR`, `INVALID_IVR_VALUE`, `INVALID_ANNOUNCEMENT`, `INVALID_CALLER_ID`, `INVALID_NAME`,
          *     `INVALID_WEBHOOK_URL`, `INVALID_SCHEDULE`, `INVALID_HOURS`, `INVALID_TIME_ZONE`).
          */
         BadRequest: {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CrosslineError, isCrosslineError } from '../errors.js';
-import { dtmfPlayoutMs } from '../telephony/dtmf.js';
 import { parseHangupCause, type DialRequest, type HangupCause, type LegResult, type Telephony } from '../telephony/types.js';
 import { admitAttempt, releasePacing, renewPacing, retryDueAt } from './attempt-admission.js';
 import { calleeEndpointFor } from './call-center.js';
@@ -14,6 +13,15 @@ import { gateOf, telephonyOf } from './switch-of.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
 import { DONE, waitFor, type AttemptOutcome } from './wait.js';
+import { confirmParty, detectMachine, leaveMessage, walkIvr, type StepContext } from './attempt/steps/index.js';
+import { ivrStepsOf } from './ivr.js';
+
+/**
+ * How a freshly answered leg came through its checks and IVR: `up`; `hung-up` (recorded ended);
+ * `not-a-person` (an answering machine, or no 1 pressed: it counts as not answered); or
+ * `message-left` (a message was left on a machine, and the callback ends).
+ */
+type AfterAnswer = 'up' | 'hung-up' | 'not-a-person' | 'message-left';
 
 export interface FlowDeps {
   repository: CallbackRepository;
@@ -323,9 +331,8 @@ class AttemptRun {
     const secondRole = other(firstRole);
     const first = await this.reachLeg(attempt, firstRole, this.cancel.signal);
     if (first.result.outcome === 'failed') return this.attemptFailed(attempt, first.result.cause, firstRole);
-    if ((await this.afterAnswer(attempt, first.leg)) === 'hung-up') {
-      return this.attemptFailed(attempt, first.leg.hangupCause ?? 'UNKNOWN', firstRole);
-    }
+    const firstUp = await this.afterAnswer(attempt, first.leg);
+    if (firstUp !== 'up') return this.notReached(attempt, first.leg, firstUp);
 
     const second = await this.reachSecondLeg(attempt, secondRole, first.leg);
     if (second === 'first-hung-up') return this.attemptFailed(attempt, first.leg.hangupCause ?? 'UNKNOWN', firstRole);
@@ -333,9 +340,12 @@ class AttemptRun {
       await this.dismissWaitingLeg(attempt, first.leg);
       return this.attemptFailed(attempt, second.result.cause, secondRole);
     }
-    if ((await this.afterAnswer(attempt, second.leg)) === 'hung-up') {
+    const secondUp = await this.afterAnswer(attempt, second.leg);
+    if (secondUp !== 'up') {
+      // A machine or a silent party is let go of first; the one waiting is told, and is never bridged to it.
+      if (secondUp !== 'hung-up') await this.hangupLeg(second.leg, 'NORMAL_CLEARING');
       await this.dismissWaitingLeg(attempt, first.leg);
-      return this.attemptFailed(attempt, second.leg.hangupCause ?? 'UNKNOWN', secondRole);
+      return this.notReached(attempt, second.leg, secondUp);
     }
     const gone = await this.bridge(attempt, first.leg, second.leg);
     if (gone) {
@@ -530,8 +540,10 @@ class AttemptRun {
     if (result.outcome === 'failed') return this.endLeg(leg, result.cause, 'leg-failed');
     leg.state = 'answered';
     leg.answeredAt = this.now();
-    if (leg.role === 'callee') this.move('callee-answered', 'leg-answered', { role: leg.role, uuid: leg.uuid });
-    else this.note('leg-answered', { role: leg.role, uuid: leg.uuid });
+    // A leg with a person check counts as answered only once it passed (checkPerson).
+    const checked = this.callback.request.humanCheck?.[leg.role] !== undefined;
+    if (leg.role === 'callee' && !checked) this.move('callee-answered', 'leg-answered', { role: leg.role, uuid: leg.uuid });
+    else this.note('leg-answered', { role: leg.role, uuid: leg.uuid, ...(checked ? { detail: 'answered; checking that a person is there' } : {}) });
     await this.commit();
   }
 
@@ -572,18 +584,89 @@ class AttemptRun {
   }
 
   /**
-   * Announcement and IVR digits for a freshly answered leg, each done at most once per attempt.
-   * 'hung-up' when the leg hung up before its digits were all played (it is then recorded ended).
+   * What a freshly answered leg goes through, each at most once per attempt: the person check
+   * (answering-machine detection, press-1 confirmation), the announcement, then the IVR sequence
+   * (callee only). See AfterAnswer.
    */
-  private async afterAnswer(attempt: Attempt, leg: Leg): Promise<'up' | 'hung-up'> {
+  private async afterAnswer(attempt: Attempt, leg: Leg): Promise<AfterAnswer> {
+    const checked = await this.checkPerson(attempt, leg);
+    if (checked !== 'up') return checked;
     const { request } = this.callback;
     const text = leg.role === 'callee' ? request.announce.callee : request.announce.caller;
     if (text !== undefined && !this.announced(attempt, leg.role, 'announcement-played')) {
       await this.announce(leg, text, 'announcement-played');
     }
-    const dtmf = leg.role === 'callee' ? request.callee.dtmf : undefined;
-    if (dtmf === undefined || this.done(attempt, 'dtmf-sent', leg.role)) return 'up';
-    return this.playDigits(attempt, leg, dtmf);
+    const steps = leg.role === 'callee' ? ivrStepsOf(request.callee) : undefined;
+    if (steps === undefined) return 'up';
+    return walkIvr(this.stepContext(attempt, leg), steps, request.values ?? {}, request.callee.ivr === undefined);
+  }
+
+  /**
+   * The leg's person check, when the request (or its call center) asks for one: a machine is
+   * detected first (a greeting is over by the time a press-1 prompt would end), then the party
+   * must press 1. Only a leg that passes counts as answered (callee-answered).
+   */
+  private async checkPerson(attempt: Attempt, leg: Leg): Promise<AfterAnswer> {
+    const check = this.callback.request.humanCheck?.[leg.role];
+    if (!check) return 'up';
+    const ctx = this.stepContext(attempt, leg);
+    const machine = check.machineDetection;
+    if (machine) {
+      const verdict = await detectMachine(ctx, machine);
+      if (verdict === 'hung-up') return 'hung-up';
+      if (verdict === 'machine') {
+        if (machine.onMachine !== 'leave-message' || machine.message === undefined) return 'not-a-person';
+        const left = await leaveMessage(ctx, machine.message);
+        return left === 'left' ? 'message-left' : left === 'hung-up' ? 'hung-up' : 'not-a-person';
+      }
+    }
+    if (check.confirm) {
+      const confirmed = await confirmParty(ctx, check.confirm);
+      if (confirmed !== 'confirmed') return confirmed === 'hung-up' ? 'hung-up' : 'not-a-person';
+    }
+    if (leg.role === 'callee' && this.callback.status === 'calling-callee') {
+      this.move('callee-answered', 'leg-answered', { role: leg.role, uuid: leg.uuid, detail: 'a person is there' });
+      await this.commit();
+    }
+    return 'up';
+  }
+
+  /**
+   * A leg that came up but not to a person (or hung up during its checks or IVR): the attempt
+   * fails. A machine or a party that did not press 1 counts as NO_ANSWER, retried per policy; a
+   * message left on a machine ends the callback (failed, NO_ANSWER, not retried: the party has been told).
+   */
+  private async notReached(attempt: Attempt, leg: Leg, outcome: Exclude<AfterAnswer, 'up'>): Promise<false> {
+    if (outcome === 'hung-up') return this.attemptFailed(attempt, leg.hangupCause ?? 'UNKNOWN', leg.role);
+    await this.hangupLeg(leg, 'NORMAL_CLEARING');
+    if (outcome === 'not-a-person') return this.attemptFailed(attempt, 'NO_ANSWER', leg.role);
+    for (const other of attempt.legs) if (other !== leg) await this.hangupLeg(other, 'NORMAL_CLEARING');
+    attempt.endedAt = this.now();
+    this.note('attempt-failed', { role: leg.role, hangupCause: 'NO_ANSWER', detail: 'an answering machine took a message' });
+    this.callback.failureCause = 'NO_ANSWER';
+    delete this.callback.nextAttemptAt;
+    this.move('failed', 'failed', { role: leg.role, hangupCause: 'NO_ANSWER', detail: 'an answering machine answered; the message was left' });
+    await this.commit();
+    return false;
+  }
+
+  /** The context the call steps (attempt/steps) run in, for one leg of this attempt. */
+  private stepContext(attempt: Attempt, leg: Leg): StepContext {
+    return {
+      callback: this.callback,
+      attempt,
+      leg,
+      telephony: this.telephony,
+      signal: this.cancel.signal,
+      log: this.log,
+      now: () => this.deps.clock().getTime(),
+      note: (event, detail) => this.note(event, { role: leg.role, uuid: leg.uuid, ...(detail !== undefined ? { detail } : {}) }),
+      commit: () => this.commit(),
+      throwIfCanceled: () => this.throwIfCanceled(),
+      whileUp: (ms) => this.whileUp(leg, ms),
+      legEnded: (cause, detail) => this.endLeg(leg, cause, 'leg-ended', detail),
+      hangup: (cause) => this.hangupLeg(leg, cause),
+    };
   }
 
   /**
@@ -607,41 +690,6 @@ class AttemptRun {
       this.note(played, { role: leg.role, uuid: leg.uuid });
     }
     await this.commit();
-  }
-
-  /**
-   * Sends the IVR digits and waits until the switch has played every digit and pause: it only
-   * queues them, sends no event per digit and drops what is still queued at hangup, so the known
-   * play-out time (dtmfPlayoutMs) is waited out before anyone else is rung. `dtmf-started` is saved
-   * before the digits go out, so a worker that takes over mid-play-out waits out the rest instead
-   * of sending them twice (at most once: a crash between that save and the send loses the digits).
-   */
-  private async playDigits(attempt: Attempt, leg: Leg, dtmf: string): Promise<'up' | 'hung-up'> {
-    const started = this.callback.timeline.find((e) => e.attempt === attempt.number && e.event === 'dtmf-started' && e.role === leg.role);
-    let startedAt = started ? Date.parse(started.at) : this.deps.clock().getTime();
-    if (!started) {
-      this.note('dtmf-started', { role: leg.role, uuid: leg.uuid, detail: dtmf });
-      await this.commit();
-      this.throwIfCanceled();
-      const refused = await this.telephony.sendDtmf(leg.uuid, dtmf).then(() => undefined, (err: unknown) => err);
-      if (refused !== undefined) {
-        // Refused because the leg is gone is a hangup; anything else is the switch's fault.
-        if ((await this.telephony.channelState(leg.uuid)) !== 'absent') throw refused;
-        return this.digitsCutOff(leg, await this.telephony.awaitHangup(leg.uuid, this.cancel.signal));
-      }
-      startedAt = this.deps.clock().getTime();
-    }
-    const cause = await this.whileUp(leg, startedAt + dtmfPlayoutMs(dtmf) - this.deps.clock().getTime());
-    this.throwIfCanceled();
-    if (cause !== undefined) return this.digitsCutOff(leg, cause);
-    this.note('dtmf-sent', { role: leg.role, uuid: leg.uuid, detail: dtmf });
-    await this.commit();
-    return 'up';
-  }
-
-  private async digitsCutOff(leg: Leg, cause: HangupCause): Promise<'hung-up'> {
-    await this.endLeg(leg, cause, 'leg-ended', 'hung up before the IVR digits were all played; not delivered');
-    return 'hung-up';
   }
 
   /** Waits `ms` while the leg stays up; resolves with its hangup cause if it hangs up first. */

@@ -17,10 +17,32 @@ export interface EndpointInput {
   name?: string;
 }
 
+/** One IVR step as given: exactly one of its keys (see IvrStep). */
+export interface IvrStepInput {
+  waitForSilence?: { timeoutMs?: number; silenceMs?: number; minSoundMs?: number; threshold?: number };
+  digits?: string;
+  pause?: number;
+  value?: string;
+}
+
+export interface ConfirmInput {
+  prompt?: string;
+  timeoutSeconds?: number;
+}
+
+export interface MachineDetectionInput {
+  onMachine?: 'hangup-retry' | 'leave-message';
+  message?: string;
+  greetingMs?: number;
+}
+
 export interface CallbackInput {
   caller: EndpointInput;
   /** A number or SIP URI, or a call center of the owner's directory (`callCenter`, optional `route`). */
-  callee: EndpointInput & { dtmf?: string; callCenter?: string; route?: string };
+  callee: EndpointInput & { dtmf?: string; ivr?: IvrStepInput[]; callCenter?: string; route?: string };
+  values?: Record<string, string>;
+  confirm?: { caller?: ConfirmInput; callee?: ConfirmInput };
+  machineDetection?: { caller?: MachineDetectionInput; callee?: MachineDetectionInput };
   at?: string;
   /** The caller's daily window: the call is placed only between `from` and `to` in `timeZone`. */
   window?: CallWindow;

@@ -4,6 +4,8 @@ import { isDisplayName, isDtmf, isE164, isSipUri, isSpeakableText } from '../tel
 import { assertDestinationAllowed, type CallerIdPolicy, type FraudPolicy } from './fraud.js';
 import type { CallbackInput, EndpointInput } from './ports.js';
 import type { CallbackRequest, Endpoint, Party } from './types.js';
+import { parseIvrSteps, parseIvrValues } from './ivr.js';
+import { parseHumanCheck } from './human-check.js';
 
 /** The defaults and limits a request is completed and checked with. */
 export interface RequestPolicy {
@@ -123,6 +125,14 @@ export function parseCallbackInput(input: CallbackInput, policy: RequestPolicy, 
     if (!isDtmf(input.callee.dtmf)) throw invalid('INVALID_DTMF', '/callee/dtmf', '0-9 * # A-D and w/W pauses only, at most 64');
     dtmf = input.callee.dtmf;
   }
+  const values = parseIvrValues(input.values);
+  if (dtmf !== undefined && input.callee.ivr !== undefined) throw invalid('INVALID_IVR', '/callee/ivr', 'give the IVR sequence as dtmf (compact) or ivr (structured), not both');
+  const ivr = input.callee.ivr === undefined ? undefined : parseIvrSteps(input.callee.ivr, values, '/callee/ivr');
+  // Who each party is told it will be connected to when it must press 1.
+  const humanCheck = parseHumanCheck(input.confirm, input.machineDetection, (role) => {
+    const other = role === 'caller' ? calleeParty.name : caller.name;
+    return `Press 1 to be connected to ${other ?? 'your call'}.`;
+  });
   const announceCallee = parseAnnouncement(input.announce?.callee, '/announce/callee');
   const announceCaller = parseAnnouncement(input.announce?.caller, '/announce/caller');
   assertWithin(input.ringTimeout, 5, 120, '/ringTimeout');
@@ -132,7 +142,7 @@ export function parseCallbackInput(input: CallbackInput, policy: RequestPolicy, 
   const callerId = input.callerId === undefined ? undefined : parseNumber(input.callerId, policy.defaultRegion, '/callerId', 'INVALID_CALLER_ID').e164;
   return {
     caller,
-    callee: dtmf === undefined ? calleeParty : { ...calleeParty, dtmf },
+    callee: { ...calleeParty, ...(dtmf !== undefined ? { dtmf } : {}), ...(ivr !== undefined ? { ivr } : {}) },
     ...(at !== undefined ? { at } : {}),
     ringTimeoutSec: input.ringTimeout ?? policy.defaultRingTimeoutSec,
     retry: {
@@ -146,5 +156,7 @@ export function parseCallbackInput(input: CallbackInput, policy: RequestPolicy, 
     ...(callerId !== undefined ? { callerId } : {}),
     ...(input.webhook !== undefined ? { webhook: parseWebhook(input.webhook) } : {}),
     order: input.order ?? 'callee-first',
+    ...(values !== undefined ? { values } : {}),
+    ...(humanCheck !== undefined ? { humanCheck } : {}),
   };
 }

@@ -14,11 +14,54 @@ export interface Party {
   name?: string;
 }
 
+/**
+ * One step of an IVR sequence sent to the called party once it answers (ivr.ts). The compact
+ * `dtmf` string is one `digits` step.
+ */
+export type IvrStep =
+  /** Waits until the IVR's prompt has ended (`wait_for_silence`), at most `timeoutMs`; then goes on either way. */
+  | { kind: 'wait-for-silence'; timeoutMs: number; silenceMs: number; minSoundMs: number; threshold: number }
+  /** DTMF digits, with `w` / `W` pauses, validated by DTMF. */
+  | { kind: 'digits'; digits: string }
+  | { kind: 'pause'; ms: number }
+  /** The request's run-time value `name` (CallbackRequest.values), sent as DTMF. */
+  | { kind: 'value'; name: string };
+
 export interface CalleeParty extends Party {
-  /** IVR digits sent after the called party answers, validated by DTMF. */
+  /** IVR digits sent after the called party answers, validated by DTMF (the compact form). */
   dtmf?: string;
   /** The call center this callee is (its number and route digits are the endpoint and dtmf above). */
   callCenter?: CallCenterRef;
+  /** The structured form: steps that wait for prompts and send digits and run-time values. */
+  ivr?: IvrStep[];
+}
+
+/** Press-1 confirmation: the party hears `prompt` and must key in 1 within `timeoutSec`. */
+export interface ConfirmPolicy {
+  /** Validated by CONFIRM_PROMPT. */
+  prompt: string;
+  timeoutSec: number;
+}
+
+/** What to do when an answering machine picks up. */
+export type MachineAction = 'hangup-retry' | 'leave-message';
+
+/**
+ * Answering-machine detection by greeting length (human-check.ts): a person says a short hello
+ * and waits; a machine talks for `greetingMs` or more.
+ */
+export interface MachinePolicy {
+  onMachine: MachineAction;
+  /** Spoken after the beep with `leave-message`; validated by SPEAKABLE_TEXT. */
+  message?: string;
+  /** Speech at least this long is a machine's greeting, ms. */
+  greetingMs: number;
+}
+
+/** The checks that a person, not a machine, answered a leg; each optional. */
+export interface HumanCheck {
+  machineDetection?: MachinePolicy;
+  confirm?: ConfirmPolicy;
 }
 
 export type CallOrder = 'callee-first' | 'caller-first';
@@ -43,6 +86,10 @@ export interface CallbackRequest {
   callerId?: string;
   webhook?: string;
   order: CallOrder;
+  /** Run-time values IVR steps send (`{value: "accountNumber"}`): digits only, validated by IVR_VALUE. */
+  values?: Record<string, string>;
+  /** Per leg: press-1 confirmation and answering-machine detection before the leg counts as answered. */
+  humanCheck?: { caller?: HumanCheck; callee?: HumanCheck };
 }
 
 export type CallbackStatus =
@@ -121,6 +168,16 @@ export type TimelineEvent =
   | 'dtmf-started'
   /** Every IVR digit and pause has been played out to the callee (detail: the digits). */
   | 'dtmf-sent'
+  /** An IVR step's prompt ended (detail: the step and how long it took) or did not within its limit. */
+  | 'ivr-prompt-ended'
+  | 'ivr-prompt-timeout'
+  /** Answering-machine detection's verdict (detail: person, machine or unknown, and the speech heard). */
+  | 'machine-detection'
+  /** A message was left on an answering machine after its beep (the callback then ends). */
+  | 'machine-message-left'
+  /** Press-1 confirmation: the party pressed 1, or did not in time (it then counts as not answered). */
+  | 'party-confirmed'
+  | 'party-not-confirmed'
   | 'caller-no-answer-message-played'
   /**
    * Intents, written before the command goes to the switch (detail: which announcement; the

@@ -1,4 +1,24 @@
-import type { Callback } from './types.js';
+import type { Callback, IvrStep } from './types.js';
+
+/** An IVR step as the request gave it (a value by its name: the digits are not shown). */
+export type IvrStepView =
+  | { waitForSilence: { timeoutMs: number; silenceMs: number; minSoundMs: number; threshold: number } }
+  | { digits: string }
+  | { pause: number }
+  | { value: string };
+
+const ivrStepView = (step: IvrStep): IvrStepView => {
+  switch (step.kind) {
+    case 'wait-for-silence':
+      return { waitForSilence: { timeoutMs: step.timeoutMs, silenceMs: step.silenceMs, minSoundMs: step.minSoundMs, threshold: step.threshold } };
+    case 'digits':
+      return { digits: step.digits };
+    case 'pause':
+      return { pause: step.ms };
+    case 'value':
+      return { value: step.name };
+  }
+};
 
 /** The public shape of a callback (API responses and webhook payloads), as openapi.yaml documents it. */
 export interface CallbackView {
@@ -10,7 +30,7 @@ export interface CallbackView {
   failureCause?: string;
   request: {
     caller: { number?: string; sipUri?: string; name?: string };
-    callee: { number?: string; sipUri?: string; name?: string; dtmf?: string; callCenter?: { name: string; route?: string; numbers: string[] } };
+    callee: { number?: string; sipUri?: string; name?: string; dtmf?: string; ivr?: IvrStepView[]; callCenter?: { name: string; route?: string; numbers: string[] } };
     at?: string;
     window?: { from: string; to: string; timeZone: string };
     ringTimeout: number;
@@ -56,6 +76,7 @@ export function toCallbackView(cb: Callback): CallbackView {
       callee: {
         ...endpointView(r.callee),
         ...(r.callee.dtmf !== undefined ? { dtmf: r.callee.dtmf } : {}),
+        ...(r.callee.ivr !== undefined ? { ivr: r.callee.ivr.map(ivrStepView) } : {}),
         ...(r.callee.callCenter !== undefined ? { callCenter: r.callee.callCenter } : {}),
       },
       ...(r.at !== undefined ? { at: r.at } : {}),

@@ -12,6 +12,9 @@ import { hangup } from './hangup.js';
 import { executeCompleted, executeStarted, fire, markAnswered, park, setCallState } from './leg.js';
 import { ackVars, inboundAnswerVars } from './sofia-vars.js';
 import { playAndGetDigits, recordApp, rxfaxApp } from './ivr-apps.js';
+import { waitForSilenceApp } from './silence.js';
+import { confirmDigitsApp } from './confirm-digits.js';
+import { hasFarEnd, heardByFarEnd } from './far-end.js';
 
 export interface AppRequest extends CurrentApp {
   viaSendmsg: boolean;
@@ -69,8 +72,10 @@ type Finish = (response?: string) => void;
 function startApp(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: Finish): void {
   switch (request.name) {
     case 'playback':
+      heardByFarEnd(ctx, ch, request.name, request.arg);
       return playback(ctx, ch, request, finish);
     case 'speak':
+      heardByFarEnd(ctx, ch, request.name, request.arg);
       // Without its TTS module FreeSWITCH logs "Invalid TTS module" and returns at once, like a success.
       return timed(ctx, ch, request, ctx.media.canSpeak(request.arg) ? spokenMs(ctx, request.arg) : 0, finish);
     case 'send_dtmf':
@@ -90,6 +95,8 @@ function startApp(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: 
     case 'bridge':
       return bridgeApp(ctx, ch, request);
     case 'play_and_get_digits':
+      // On a leg Crossline dialled, the phone's far end answers (press 1); on an inbound call, the scripted caller.
+      if (hasFarEnd(ch)) return confirmDigitsApp(ctx, ch, request, finish, (stop) => ownRunning(ch, request, stop));
       return playAndGetDigits(ctx, ch, request, (ms, response, onDone) => timed(ctx, ch, request, ms, (r) => {
         onDone?.();
         finish(r);
@@ -98,6 +105,8 @@ function startApp(ctx: SwitchContext, ch: Channel, request: AppRequest, finish: 
       return recordApp(ctx, ch, request, finish, (stop) => ownRunning(ch, request, stop));
     case 'rxfax':
       return rxfaxApp(ctx, ch, request, finish, (stop) => ownRunning(ch, request, stop));
+    case 'wait_for_silence':
+      return waitForSilenceApp(ctx, ch, request, finish, (stop) => ownRunning(ch, request, stop));
     case 'set':
     case 'export':
       setVariable(ch, request.arg);

@@ -46,7 +46,10 @@ export function basicData(ch: Channel): Header[] {
     ['Answer-State', ch.answerState],
   ];
   if (ch.answerState === 'hangup' && ch.hangupCause) out.push(['Hangup-Cause', ch.hangupCause]);
-  if (ch.codecs) out.push(...CODEC_HEADERS);
+  if (ch.codecs && ch.readCodec) {
+    const { name, rate, bitRate } = ch.readCodec;
+    out.push(['Channel-Read-Codec-Name', name], ['Channel-Read-Codec-Rate', rate], ['Channel-Read-Codec-Bit-Rate', bitRate], ...CODEC_HEADERS.slice(3));
+  } else if (ch.codecs) out.push(...CODEC_HEADERS);
   if (ch.profileVisible) out.push(...profileHeaders('Caller', ch.profile, true));
   if (ch.other) {
     out.push(['Other-Type', ch.other.type], ...profileHeaders('Other-Leg', ch.other.profile, false));

@@ -59,6 +59,8 @@ export class Channel {
   hangupCause: string | undefined;
   /** Set by the CODEC events: from then on the basic data carries the read and write codecs. */
   codecs = false;
+  /** The read codec while an app reads raw audio (wait_for_silence: L16); undefined = the negotiated one. */
+  readCodec: { name: string; rate: string; bitRate: string } | undefined;
   other: { type: 'originator' | 'originatee'; profile: CallerProfile } | undefined;
   bridgedTo: string | undefined;
   parked = false;

@@ -9,6 +9,7 @@ import { parseDialTarget } from './dial-string.js';
 import { hangup } from './hangup.js';
 import { answer, createOutboundLeg, ring } from './leg.js';
 import type { Resolution } from './phone-plan.js';
+import { startFarEnd, type FarEndScript } from './far-end.js';
 import type { SipPeer } from './sofia-vars.js';
 
 /** How long the far end takes to send its first response, simulated ms. */
@@ -91,10 +92,16 @@ function drivePhone(ctx: SwitchContext, ch: Channel, peer: SipPeer, phone: Resol
   };
   switch (phone.kind) {
     case 'answer':
-    case 'collect-dtmf': {
+    case 'collect-dtmf':
+    case 'ivr-menu':
+    case 'answering-machine':
+    case 'person': {
       if (phone.afterMs > 0) later(RESPONSE_MS, () => ring(ctx, ch, peer));
       const answerAt = Math.max(RESPONSE_MS, phone.afterMs);
-      later(answerAt, () => answerNow(ctx, ch));
+      later(answerAt, () => {
+        answerNow(ctx, ch);
+        startFarEnd(ctx, ch, farEndScript(phone), () => hangup(ctx, ch, 'NORMAL_CLEARING', 'remote'));
+      });
       const hangupAfter = phone.kind === 'answer' ? phone.hangupAfterMs : undefined;
       if (hangupAfter !== undefined) later(answerAt + hangupAfter, () => hangup(ctx, ch, 'NORMAL_CLEARING', 'remote'), 'answered');
       return;
@@ -107,5 +114,22 @@ function drivePhone(ctx: SwitchContext, ch: Channel, peer: SipPeer, phone: Resol
       return later(RESPONSE_MS, () => hangup(ctx, ch, phone.cause, 'refused'));
     case 'unallocated':
       return later(RESPONSE_MS, () => hangup(ctx, ch, unallocated, 'refused'));
+  }
+}
+
+/** What an answering phone sends back (far-end.ts). */
+function farEndScript(phone: Extract<Resolution, { afterMs: number }>): FarEndScript {
+  switch (phone.kind) {
+    case 'ivr-menu':
+      return { kind: 'ivr-menu', menus: phone.menus };
+    case 'answering-machine':
+      return { kind: 'answering-machine', greetingMs: phone.greetingMs, beepMs: phone.beepMs };
+    case 'person':
+      return { kind: 'person', helloMs: phone.helloMs, pressAfterMs: phone.pressAfterMs, ...(phone.presses !== undefined ? { presses: phone.presses } : {}) };
+    case 'collect-dtmf':
+      return { kind: 'silent' };
+    case 'answer':
+      // As on the test bundle: a 440 Hz tone, 1 s on and 4 s off; the short calls (0190–0199) are silent.
+      return phone.hangupAfterMs === undefined ? { kind: 'tone-loop', onMs: 1000, offMs: 4000 } : { kind: 'silent' };
   }
 }

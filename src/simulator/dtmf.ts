@@ -8,6 +8,7 @@
 import { dtmfPlayoutMs, dtmfSchedule } from '../telephony/dtmf.js';
 import type { Channel } from './channel.js';
 import type { SwitchContext } from './context.js';
+import { digitHeard } from './far-end.js';
 
 /** Simulated ms (since the simulator started) at which each leg's DTMF queue runs empty. */
 const queueEnds = new WeakMap<Channel, number>();
@@ -31,4 +32,5 @@ function deliver(ctx: SwitchContext, ch: Channel, digit: string): void {
   const origin = ch.profile.times.answered || ch.profile.times.created;
   const atMs = Math.round((performance.timeOrigin + performance.now() - origin / 1000) / ctx.clock.timeScale);
   ch.dtmf.push({ digit, atMs });
+  digitHeard(ctx, ch, digit);
 }

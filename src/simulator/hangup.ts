@@ -36,6 +36,8 @@ export function hangup(ctx: SwitchContext, ch: Channel, cause: string, origin: H
 }
 
 function teardown(ctx: SwitchContext, ch: Channel, origin: HangupOrigin, peer: Channel | undefined): void {
+  // An app that reads media (wait_for_silence) notices the hangup once the BYE is answered (r-wait-for-silence).
+  if (!(peer && ch.bridgedTo === peer.uuid)) remoteByeDone(ch, origin);
   interruptApp(ch);
   stopDialling(ctx, ch);
   if (peer && ch.bridgedTo === peer.uuid) {
@@ -43,7 +45,6 @@ function teardown(ctx: SwitchContext, ch: Channel, origin: HangupOrigin, peer: C
     else peerDown(ctx, ch, peer, origin);
     return;
   }
-  remoteByeDone(ch, origin);
   unpark(ctx, ch);
   report(ctx, ch, origin);
   release(ctx, ch);

@@ -13,6 +13,8 @@ export type { PhoneBehaviour, PhoneRule } from './phone-plan.js';
 export type { CallerScript } from './ivr-apps.js';
 import type { CallerScript } from './ivr-apps.js';
 export type { AgentSpec, MemberSpec, QueueAgent, QueueState } from './callcenter.js';
+export type { FarEndLog, IvrDigit, IvrMenu, IvrPrompt } from './far-end.js';
+import type { FarEndLog } from './far-end.js';
 export type { CapacityOptions, LatencyModel } from './capacity.js';
 export type { CdrDelivery } from './cdr-post.js';
 export { DEFAULT_PLAN } from './phone-plan.js';
@@ -130,6 +132,12 @@ export interface EslSimulator {
    * FreeSWITCH's pace (0.42 s each, `w` 0.5 s, `W` 1 s); those still queued at hangup never arrive.
    */
   dtmfReceived(uuid: string): Array<{ digit: string; atMs: number }>;
+  /**
+   * What the far end of an answered leg did (far-end.ts): an IVR's prompts and each digit with its
+   * menu and whether a prompt was still playing; an answering machine's beep and what was played
+   * to it after the beep (the message it kept). Undefined for a leg whose phone never answered.
+   */
+  farEnd(uuid: string): FarEndLog | undefined;
   /** Every leg created since start, hung-up ones included (the latest 2 000 of those), oldest first. */
   channels(): SimulatedChannel[];
   /** Makes the far end hang up (an answered leg) or refuse (a ringing one). @param cause - @defaultValue 'NORMAL_CLEARING' */

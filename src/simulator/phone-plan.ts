@@ -3,6 +3,7 @@
  * ranges, overridable per number at run time.
  */
 import { phoneKey } from './dial-string.js';
+import type { IvrMenu } from './far-end.js';
 
 /** What a dialled phone does. All times are simulated milliseconds (multiplied by timeScale). */
 export type PhoneBehaviour =
@@ -15,7 +16,20 @@ export type PhoneBehaviour =
   /** Answers after `afterMs` and records every DTMF digit sent to it. */
   | { kind: 'collect-dtmf'; afterMs: number }
   /** Fails with the given hangup cause, e.g. NETWORK_OUT_OF_ORDER. */
-  | { kind: 'fail'; cause: string };
+  | { kind: 'fail'; cause: string }
+  /**
+   * A prompt-timed IVR: answers after `afterMs`, plays each menu's prompt (sound for `promptMs`),
+   * then takes that menu's digits; every digit is logged with its time and whether a prompt was
+   * still playing (EslSimulator.farEnd).
+   */
+  | { kind: 'ivr-menu'; afterMs: number; menus: IvrMenu[] }
+  /** An answering machine: answers after `afterMs`, a spoken greeting of `greetingMs`, a beep of `beepMs`, then records. */
+  | { kind: 'answering-machine'; afterMs: number; greetingMs: number; beepMs: number }
+  /**
+   * A person: answers after `afterMs`, says hello (sound for `helloMs`), and keys in `presses`
+   * `pressAfterMs` after a prompt that asks for digits (play_and_get_digits) has ended.
+   */
+  | { kind: 'person'; afterMs: number; helloMs: number; presses?: string; pressAfterMs: number };
 
 /** A range of numbers (inclusive, same length, E.164 with or without '+') and what they do. */
 export interface PhoneRule {
@@ -24,14 +38,27 @@ export interface PhoneRule {
   behaviour: PhoneBehaviour;
 }
 
-/** The default plan: +1 202 555 01xx. */
+/** Ten numbers `<prefix>0` … `<prefix>9`, each with its own behaviour. */
+const tenNumbers = (prefix: string, behaviour: (digit: number) => PhoneBehaviour): PhoneRule[] =>
+  Array.from({ length: 10 }, (_, d) => ({ from: `${prefix}${d}`, to: `${prefix}${d}`, behaviour: behaviour(d) }));
+
+/**
+ * The default plan: +1 202 555 01xx as on the FreeSWITCH test bundle, plus the numbers only the
+ * simulator has (the bundle answers 404 for them): answering machines on 0200–0209 and people who
+ * press 1 on 0210–0219.
+ */
 export const DEFAULT_PLAN: readonly PhoneRule[] = [
   { from: '+12025550100', to: '+12025550149', behaviour: { kind: 'answer', afterMs: 1000 } },
   { from: '+12025550150', to: '+12025550159', behaviour: { kind: 'no-answer' } },
   { from: '+12025550160', to: '+12025550169', behaviour: { kind: 'busy' } },
-  { from: '+12025550170', to: '+12025550179', behaviour: { kind: 'collect-dtmf', afterMs: 1000 } },
+  // IVRs: a welcome-and-menu prompt of 2 s (0170) to 6.5 s (0179) that takes one digit, then a
+  // 2 s prompt that takes digits until '#'.
+  ...tenNumbers('+1202555017', (d) => ({ kind: 'ivr-menu', afterMs: 1000, menus: [{ promptMs: 2000 + 500 * d, digits: 1 }, { promptMs: 2000, digits: 0 }] })),
   { from: '+12025550180', to: '+12025550189', behaviour: { kind: 'fail', cause: 'NETWORK_OUT_OF_ORDER' } },
   { from: '+12025550190', to: '+12025550199', behaviour: { kind: 'answer', afterMs: 1000, hangupAfterMs: 2000 } },
+  // Answering machines: a greeting of 2.5 s (0200) to 7 s (0209), a 0.5 s beep, then they record.
+  ...tenNumbers('+1202555020', (d) => ({ kind: 'answering-machine', afterMs: 1000, greetingMs: 2500 + 500 * d, beepMs: 500 })),
+  { from: '+12025550210', to: '+12025550219', behaviour: { kind: 'person', afterMs: 1000, helloMs: 800, presses: '1', pressAfterMs: 400 } },
 ];
 
 /** A SIP URI whose user part is not in the plan is a softphone that answers. */

@@ -10,6 +10,7 @@ import { CdrPoster, type CdrDelivery } from './cdr-post.js';
 import { SimClock } from './clock.js';
 import type { SwitchContext } from './context.js';
 import { answerNow } from './dial.js';
+import { farEndLog, type FarEndLog } from './far-end.js';
 import { hangup } from './hangup.js';
 import type {
   EslSimulator, EslSimulatorOptions, InboundCallOptions, ReceivedCommand, SimulatedChannel,
@@ -151,6 +152,11 @@ export class SimulatorServer implements EslSimulator {
 
   agentHangup(agent: string): void {
     this.callCenter.agentHangup(agent);
+  }
+
+  farEnd(uuid: string): FarEndLog | undefined {
+    const ch = this.ctx.all.find((c) => c.uuid === uuid);
+    return ch ? farEndLog(ch) : undefined;
   }
 
   dtmfReceived(uuid: string): Array<{ digit: string; atMs: number }> {

@@ -43,6 +43,7 @@ const CALL_SITES: Record<string, CallSite> = {
   CHANNEL_UNPARK: ['switch_ivr.c', 'switch_ivr_park', 1213],
   'CODEC/read': ['switch_core_codec.c', 'switch_core_session_set_real_read_codec', 168],
   'CODEC/write': ['switch_core_codec.c', 'switch_core_session_set_write_codec', 450],
+  'CODEC/set_read': ['switch_core_codec.c', 'switch_core_session_set_read_codec', 279],
   DTMF: ['switch_channel.c', 'switch_channel_queue_dtmf', 507],
   HEARTBEAT: ['switch_core.c', 'send_heartbeat', 95],
   PLAYBACK_START: ['switch_ivr_play_say.c', 'switch_ivr_play_file', 1646],

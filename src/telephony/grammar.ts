@@ -27,6 +27,18 @@ export const DISPLAY_NAME = /^[\p{L}\p{M}\p{N} .-]{1,64}$/u;
 export const SPEAKABLE_TEXT = /^[\p{L}\p{M}\p{N} .,:!?'()-]{1,500}$/u;
 
 /**
+ * A prompt spoken inside `play_and_get_digits` (press-1 confirmation): SPEAKABLE_TEXT without `'`,
+ * because the prompt is one single-quoted argument of a space-separated list.
+ */
+export const CONFIRM_PROMPT = /^[\p{L}\p{M}\p{N} .,:!?()-]{1,200}$/u;
+
+/** A value sent as DTMF at run time (an account number): digits only, at most 32. */
+export const IVR_VALUE = /^[0-9]{1,32}$/;
+
+/** The name of a run-time value, as IVR steps refer to it: `accountNumber`. */
+export const IVR_VALUE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+
+/**
  * A sound the switch plays: a relative or absolute file path of plain characters, or a
  * `tone_stream://` we built ourselves. No `{}` (per-file variables), no `$` (variable expansion),
  * no `..`, no spaces.
@@ -41,5 +53,8 @@ export const isSipUri = (s: string): boolean => s.length <= 256 && SIP_URI.test(
 export const isDtmf = (s: string): boolean => DTMF.test(s) && s.trim() === s;
 export const isDisplayName = (s: string): boolean => DISPLAY_NAME.test(s) && s.trim() === s;
 export const isSpeakableText = (s: string): boolean => SPEAKABLE_TEXT.test(s) && s.trim() === s;
+export const isConfirmPrompt = (s: string): boolean => CONFIRM_PROMPT.test(s) && s.trim() === s;
+export const isIvrValue = (s: string): boolean => IVR_VALUE.test(s);
+export const isIvrValueName = (s: string): boolean => IVR_VALUE_NAME.test(s);
 export const isSoundPath = (s: string): boolean => SOUND_PATH.test(s);
 export const isUuid = (s: string): boolean => UUID.test(s);

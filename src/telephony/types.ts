@@ -113,6 +113,51 @@ export interface SwitchLoadSource {
 /** How a dial ended: answered (answer supervision, early media ignored) or not, with the cause. */
 export type LegResult = { outcome: 'answered' } | { outcome: 'failed'; cause: HangupCause };
 
+/**
+ * `wait_for_silence <threshold> <silenceHits> <listenHits> <timeoutMs>` on 20 ms frames (traces
+ * r-wait-for-silence): it first needs more than `listenHits` frames at or above `threshold` (in
+ * all, not in a row), then `silenceHits` quiet frames in a row, then reads 25 frames (0.5 s) more.
+ */
+export interface SilenceParams {
+  /** Energy a frame needs to count as sound (FreeSWITCH's average absolute sample). */
+  threshold: number;
+  /** Quiet 20 ms frames in a row that end the sound. */
+  silenceHits: number;
+  /** Frames of sound that must be heard before silence counts. */
+  listenHits: number;
+  /** The limit, from the start of the app, ms. */
+  timeoutMs: number;
+}
+
+/**
+ * How a wait for silence ended. `silence`: sound was heard, then silence (`heardMs` of sound in
+ * all); `timeout`: the limit came first (`heardMs` tells a prompt still talking from one never
+ * heard); `hung-up`; `failed` when the switch's answer could not be read (after a reconnect).
+ */
+export type SilenceResult =
+  | { outcome: 'silence'; heardMs: number; tookMs: number }
+  | { outcome: 'timeout'; heardMs: number; tookMs: number }
+  | { outcome: 'hung-up' }
+  | { outcome: 'failed'; reason: string };
+
+/**
+ * `play_and_get_digits` on a leg: `prompt` is spoken (TTS) and digits are read until `maxDigits`,
+ * `#`, or `timeoutMs` after the prompt; what `regexp` accepts is the result.
+ */
+export interface DigitsRequest {
+  /** Spoken with the configured TTS engine; validated by CONFIRM_PROMPT. */
+  prompt: string;
+  minDigits: number;
+  maxDigits: number;
+  /** After the prompt ends, ms. */
+  timeoutMs: number;
+  /** Digits accepted, a regular expression of `[0-9*#]` classes and literals, e.g. `^1$`. */
+  regexp: string;
+}
+
+/** What `play_and_get_digits` read: the digits (accepted by the regexp), none, or the leg hung up. */
+export type DigitsResult = { outcome: 'digits'; digits: string } | { outcome: 'none' } | { outcome: 'hung-up' } | { outcome: 'failed'; reason: string };
+
 /** What the switch says about a UUID right now. */
 export type ChannelState = 'absent' | 'ringing' | 'answered';
 
@@ -178,6 +223,16 @@ export interface Telephony {
    * what is still queued if the leg hangs up meanwhile.
    */
   sendDtmf(uuid: string, digits: string): Promise<void>;
+  /**
+   * Runs `wait_for_silence` on an answered leg and resolves when it returns: silence after sound,
+   * the limit, or a hangup. Aborting stops it (uuid_break) and rejects with the signal's reason.
+   */
+  waitForSilence(uuid: string, params: SilenceParams, signal?: AbortSignal): Promise<SilenceResult>;
+  /**
+   * Speaks a prompt and reads digits (`play_and_get_digits`); resolves with what the party keyed
+   * in, `none` when nothing acceptable came in time, or `hung-up`.
+   */
+  collectDigits(uuid: string, request: DigitsRequest, signal?: AbortSignal): Promise<DigitsResult>;
   /** Bridges two answered legs (uuid_bridge). */
   bridge(uuidA: string, uuidB: string): Promise<void>;
   /**

@@ -22,6 +22,8 @@ const EVENTS: Record<TimelineEvent, true> = {
   created: true, scheduled: true, queued: true, 'attempt-started': true, 'leg-dialing': true, 'leg-answered': true,
   'waiting-for-switch': true, 'waiting-for-hours': true, 'waiting-for-pacing': true, rescheduled: true, 'leg-failed': true, 'leg-ended': true, 'announcement-played': true, 'announcement-failed': true, 'dtmf-started': true, 'dtmf-sent': true,
   'caller-no-answer-message-played': true,
+  'ivr-prompt-ended': true, 'ivr-prompt-timeout': true, 'machine-detection': true, 'machine-message-left': true,
+  'party-confirmed': true, 'party-not-confirmed': true,
   'announcement-started': true,
   'hangup-requested': true,
   'bridge-requested': true, bridged: true, 'attempt-failed': true, 'retry-scheduled': true,

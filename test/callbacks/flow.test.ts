@@ -8,7 +8,7 @@ import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../..
 import { LegFactsStore } from '../../src/store/leg-facts.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { connectTelephony, parseEslUrl, type EslTelephony } from '../../src/telephony/index.js';
-import type { Announcement, ChannelState, DialRequest, HangupCause, LegEnd, LegResult, PlayResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
+import type { Announcement, ChannelState, DialRequest, DigitsRequest, DigitsResult, HangupCause, LegEnd, LegResult, PlayResult, SilenceParams, SilenceResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -92,6 +92,20 @@ class ScriptedTelephony implements Telephony {
 
   async sendDtmf(_uuid: string, digits: string): Promise<void> {
     this.log.push(`dtmf ${digits}`);
+  }
+
+  /** What each wait for silence answers (in turn); a prompt that ends after 1 s by default. */
+  silences: SilenceResult[] = [];
+  async waitForSilence(_uuid: string, params: SilenceParams): Promise<SilenceResult> {
+    this.log.push(`wait_for_silence ${params.timeoutMs}`);
+    return this.silences.shift() ?? { outcome: 'silence', heardMs: 1000, tookMs: 1800 };
+  }
+
+  /** What each play_and_get_digits answers (in turn); nothing keyed in by default. */
+  keyed: DigitsResult[] = [];
+  async collectDigits(_uuid: string, request: DigitsRequest): Promise<DigitsResult> {
+    this.log.push(`collect ${request.prompt}`);
+    return this.keyed.shift() ?? { outcome: 'none' };
   }
 
   /** Set to make the switch refuse the next bridge (a party left between answer and bridge). */

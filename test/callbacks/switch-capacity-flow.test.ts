@@ -17,7 +17,7 @@ import {
 import { CrosslineError } from '../../src/errors.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import { LegFactsStore } from '../../src/store/leg-facts.js';
-import type { ChannelState, DialRequest, HangupCause, LegResult, PlayResult, TelephonyStatus } from '../../src/telephony/types.js';
+import type { ChannelState, DialRequest, DigitsResult, HangupCause, LegResult, PlayResult, SilenceResult, TelephonyStatus } from '../../src/telephony/types.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
@@ -63,6 +63,12 @@ class ScriptedSwitch {
     return { outcome: 'played' };
   }
   async sendDtmf(): Promise<void> {}
+  async waitForSilence(): Promise<SilenceResult> {
+    return { outcome: 'silence', heardMs: 1000, tookMs: 1800 };
+  }
+  async collectDigits(): Promise<DigitsResult> {
+    return { outcome: 'none' };
+  }
   async bridge(): Promise<void> {}
   async bridgedTo(): Promise<string | undefined> {
     return undefined;

@@ -23,6 +23,9 @@ function captureLabPhones(sim: EslSimulator): void {
   sim.setPhone('5001', { kind: 'answer', afterMs: 0, hangupAfterMs: 3000 });
   // The m–r rig dials E.164 numbers through a gateway; its IVR numbers answer at once.
   for (const n of ['+12025550173', '+12025550174']) sim.setPhone(n, { kind: 'collect-dtmf', afterMs: 0 });
+  // r-wait-for-silence: 0191 answers at once, silent, and hangs up after 2 s; 0103 rings, answers
+  // after ~1 s and plays its tone 1 s on, 4 s off (the default plan's answering phones).
+  sim.setPhone('+12025550191', { kind: 'answer', afterMs: 0, hangupAfterMs: 2000 });
 }
 
 const SCENARIOS: Array<[string, string]> = [
@@ -39,6 +42,7 @@ const SCENARIOS: Array<[string, string]> = [
   ['m-dtmf-cut-by-hangup', 'DTMF queued with uuid_send_dtmf, the leg killed while digits still play'],
   ['n-send-dtmf-app', 'the send_dtmf app, which completes before its digits are played'],
   ['o-app-failures', 'a speak without its TTS engine, a playback of a missing file, a speak that works, module_exists'],
+  ['r-wait-for-silence', 'wait_for_silence cut by a hangup, ended by silence after a tone, and timed out in silence'],
 ];
 
 async function compare(name: string): Promise<void> {

@@ -68,12 +68,31 @@ export type ChannelEvent =
       response?: string;
       /** switch clock, ms */
       at?: number;
+      /** The channel variables some apps answer in (READ_BACK_VARIABLES), when present. */
+      variables?: Readonly<Record<string, string>>;
     }
   | { type: 'dtmf'; uuid: string; digit: string };
 
 export type HangupEvent = Extract<ChannelEvent, { cause: HangupCause }>;
 
 export const isHangup = (event: ChannelEvent): event is HangupEvent => event.type === 'hangup' || event.type === 'hangup-complete';
+
+/**
+ * Channel variables read back from CHANNEL_EXECUTE_COMPLETE: `wait_for_silence` and
+ * `play_and_get_digits` answer in variables, not in Application-Response (r-wait-for-silence).
+ */
+const READ_BACK_VARIABLES: readonly string[] = [
+  'wait_for_silence_timeout', 'wait_for_silence_listenhits', 'wait_for_silence_silence_hits', 'crossline_digits', 'read_result',
+];
+
+function readBack(event: EslEvent): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name of READ_BACK_VARIABLES) {
+    const value = event.getHeader(`variable_${name}`);
+    if (typeof value === 'string') (out ??= {})[name] = value;
+  }
+  return out;
+}
 
 /** Application-UUID and the event's time (Event-Date-Timestamp, µs → ms) of an execute event. */
 function executeDetails(event: EslEvent): { applicationUuid?: string; at?: number } {
@@ -131,12 +150,14 @@ export function toChannelEvent(name: string | null, event: EslEvent): ChannelEve
       return { type: 'execute', uuid, application: event.getHeader('Application') ?? '', ...executeDetails(event) };
     case 'CHANNEL_EXECUTE_COMPLETE': {
       const response = event.getHeader('Application-Response');
+      const variables = readBack(event);
       return {
         type: 'execute-complete',
         uuid,
         application: event.getHeader('Application') ?? '',
         ...executeDetails(event),
         ...(response !== null ? { response } : {}),
+        ...(variables !== undefined ? { variables } : {}),
       };
     }
     case 'DTMF': {

@@ -9,17 +9,24 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Event as EslEvent } from 'drachtio-modesl';
 import { CrosslineError } from '../../errors.js';
-import { breakCommand, bridgeCommand, checkUuid, killCommand, playMessage, sendDtmfCommand } from '../commands.js';
+import {
+  breakCommand, bridgeCommand, checkUuid, collectDigitsMessage, DIGITS_VARIABLE, killCommand, playMessage, sendDtmfCommand, ttsSetupCommands,
+  waitForSilenceMessage,
+} from '../commands.js';
 import { assertSafeCommand, buildOriginateArgs, type DialStringOptions } from '../dial-string.js';
 import {
   parseHangupCause,
   type Announcement,
   type ChannelState,
   type DialRequest,
+  type DigitsRequest,
+  type DigitsResult,
   type HangupCause,
   type LegEnd,
   type LegResult,
   type PlayResult,
+  type SilenceParams,
+  type SilenceResult,
   type SwitchLoad,
   type SwitchLoadSource,
   type Telephony,
@@ -81,6 +88,13 @@ const ANSWERED: LegResult = { outcome: 'answered' };
 /** How long after a leg's answer (as this client heard it) a speak waits, ms. */
 const MEDIA_SETTLE_MS = 100;
 const CANCELED: LegResult = { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' };
+/** How an app run through sendmsg ended (see #runApp). */
+type AppOutcome =
+  | { kind: 'completed'; variables?: Readonly<Record<string, string>>; tookMs?: number }
+  | { kind: 'hung-up' }
+  | { kind: 'failed'; reason: string };
+/** wait_for_silence reads 20 ms frames: its hit counts are in frames. */
+const FRAME_MS = 20;
 
 export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Telephony, SwitchLoadSource, QueueSwitch {
   readonly #options: EslTelephonyOptions;
@@ -469,6 +483,96 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
         if (text.startsWith('+OK')) return;
         if (/invalid session id|no such channel/i.test(text)) finish(HUNG_UP);
         else fail(new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to play the announcement.'));
+      }, fail);
+    });
+  }
+
+  /**
+   * `wait_for_silence` through `sendmsg` (event-lock, our Event-UUID). It answers only in channel
+   * variables on its CHANNEL_EXECUTE_COMPLETE (`Application-Response` is always `_none_`):
+   * `wait_for_silence_timeout` true/false and `wait_for_silence_listenhits` (frames of sound heard,
+   * 20 ms each). A hangup first ends it with no variables set (r-wait-for-silence, call 1).
+   */
+  async waitForSilence(uuid: string, params: SilenceParams, signal?: AbortSignal): Promise<SilenceResult> {
+    const eventUuid = randomUUID();
+    const message = waitForSilenceMessage(uuid, params, eventUuid);
+    const outcome = await this.#runApp(uuid, message, eventUuid, 'wait_for_silence', signal);
+    if (outcome.kind !== 'completed') return outcome.kind === 'hung-up' ? { outcome: 'hung-up' } : { outcome: 'failed', reason: outcome.reason };
+    const variables = outcome.variables ?? {};
+    const heardMs = Number.parseInt(variables.wait_for_silence_listenhits ?? '0', 10) * FRAME_MS || 0;
+    const tookMs = outcome.tookMs ?? 0;
+    if (variables.wait_for_silence_timeout === 'false') return { outcome: 'silence', heardMs, tookMs };
+    if (variables.wait_for_silence_timeout === 'true') return { outcome: 'timeout', heardMs, tookMs };
+    return { outcome: 'failed', reason: 'wait_for_silence completed without its result variables' };
+  }
+
+  /**
+   * `play_and_get_digits` through `sendmsg`, its prompt spoken by the configured TTS engine
+   * (`say:`, which reads the channel's tts_engine and tts_voice, set first with uuid_setvar). The
+   * digits come back in the variable crossline_digits on CHANNEL_EXECUTE_COMPLETE; it is unset at
+   * the start of the app, so an absent or empty one means nothing acceptable was keyed in.
+   */
+  async collectDigits(uuid: string, request: DigitsRequest, signal?: AbortSignal): Promise<DigitsResult> {
+    const eventUuid = randomUUID();
+    const tts = { engine: this.#options.ttsEngine, voice: this.#options.ttsVoice };
+    const message = collectDigitsMessage(uuid, request, tts, eventUuid);
+    if (signal?.aborted) throw abortReason(signal);
+    this.#connection.assertReady();
+    const missing = await this.#modules.missingTtsModule();
+    if (missing !== undefined) return { outcome: 'failed', reason: `the switch has no ${missing}, so the prompt would say nothing` };
+    for (const command of ttsSetupCommands(uuid, tts)) {
+      const reply = await this.#connection.api(command);
+      if (/no such channel|invalid/i.test(reply)) return { outcome: 'hung-up' };
+    }
+    const outcome = await this.#runApp(uuid, message, eventUuid, 'play_and_get_digits', signal);
+    if (outcome.kind !== 'completed') return outcome.kind === 'hung-up' ? { outcome: 'hung-up' } : { outcome: 'failed', reason: outcome.reason };
+    const digits = outcome.variables?.[DIGITS_VARIABLE] ?? '';
+    return digits === '' ? { outcome: 'none' } : { outcome: 'digits', digits };
+  }
+
+  /**
+   * Executes one app on a leg through `sendmsg` and resolves on its CHANNEL_EXECUTE_COMPLETE (our
+   * Application-UUID) with the variables it answered in and how long it took on the switch's clock;
+   * `hung-up` when the leg hangs up first. Aborting breaks the app (uuid_break) and rejects.
+   */
+  #runApp(
+    uuid: string,
+    message: { command: string; headers: Record<string, string> },
+    eventUuid: string,
+    app: string,
+    signal?: AbortSignal,
+  ): Promise<AppOutcome> {
+    assertSafeCommand(message.command);
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    this.#connection.assertReady();
+    return this.#waits.run<AppOutcome>(({ finish, fail, onCleanup, done }) => {
+      let startedAt: number | undefined;
+      onCleanup(
+        this.#channels.watch(uuid, {
+          onEvent: (event) => {
+            if (isHangup(event)) finish({ kind: 'hung-up' });
+            else if (event.type === 'execute' && event.applicationUuid === eventUuid) startedAt = event.at;
+            else if (event.type === 'execute-complete' && event.applicationUuid === eventUuid) {
+              const tookMs = startedAt !== undefined && event.at !== undefined ? event.at - startedAt : undefined;
+              finish({ kind: 'completed', ...(event.variables ? { variables: event.variables } : {}), ...(tookMs !== undefined ? { tookMs } : {}) });
+            }
+          },
+          onReconcile: (state) =>
+            finish(state === 'absent' ? { kind: 'hung-up' } : { kind: 'failed', reason: `the switch connection was lost while ${app} ran; its result is unknown` }),
+        }),
+      );
+      if (signal) {
+        onAbort(signal, onCleanup, () => {
+          if (this.#connection.ready) this.#connection.api(breakCommand(uuid)).catch(() => undefined);
+          fail(abortReason(signal));
+        });
+      }
+      this.#connection.sendRecv(message.command, message.headers).then((reply) => {
+        if (done()) return;
+        const text = reply.getHeader('Reply-Text') ?? '';
+        if (text.startsWith('+OK')) return;
+        if (/invalid session id|no such channel/i.test(text)) finish({ kind: 'hung-up' });
+        else fail(new CrosslineError('SWITCH_COMMAND_FAILED', `The switch refused to run ${app}.`));
       }, fail);
     });
   }
