@@ -92,7 +92,9 @@ async function waitRecorded(
   nextAttemptAt: string | undefined,
 ): Promise<void> {
   const last = callback.timeline.at(-1);
-  if (last?.event === event && last.detail === detail && callback.status === status && callback.nextAttemptAt === nextAttemptAt) return;
+  // Pacing reasons alternate while a callback moves up the line: the first one stays on record.
+  const same = last?.event === event && (event === 'waiting-for-pacing' || last.detail === detail);
+  if (same && callback.status === status && callback.nextAttemptAt === nextAttemptAt) return;
   const previous = callback.status;
   if (nextAttemptAt === undefined) delete callback.nextAttemptAt;
   else callback.nextAttemptAt = nextAttemptAt;

@@ -96,8 +96,8 @@ const LATE_GRACE_MS = 30_000;
  * would load the queue). Waiting on the originate rate, the head wakes when the oldest start
  * leaves the minute.
  */
-export function retryDelay(reason: PacingWaitReason, ahead: number, rateWaitMs: number, pacing: { maxInProgress: number; originatesPerMinute: number }): number {
-  const spacing = PACING_WINDOW_MS / pacing.originatesPerMinute;
+export function retryDelay(reason: PacingWaitReason, ahead: number, rateWaitMs: number, pacing: { maxInProgress: number; originatesPerMinute: number }, windowMs = PACING_WINDOW_MS): number {
+  const spacing = windowMs / pacing.originatesPerMinute;
   const rounds = ahead / Math.max(1, Math.min(pacing.maxInProgress, pacing.originatesPerMinute));
   let ms: number;
   if (reason === 'CALL_CENTER_ORIGINATE_RATE') ms = rateWaitMs + ahead * spacing;
@@ -106,9 +106,22 @@ export function retryDelay(reason: PacingWaitReason, ahead: number, rateWaitMs: 
   return Math.round(Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, ms)) * jitter);
 }
 
+export interface PacerOptions {
+  /** The window `originatesPerMinute` counts over, ms. @defaultValue 60000 (tests shorten it) */
+  windowMs?: number;
+  /** How long past its latest wake-up a waiter keeps its place in line, ms. @defaultValue 30000 */
+  lateGraceMs?: number;
+}
+
 /** Per-center pacing over Redis, shared by every worker process (see ACQUIRE). */
 export class RedisCallCenterPacer implements CallCenterPacer {
-  constructor(private readonly redis: RedisClient, private readonly prefix: string) {}
+  private readonly windowMs: number;
+  private readonly lateGraceMs: number;
+
+  constructor(private readonly redis: RedisClient, private readonly prefix: string, options: PacerOptions = {}) {
+    this.windowMs = options.windowMs ?? PACING_WINDOW_MS;
+    this.lateGraceMs = options.lateGraceMs ?? LATE_GRACE_MS;
+  }
 
   private keys(owner: string, center: string): string[] {
     const tag = createHash('sha256').update(`${owner}\n${center}`).digest('hex').slice(0, 20);
@@ -119,14 +132,14 @@ export class RedisCallCenterPacer implements CallCenterPacer {
   async acquire(owner: string, center: string, callbackId: string, pacing: { maxInProgress: number; originatesPerMinute: number }, leaseMs: number): Promise<PacingDecision> {
     let reply: [number, number, number, number];
     try {
-      reply = (await this.redis.eval(ACQUIRE, 4, ...this.keys(owner, center), callbackId, String(Math.round(leaseMs)), String(pacing.maxInProgress), String(pacing.originatesPerMinute), String(PACING_WINDOW_MS), String(MAX_RETRY_MS + LATE_GRACE_MS))) as [number, number, number, number];
+      reply = (await this.redis.eval(ACQUIRE, 4, ...this.keys(owner, center), callbackId, String(Math.round(leaseMs)), String(pacing.maxInProgress), String(pacing.originatesPerMinute), String(this.windowMs), String(MAX_RETRY_MS + this.lateGraceMs))) as [number, number, number, number];
     } catch (err) {
       throw new CrosslineError('STORE_UNAVAILABLE', 'call-center pacing could not be read', [], { cause: err });
     }
     const [granted, code, rank, rateWaitMs] = reply;
     if (granted === 1) return { granted: true };
     const reason = REASONS[code] ?? 'CALL_CENTER_LINE';
-    return { granted: false, reason, ahead: rank, retryInMs: retryDelay(reason, rank, rateWaitMs, pacing) };
+    return { granted: false, reason, ahead: rank, retryInMs: retryDelay(reason, rank, rateWaitMs, pacing, this.windowMs) };
   }
 
   async renew(owner: string, center: string, callbackId: string, leaseMs: number): Promise<void> {
