@@ -2,6 +2,7 @@ import { randomInt, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { ChannelAddress } from '../channels/types.js';
 import type { RedisClient } from '../store/index.js';
 import { Script } from '../store/index.js';
+import { holder, parseHolder } from './store.js';
 
 const scryptAsync = (code: string, salt: Buffer): Promise<Buffer> =>
   new Promise((resolve, reject) => scrypt(code, salt, 32, { N: 16384, r: 8, p: 1 }, (err, key) => (err ? reject(err) : resolve(key))));
@@ -48,7 +49,7 @@ export class VerificationCodes {
       .del(key)
       .hset(key, 'salt', salt.toString('base64'), 'hash', hash.toString('base64'), 'attempts', '0', 'expiresAt', expiresAt.toISOString())
       .expire(key, this.ttlSec)
-      .sadd(this.pendingKey(address), `${owner}\n${userId}`)
+      .sadd(this.pendingKey(address), holder(owner, userId))
       .expire(this.pendingKey(address), this.ttlSec)
       .exec();
     return { code, expiresAt };
@@ -56,11 +57,7 @@ export class VerificationCodes {
 
   /** Who waits on a code sent to this address. */
   async pendingFor(address: ChannelAddress): Promise<Array<{ owner: string; userId: string }>> {
-    const members = await this.redis.smembers(this.pendingKey(address));
-    return members.map((m) => {
-      const [owner = '', userId = ''] = m.split('\n');
-      return { owner, userId };
-    });
+    return (await this.redis.smembers(this.pendingKey(address))).map(parseHolder);
   }
 
   /** Checks an answer; a right one removes the code. */
@@ -83,6 +80,6 @@ export class VerificationCodes {
   }
 
   async clear(owner: string, userId: string, address: ChannelAddress): Promise<void> {
-    await this.redis.multi().del(this.codeKey(owner, userId, address)).srem(this.pendingKey(address), `${owner}\n${userId}`).exec();
+    await this.redis.multi().del(this.codeKey(owner, userId, address)).srem(this.pendingKey(address), holder(owner, userId)).exec();
   }
 }

@@ -61,7 +61,14 @@ export class DirectoryConflict extends Error {
 }
 
 const addressKey = (a: ChannelAddress): string => `${a.channel}:${a.address}`;
-const holder = (owner: string, id: string): string => `${owner}\n${id}`;
+/** How a user is named in claims and address sets: `<owner>\n<userId>` (neither holds a newline). */
+export const holder = (owner: string, id: string): string => `${owner}\n${id}`;
+
+/** The owner and user a {@link holder} value names. */
+export function parseHolder(value: string): { owner: string; userId: string } {
+  const [owner = '', userId = ''] = value.split('\n');
+  return { owner, userId };
+}
 
 /** Every address a record has, on its channel. */
 export function addressesOf(person: Person): Array<{ address: ChannelAddress; verified: boolean }> {
@@ -128,18 +135,12 @@ export class DirectoryStore {
   /** The one user an address is verified for. */
   async verifiedHolder(address: ChannelAddress): Promise<{ owner: string; userId: string } | undefined> {
     const value = await this.redis.get(this.verifiedKey(address));
-    if (value === null) return undefined;
-    const [owner = '', userId = ''] = value.split('\n');
-    return { owner, userId };
+    return value === null ? undefined : parseHolder(value);
   }
 
   /** Every user listing an address, verified or not. */
   async knownHolders(address: ChannelAddress): Promise<Array<{ owner: string; userId: string }>> {
-    const members = await this.redis.smembers(this.knownKey(address));
-    return members.map((m) => {
-      const [owner = '', userId = ''] = m.split('\n');
-      return { owner, userId };
-    });
+    return (await this.redis.smembers(this.knownKey(address))).map(parseHolder);
   }
 
   /**

@@ -42,6 +42,7 @@ const HELP = [
   '  status                        how the last call is going',
   '  cancel                        cancel it',
   '  help                          this text',
+  '  verify 123456                 answer a verification code sent to you',
   '',
   'When more than one person fits, I list them: reply with the number.',
 ].join('\n');
@@ -81,8 +82,7 @@ function refusal(err: CrosslineError): string {
   }
 }
 
-const reSubject = (subject: string | undefined): string | undefined =>
-  subject === undefined ? undefined : /^re:/i.test(subject.trim()) ? subject.trim() : `Re: ${subject.trim()}`;
+const reSubject = (subject: string): string => (/^re:/i.test(subject.trim()) ? subject.trim() : `Re: ${subject.trim()}`);
 
 /**
  * The messaging intake (claims 2, 5–10): what e-mail and IM hand authenticated messages to.
@@ -108,7 +108,8 @@ export class MessagingIntake implements MessageHandler {
       const texts = await this.answer(message, log);
       const replies = texts.map((text, i): OutboundMessage => ({
         to: message.from,
-        ...(reSubject(message.subject ?? 'Crossline') !== undefined ? { subject: reSubject(message.subject ?? 'Crossline') } : {}),
+        // e-mail replies carry a subject ("Re: …"); chat replies none
+        ...(from.channel === 'email' ? { subject: reSubject(message.subject ?? 'Crossline') } : {}),
         text,
         ...(message.thread ? { thread: message.thread } : {}),
         dedupKey: `reply:${message.id}:${from.channel}:${from.address}${i === 0 ? '' : `:${i}`}`,

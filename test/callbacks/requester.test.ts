@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { DefaultCallbackService } from '../../src/callbacks/service.js';
+import type { DefaultCallbackService } from '../../src/callbacks/service.js';
 import type { Requester } from '../../src/callbacks/types.js';
-import { CallbackRepository } from '../../src/store/callback-repository.js';
+import type { CallbackRepository } from '../../src/store/callback-repository.js';
+import { callbackServiceOnRedis } from '../fixtures/callback-service.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
 async function serviceOnRedis(t: import('node:test').TestContext): Promise<{ service: DefaultCallbackService; repository: CallbackRepository }> {
@@ -15,29 +15,7 @@ async function serviceOnRedis(t: import('node:test').TestContext): Promise<{ ser
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   });
-  const repository = new CallbackRepository(redis, prefix);
-  let n = 0;
-  const service = new DefaultCallbackService({
-    repository,
-    scheduler: { enqueue: async () => undefined, remove: async () => 'missing' },
-    cancelSignal: { request: async () => undefined, isRequested: async () => false, watch: async () => () => undefined, watchAll: async () => () => undefined },
-    notifier: { statusChanged: async () => undefined },
-    webhookGuard: async () => undefined,
-    policy: {
-      defaultRegion: 'US',
-      defaultRingTimeoutSec: 30,
-      defaultMaxAttempts: 3,
-      defaultRetryDelaySec: 60,
-      maxScheduleDays: 30,
-      fraud: { allowedCountries: ['US'], deniedPrefixes: [], allowedPrefixes: [], allowedSipDomains: [], defaultRegion: 'US' },
-      callerIds: {},
-    },
-    limits: { admit: async () => undefined, refund: async () => undefined },
-    limitPolicy: { exempt: [] },
-    clock: () => new Date(),
-    newId: () => `cb-${++n}`,
-    logger: pino({ level: 'silent' }),
-  });
+  const { service, repository } = callbackServiceOnRedis(redis, prefix);
   return { service, repository };
 }
 

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import pino from 'pino';
-import { DefaultCallbackService } from '../../src/callbacks/service.js';
 import type { ChannelAddress, InboundMessage } from '../../src/channels/types.js';
-import { CallbackRepository } from '../../src/store/callback-repository.js';
 import { isDisplayName, isSpeakableText } from '../../src/telephony/grammar.js';
 import { directoryRig } from '../directory/fixture.js';
+import { callbackServiceOnRedis } from '../fixtures/callback-service.js';
 
 const OWNER = 'owner-real';
 const BOB: ChannelAddress = { channel: 'xmpp', address: 'bob@im.example.com', resource: 'laptop' };
@@ -13,30 +11,8 @@ const BOB: ChannelAddress = { channel: 'xmpp', address: 'bob@im.example.com', re
 /** The messaging intake over the real callback domain (repository in Redis, toll-fraud policy, limits counted by a fake). */
 async function realDomain(t: import('node:test').TestContext) {
   const rig = await directoryRig(t);
-  const repository = new CallbackRepository(rig.redis, rig.prefix);
-  const queued: string[] = [];
-  let n = 0;
-  rig.services.callbacks = new DefaultCallbackService({
-    repository,
-    scheduler: { enqueue: async (id) => void queued.push(id), remove: async () => 'removed' },
-    cancelSignal: { request: async () => undefined, isRequested: async () => false, watch: async () => () => undefined, watchAll: async () => () => undefined },
-    notifier: { statusChanged: async () => undefined },
-    webhookGuard: async () => undefined,
-    policy: {
-      defaultRegion: 'US',
-      defaultRingTimeoutSec: 30,
-      defaultMaxAttempts: 3,
-      defaultRetryDelaySec: 60,
-      maxScheduleDays: 30,
-      fraud: { allowedCountries: ['US'], deniedPrefixes: ['+1900'], allowedPrefixes: [], allowedSipDomains: [], defaultRegion: 'US' },
-      callerIds: {},
-    },
-    limits: { admit: async () => undefined, refund: async () => undefined },
-    limitPolicy: { exempt: [] },
-    clock: () => new Date(),
-    newId: () => `00000000-0000-7000-8000-${String(++n).padStart(12, '0')}`,
-    logger: pino({ level: 'silent' }),
-  });
+  const { service, repository, queued } = callbackServiceOnRedis(rig.redis, rig.prefix, { deniedPrefixes: ['+1900'] });
+  rig.services.callbacks = service;
   const bob = await rig.directory.create('user', { displayName: 'Bob Smith', jids: ['bob@im.example.com'], phones: [{ number: '+12025550123' }], timeZone: 'Europe/Dublin' }, OWNER);
   await rig.directory.startVerification(bob.id, BOB, OWNER);
   await rig.directory.confirmVerification(bob.id, BOB, rig.sender.lastCode(BOB.address), OWNER);

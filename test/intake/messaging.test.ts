@@ -50,6 +50,8 @@ async function chat(t: TestContext, config: Partial<Config> = {}): Promise<Chat>
       assert.deepEqual(r.to, message.from, 'a reply goes back to the sender');
       assert.ok(r.dedupKey.startsWith(`reply:${message.id}`), r.dedupKey);
       assert.deepEqual(r.thread, message.thread, 'the reply continues the thread');
+      if (message.from.channel === 'email') assert.match(r.subject ?? '', /^Re: /);
+      else assert.equal(r.subject, undefined, 'a chat reply has no subject');
     }
     return replies.map((r) => r.text);
   };
