@@ -568,6 +568,374 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The API key's sites */
+        get: operations["listSites"];
+        put?: never;
+        /**
+         * Create a site for the call-me-back button
+         * @description A website that may embed the button. The site fixes everything a visitor cannot choose:
+         *     the target that is rung first (the visitor only gives their own number), the exact origins
+         *     whose pages may use it, hours, a daily cap and webhooks. The answer carries `publicKey`,
+         *     safe to publish in the page: the embed loads `/widget.js` with `data-site` set to it.
+         */
+        post: operations["createSite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sites/{siteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's id. Anything that is not one of this API key's sites is `404 SITE_NOT_FOUND`. */
+                siteId: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        /** One site */
+        get: operations["getSite"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove a site
+         * @description Its key stops working at once; callbacks already accepted go on.
+         */
+        delete: operations["deleteSite"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a site
+         * @description Each field given replaces the stored one (`null` removes `hours`, `webhook` or `alert`); `enabled=false` stops its button at once.
+         */
+        patch: operations["updateSite"];
+        trace?: never;
+    };
+    "/v1/sites/{siteId}/rotate-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's id. Anything that is not one of this API key's sites is `404 SITE_NOT_FOUND`. */
+                siteId: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give a site a new public key
+         * @description The old key stops working at once (pages must carry the new one).
+         */
+        post: operations["rotateSiteKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sites/{siteId}/volume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's id. Anything that is not one of this API key's sites is `404 SITE_NOT_FOUND`. */
+                siteId: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        /** Requests accepted per hour, last 24 hours */
+        get: operations["getSiteVolume"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/do-not-call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The API key's do-not-call list
+         * @description No button of this API key's sites rings a number on it (`422 NUMBER_DO_NOT_CALL`).
+         */
+        get: operations["listDoNotCall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/do-not-call/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The number, E.164 (`%2B12025550123`) or national in the server's default region. */
+                number: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Put a number on the do-not-call list */
+        put: operations["addDoNotCall"];
+        post?: never;
+        /** Take a number off the do-not-call list */
+        delete: operations["removeDoNotCall"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/sites/{siteKey}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's public key (`data-site`). */
+                siteKey: components["parameters"]["SiteKey"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What the button needs to draw itself (public)
+         * @description Needs no API key: the site's public key, from a page whose `Origin` the site allows (CORS is
+         *     answered with that exact origin). Gives the name, the countries, whether the target is open
+         *     now and the time slots inside its business hours for the next 7 days.
+         */
+        get: operations["getWidgetSite"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/sites/{siteKey}/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's public key (`data-site`). */
+                siteKey: components["parameters"]["SiteKey"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A proof-of-work challenge (public)
+         * @description An ALTCHA challenge (SHA-256), bound to this site key and valid for 5 minutes: find `number`
+         *     (0 ≤ number ≤ `maxnumber`) with SHA-256(`salt` + number) = `challenge`, and send it back
+         *     with the submission. Each solution is accepted once.
+         */
+        get: operations["getWidgetChallenge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/sites/{siteKey}/callbacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's public key (`data-site`). */
+                siteKey: components["parameters"]["SiteKey"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A visitor asks to be called back (public)
+         * @description The site's target is rung first, then the visitor, then they are bridged. Checked in this
+         *     order: the site and the page's `Origin` (`ORIGIN_NOT_ALLOWED`), the site enabled
+         *     (`SITE_DISABLED`), the client address's hourly budget (`VISITOR_RATE_LIMITED`; every
+         *     submission counts), the proof of work (`CHALLENGE_FAILED`, `CHALLENGE_REPLAYED`), the number
+         *     (`INVALID_NUMBER`, `NUMBER_DO_NOT_CALL`), the business hours (`OUTSIDE_BUSINESS_HOURS`), the
+         *     number's daily budget (`VISITOR_RATE_LIMITED`), the site's daily cap
+         *     (`SITE_DAILY_CAP_REACHED`), then the REST API's toll-fraud and call-bombing rules. The
+         *     answer carries a status token that reads this callback's live status, and nothing else.
+         */
+        post: operations["createWidgetCallback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/sites/{siteKey}/callbacks/{id}/events": {
+        parameters: {
+            query: {
+                /** @description The `statusToken` of the submission. */
+                token: string;
+            };
+            header?: never;
+            path: {
+                /** @description The site's public key (`data-site`). */
+                siteKey: components["parameters"]["SiteKey"];
+                /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
+                id: components["parameters"]["CallbackId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Live status of one widget callback (public, Server-Sent Events)
+         * @description `event: status` lines whose data is a `WidgetStatus`, one per change, until the callback
+         *     ends or the token expires. The token reads this callback only.
+         */
+        get: operations["widgetCallbackEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widget.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The embeddable button
+         * @description A script element loading it with `data-site` set to the site's public key, or the element `crossline-callback` with `site` set to it.
+         */
+        get: operations["getWidgetScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/demo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A page embedding the button against the simulator
+         * @description Served when `npm start` runs the embedded simulator (`WIDGET_DEMO`).
+         */
+        get: operations["getWidgetDemo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/callbacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Callbacks of every API key (operator)
+         * @description The newest callbacks of every API key, newest first, optionally of one status or one key.
+         *     Needs the operator's token (or the dashboard's session).
+         */
+        get: operations["adminListCallbacks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Outcomes per hour (operator)
+         * @description Per hour of creation, over the last `hours` hours, for every API key: callbacks created,
+         *     completed (connected), failed (by cause), canceled, retries and the mean time from creation
+         *     to the bridge. Reads at most the 2,000 newest callbacks of each key.
+         */
+        get: operations["adminCallbackStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every site and its volume (operator) */
+        get: operations["adminListSites"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The operator dashboard
+         * @description A web page: the login form (the operator's token), then the dashboard, behind a signed,
+         *     HttpOnly, SameSite=Strict session cookie. It reads the `/v1/admin` operations above with
+         *     that session; a state-changing request also needs the `X-CSRF-Token` the page carries.
+         *     Bull Board is under `/dashboard/queues` (read-only).
+         */
+        get: operations["getDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1445,6 +1813,169 @@ export interface components {
             address: string;
             expiresAt: components["schemas"]["Timestamp"];
         };
+        /** @description An exact origin as browsers send it, `https://shop.example` (no path, no trailing slash). */
+        Origin: string;
+        /** @description A signed `site.volume-jump` POST when an hour's requests pass `factor` x the mean of the 24 hours before (and `minPerHour`); once per hour. */
+        VolumeAlert: {
+            webhook: string;
+            /** @default 3 */
+            factor?: number;
+            /** @default 20 */
+            minPerHour?: number;
+        };
+        SiteUpdate: {
+            /** @description Shown to visitors ("We are calling <name> now…"); letters, digits, spaces, "." and "-". */
+            name?: string;
+            allowedOrigins?: components["schemas"]["Origin"][];
+            /**
+             * @description Rung first, on every callback of this site: a number (the toll-fraud policy applies) or a
+             *     call center of this API key's directory (`callCenter`, optional `route`), whose numbers,
+             *     IVR route, hours and pacing then apply. Exactly one of `number` and `callCenter`.
+             */
+            target?: {
+                number?: components["schemas"]["PhoneNumber"];
+                callCenter?: string;
+                route?: string;
+            };
+            defaultCountry?: string;
+            /** @description Countries the visitor may pick (each in the server's ALLOWED_COUNTRIES); empty for all of those. */
+            countries?: string[];
+            hours?: components["schemas"]["BusinessHours"] | null;
+            dailyCap?: number;
+            /** @description Status changes of this site's callbacks, as the REST API's webhooks. */
+            webhook?: string | null;
+            alert?: components["schemas"]["VolumeAlert"] | null;
+            enabled?: boolean;
+        };
+        SiteInput: components["schemas"]["SiteUpdate"] & Record<string, never>;
+        Site: {
+            id: components["schemas"]["Uuid"];
+            name: string;
+            /** @description Safe to publish; everything it allows is bounded by this site. */
+            publicKey: string;
+            allowedOrigins: string[];
+            target: {
+                number?: components["schemas"]["E164Number"];
+                callCenter?: string;
+                route?: string;
+            };
+            defaultCountry: string;
+            countries: string[];
+            hours?: components["schemas"]["BusinessHours"];
+            dailyCap: number;
+            webhook?: string;
+            alert?: {
+                webhook: string;
+                factor: number;
+                minPerHour: number;
+            };
+            enabled: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        SiteVolume: {
+            siteId: components["schemas"]["Uuid"];
+            hours: {
+                /** Format: date-time */
+                hour: string;
+                count: number;
+            }[];
+        };
+        WidgetSite: {
+            name: string;
+            /** @description libphonenumber-js `min` metadata of `countries` only, for formatting as the visitor types. */
+            phoneMetadata: Record<string, never>;
+            defaultCountry: string;
+            /** @description The site's countries, or else every country the server may call. */
+            countries: string[];
+            enabled: boolean;
+            /** @description Whether "now" may be asked for (inside the site's hours and its call center's). */
+            openNow: boolean;
+            /** @description Start times inside the business hours, next 7 days, ISO 8601. */
+            slots: string[];
+        };
+        WidgetChallenge: {
+            /** @enum {string} */
+            algorithm: "SHA-256";
+            challenge: string;
+            maxnumber?: number;
+            salt: string;
+            signature: string;
+        };
+        WidgetCallbackInput: {
+            /** @description The visitor's own number, E.164 or national (read with `country`). */
+            number: string;
+            country?: string;
+            name?: string;
+            /** @description One of the offered slots; absent means now. */
+            at?: string;
+            /**
+             * @description The visitor agreed to be called.
+             * @constant
+             */
+            consent: true;
+            /** @description The solved challenge. */
+            pow: {
+                algorithm: string;
+                challenge: string;
+                number: number;
+                salt: string;
+                signature: string;
+            };
+        };
+        WidgetStatus: {
+            /** @enum {string} */
+            state: "scheduled" | "calling-site" | "calling-you" | "connected" | "completed" | "retrying" | "failed" | "canceled";
+            /**
+             * Format: date-time
+             * @description When it is due (scheduled) or tried again (retrying).
+             */
+            at?: string;
+            final: boolean;
+        };
+        WidgetCallbackAccepted: {
+            id: components["schemas"]["Uuid"];
+            status: components["schemas"]["WidgetStatus"];
+            statusToken: string;
+            /** Format: date-time */
+            statusTokenExpiresAt: string;
+            /** @description The live-status stream (Server-Sent Events), token included. */
+            events: string;
+        };
+        AdminCallback: {
+            /** @description The id of the API key that created it. */
+            owner: string;
+            callback: components["schemas"]["Callback"];
+        };
+        CallbackStats: {
+            hours: number;
+            buckets: {
+                /** Format: date-time */
+                hour: string;
+                created: number;
+                completed: number;
+                failed: number;
+                canceled: number;
+                /** @description Attempts after the first. */
+                retries: number;
+                failedByCause: {
+                    [key: string]: number;
+                };
+                /** @description From creation to the bridge, of those connected. */
+                meanSecondsToConnect?: number;
+            }[];
+        };
+        AdminSite: {
+            id: components["schemas"]["Uuid"];
+            owner: string;
+            name: string;
+            enabled: boolean;
+            dailyCap: number;
+            /** @description Requests accepted per hour, last 24 hours, oldest first. */
+            hourly: number[];
+        };
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -1469,9 +2000,36 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_IVR" | "INVALID_IVR_VALUE" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL" | "USER_NOT_FOUND" | "CONTACT_NOT_FOUND" | "INVALID_ADDRESS" | "LOGIN_NAME_TAKEN" | "DIRECTORY_FULL" | "ADDRESS_TAKEN" | "ADDRESS_ALREADY_VERIFIED" | "ADDRESS_NOT_ON_USER" | "VERIFICATION_FAILED" | "VERIFICATION_RATE_LIMITED" | "VERIFICATION_UNAVAILABLE";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_IVR" | "INVALID_IVR_VALUE" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL" | "USER_NOT_FOUND" | "CONTACT_NOT_FOUND" | "INVALID_ADDRESS" | "LOGIN_NAME_TAKEN" | "DIRECTORY_FULL" | "ADDRESS_TAKEN" | "ADDRESS_ALREADY_VERIFIED" | "ADDRESS_NOT_ON_USER" | "VERIFICATION_FAILED" | "VERIFICATION_RATE_LIMITED" | "VERIFICATION_UNAVAILABLE" | "SITE_NOT_FOUND" | "SITE_DISABLED" | "ORIGIN_NOT_ALLOWED" | "CHALLENGE_FAILED" | "CHALLENGE_REPLAYED" | "STATUS_TOKEN_INVALID" | "NUMBER_DO_NOT_CALL" | "OUTSIDE_BUSINESS_HOURS" | "VISITOR_RATE_LIMITED" | "SITE_DAILY_CAP_REACHED";
     };
     responses: {
+        /** @description `SITE_NOT_FOUND`: no site with this id for this API key, or no site with this public key. */
+        SiteNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `ORIGIN_NOT_ALLOWED` (the page's `Origin` is not one of the site's), `SITE_DISABLED` or `CHALLENGE_FAILED`. */
+        WidgetForbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `CHALLENGE_REPLAYED`: this proof of work was used before. */
+        ChallengeReplayed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `PROFILE_NOT_FOUND` (no such user, or no profile), `VOICEMAIL_NOT_FOUND`, or `MEDIA_LINK_INVALID`. */
         InboundNotFound: {
             headers: {
@@ -1660,6 +2218,10 @@ export interface components {
         /** @description The directory user's id. */
         InboundUserId: string;
         VoicemailId: components["schemas"]["Uuid"];
+        /** @description The site's id. Anything that is not one of this API key's sites is `404 SITE_NOT_FOUND`. */
+        SiteId: string;
+        /** @description The site's public key (`data-site`). */
+        SiteKey: string;
         /** @description The switch's id (`GET /v1/admin/switches` lists them). */
         SwitchId: string;
         /** @description The user's or contact's id. Anything that is not a lower-case UUID is `404`. */
@@ -2890,6 +3452,579 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    listSites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every site of this API key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Site"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createSite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SiteInput"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    /** @description The site's URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Site"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's id. Anything that is not one of this API key's sites is `404 SITE_NOT_FOUND`. */
+                siteId: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The site. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Site"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["SiteNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteSite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's id. Anything that is not one of this API key's sites is `404 SITE_NOT_FOUND`. */
+                siteId: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["SiteNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateSite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's id. Anything that is not one of this API key's sites is `404 SITE_NOT_FOUND`. */
+                siteId: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SiteUpdate"];
+            };
+        };
+        responses: {
+            /** @description The site as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Site"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["SiteNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateSiteKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's id. Anything that is not one of this API key's sites is `404 SITE_NOT_FOUND`. */
+                siteId: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The site with its new key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Site"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["SiteNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSiteVolume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's id. Anything that is not one of this API key's sites is `404 SITE_NOT_FOUND`. */
+                siteId: components["parameters"]["SiteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per hour, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteVolume"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["SiteNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listDoNotCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The numbers, E.164. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["E164Number"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    addDoNotCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The number, E.164 (`%2B12025550123`) or national in the server's default region. */
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description On the list (also when it already was). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        number: components["schemas"]["E164Number"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeDoNotCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The number, E.164 (`%2B12025550123`) or national in the server's default region. */
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not on the list (any more). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWidgetSite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's public key (`data-site`). */
+                siteKey: components["parameters"]["SiteKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The button's settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetSite"];
+                };
+            };
+            403: components["responses"]["WidgetForbidden"];
+            404: components["responses"]["SiteNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWidgetChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's public key (`data-site`). */
+                siteKey: components["parameters"]["SiteKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The challenge. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetChallenge"];
+                };
+            };
+            403: components["responses"]["WidgetForbidden"];
+            404: components["responses"]["SiteNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWidgetCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The site's public key (`data-site`). */
+                siteKey: components["parameters"]["SiteKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WidgetCallbackInput"];
+            };
+        };
+        responses: {
+            /** @description Accepted. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetCallbackAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["WidgetForbidden"];
+            404: components["responses"]["SiteNotFound"];
+            409: components["responses"]["ChallengeReplayed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    widgetCallbackEvents: {
+        parameters: {
+            query: {
+                /** @description The `statusToken` of the submission. */
+                token: string;
+            };
+            header?: never;
+            path: {
+                /** @description The site's public key (`data-site`). */
+                siteKey: components["parameters"]["SiteKey"];
+                /** @description The callback's id. Anything that is not a lower-case UUID (an undecodable `%` escape included) is `404 CALLBACK_NOT_FOUND`. */
+                id: components["parameters"]["CallbackId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description `STATUS_TOKEN_INVALID`: missing, wrong or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: components["responses"]["WidgetForbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWidgetScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JavaScript. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    getWidgetDemo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    adminListCallbacks: {
+        parameters: {
+            query?: {
+                /** @description Only callbacks in this status. */
+                status?: components["parameters"]["StatusFilter"];
+                /** @description Only this API key's (its id). */
+                owner?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The callbacks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminCallback"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCallbackStats: {
+        parameters: {
+            query?: {
+                /** @description How many hours back. */
+                hours?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One bucket per hour, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminListSites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each site with its requests per hour for the last 24 hours. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminSite"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
         };
     };
     getHealth: {

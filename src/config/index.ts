@@ -223,6 +223,21 @@ export interface Config {
   inbound: InboundConfig;
   /** Messaging (e-mail and IM intake, status messages): see src/channels and src/intake. */
   messaging: MessagingConfig;
+  /**
+   * Signs the widget's proof-of-work challenges and live-status tokens; every API process must
+   * share it. undefined: one is generated per process (fine for one process). @defaultValue undefined
+   */
+  widgetSecret: string | undefined;
+  /** How hard the widget's proof-of-work is: the largest number a visitor's browser may have to try. @defaultValue 50000 */
+  widgetChallengeMaxNumber: number;
+  /** Widget submissions accepted per client address per hour, across sites. @defaultValue 10 */
+  widgetPerIpPerHour: number;
+  /** Widget submissions accepted per visitor number per day, across sites and addresses. @defaultValue 3 */
+  widgetPerNumberPerDay: number;
+  /** How long a widget's live-status token may be used, seconds. @defaultValue 3600 */
+  widgetStatusTokenTtlSec: number;
+  /** Serve /demo with a demo site (on by default only with the embedded simulator). @defaultValue 'auto' */
+  widgetDemo: 'auto' | 'on' | 'off';
   /** pino level. @defaultValue 'info' */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Messages one sender may send the messaging intake per minute; more get one "slow down" reply, then silence. @defaultValue 10 */
@@ -346,6 +361,12 @@ const schema = {
     XMPP_PASSWORD: { type: 'string', minLength: 1 },
     INTAKE_FLOOD_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 60 },
     MESSAGE_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 30, default: 8 },
+    WIDGET_SECRET: { type: 'string', pattern: '^[!-~]{16,256}$' },
+    WIDGET_CHALLENGE_MAX_NUMBER: { type: 'integer', minimum: 1000, maximum: 10000000, default: 50000 },
+    WIDGET_PER_IP_PER_HOUR: { type: 'integer', minimum: 1, maximum: 1000000, default: 10 },
+    WIDGET_PER_NUMBER_PER_DAY: { type: 'integer', minimum: 1, maximum: 1000000, default: 3 },
+    WIDGET_STATUS_TOKEN_TTL: { type: 'integer', minimum: 60, maximum: 86400, default: 3600 },
+    WIDGET_DEMO: { enum: ['auto', 'on', 'off'], default: 'auto' },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     MESSAGES_PER_SENDER_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 10000, default: 10 },
     CONVERSATION_TTL_MINUTES: { type: 'integer', minimum: 1, maximum: 10080, default: 60 },
@@ -538,6 +559,12 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       callsPerNumberPerMinute: Number(v.INBOUND_CALLS_PER_NUMBER_PER_MINUTE),
     },
     messaging,
+    widgetSecret: v.WIDGET_SECRET === undefined ? undefined : String(v.WIDGET_SECRET),
+    widgetChallengeMaxNumber: Number(v.WIDGET_CHALLENGE_MAX_NUMBER),
+    widgetPerIpPerHour: Number(v.WIDGET_PER_IP_PER_HOUR),
+    widgetPerNumberPerDay: Number(v.WIDGET_PER_NUMBER_PER_DAY),
+    widgetStatusTokenTtlSec: Number(v.WIDGET_STATUS_TOKEN_TTL),
+    widgetDemo: v.WIDGET_DEMO as Config['widgetDemo'],
     logLevel: v.LOG_LEVEL as Config['logLevel'],
     messagesPerSenderPerMinute: Number(v.MESSAGES_PER_SENDER_PER_MINUTE),
     conversationTtlMinutes: Number(v.CONVERSATION_TTL_MINUTES),

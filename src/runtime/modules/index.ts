@@ -3,6 +3,7 @@ import { callCentersModule } from '../../directory/call-centers/module.js';
 import { directoryModule } from '../../directory/module.js';
 import { inboundModule } from './inbound.js';
 import { channelsModule } from './channels.js';
+import { widgetModule } from '../../intake/widget/index.js';
 import type { CapabilityModule } from './types.js';
 
 export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services, StartedModule } from './types.js';
@@ -17,4 +18,5 @@ export const CAPABILITY_MODULES: readonly CapabilityModule[] = [
   directoryModule,
   channelsModule,
   inboundModule,
+  widgetModule,
 ];
