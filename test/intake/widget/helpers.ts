@@ -2,6 +2,7 @@ import type { TestContext } from 'node:test';
 import { solveChallenge } from 'altcha-lib/v1';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import request from 'supertest';
 import { loadOpenApi } from '../../../src/api/index.js';
 import type { CallbackService } from '../../../src/callbacks/ports.js';
@@ -37,6 +38,7 @@ export async function startWidgetApp(t: TestContext, overrides: Partial<Config> 
     prefixes: keyPrefixes(keyPrefix, false),
     api: loadOpenApi(),
     logger: pino({ level: 'silent' }),
+    metrics: new Registry(),
     services: { callbacks },
   });
   const app = await startApp(t, Promise.resolve(url), { config: { ...config }, mounts: started.http ?? [] });
