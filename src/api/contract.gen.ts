@@ -1649,7 +1649,7 @@ export interface components {
             references?: string[];
         };
         OutboxPage: {
-            data: components["schemas"]["OutboxMessage"][];
+            items: components["schemas"]["OutboxMessage"][];
         };
         Health: {
             /** @enum {string} */

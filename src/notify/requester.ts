@@ -1,6 +1,6 @@
 import type { CallbackNotifier } from '../callbacks/ports.js';
 import type { Callback, TimelineEntry } from '../callbacks/types.js';
-import type { MessageSender, OutboundMessage, Requester } from '../channels/types.js';
+import type { MessageSender, OutboundMessage } from '../channels/types.js';
 
 /**
  * Status messages to the person who asked for a callback over a channel (claims 3 and 18): told on
@@ -8,9 +8,6 @@ import type { MessageSender, OutboundMessage, Requester } from '../channels/type
  * keyed by the callback and the change (its timeline entry), so a status announced twice (a retried
  * worker step) is sent once.
  */
-
-/** A callback with the requester the messaging intake stores on it. */
-type WithRequester = Callback & { requester?: Requester };
 
 /** Who is being called, as the message names them: the display name, else the number or URI. */
 function calleeName(callback: Callback): string {
@@ -102,7 +99,7 @@ export function createRequesterNotifier(options: RequesterNotifierOptions): Call
   const clock = options.clock ?? (() => new Date());
   return {
     async statusChanged(callback: Callback, entry: TimelineEntry): Promise<void> {
-      const requester = (callback as WithRequester).requester;
+      const requester = callback.requester;
       if (requester === undefined) return;
       const text = statusText(callback, entry, clock(), requester.timeZone ?? 'UTC');
       if (text === undefined) return;

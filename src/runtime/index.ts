@@ -35,7 +35,7 @@ import { LegFactsStore } from '../store/leg-facts.js';
 import { EslTelephony } from '../telephony/index.js';
 import type { TelephonyStatus } from '../telephony/types.js';
 import { loadOpenApi } from '../api/index.js';
-import { CAPABILITY_MODULES, type HttpMount, type ModuleContext, type Roles, type Services } from './modules/index.js';
+import { CAPABILITY_MODULES, type CapabilityModule, type HttpMount, type ModuleContext, type Roles, type Services } from './modules/index.js';
 
 export type { Roles } from './modules/index.js';
 
@@ -62,7 +62,7 @@ const SWITCH_STATUS_EVERY_MS = 5_000;
 const BOOT_CONNECT_MS = 30_000;
 
 /** Builds and starts the parts of Crossline named by `roles`, from a validated config. */
-export async function startRuntime(config: Readonly<Config>, roles: Roles, logger: Logger): Promise<Runtime> {
+export async function startRuntime(config: Readonly<Config>, roles: Roles, logger: Logger, options: { modules?: readonly CapabilityModule[] } = {}): Promise<Runtime> {
   const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
   const onClose = (name: string, run: () => Promise<unknown>): void => void cleanups.unshift({ name, run });
   let closed: Promise<void> | undefined;
@@ -266,7 +266,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     const api = loadOpenApi();
     const mounts: HttpMount[] = [];
     const moduleContext: ModuleContext = { config, roles, redis: commands, prefixes, api, logger, services, metrics: metricsRegistry };
-    for (const module of CAPABILITY_MODULES) {
+    for (const module of options.modules ?? CAPABILITY_MODULES) {
       const started = await module.start({ ...moduleContext, logger: logger.child({ component: module.name }) });
       if (started.close) {
         const stop = started.close.bind(started);

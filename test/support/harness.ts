@@ -6,6 +6,7 @@ import supertest from 'supertest';
 import type { CallbackView } from '../../src/callbacks/index.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { startRuntime, type Roles, type Runtime } from '../../src/runtime/index.js';
+import type { CapabilityModule } from '../../src/runtime/modules/index.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { testRedisUrl, uniquePrefix } from './redis.js';
 
@@ -39,6 +40,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** @defaultValue TIME_SCALE */
   timeScale?: number;
+  /** The capability modules, in start order (e.g. one built with test options). @defaultValue CAPABILITY_MODULES */
+  modules?: readonly CapabilityModule[];
 }
 
 /**
@@ -89,7 +92,7 @@ export async function startCrossline(eslUrl: string, options: Omit<HarnessOption
     ...options.env,
   };
   const config = loadConfig(env);
-  const runtime = await startRuntime(config, options.roles ?? { api: true, workers: true }, pino({ level: config.logLevel }));
+  const runtime = await startRuntime(config, options.roles ?? { api: true, workers: true }, pino({ level: config.logLevel }), options.modules ? { modules: options.modules } : {});
   const apiUrl = runtime.apiUrl ?? '';
   const api = (): supertest.Agent => supertest.agent(apiUrl).set('Authorization', `Bearer ${API_KEY}`);
   const fetchCallback = async (id: string): Promise<CallbackView | 'unavailable'> => {

@@ -12,7 +12,7 @@ export interface TestXmppUser {
   stop(): Promise<void>;
 }
 
-export async function connectTestUser(service: string, domain: string, user: string, password: string, resource = 'phone'): Promise<TestXmppUser> {
+export async function connectTestUser(service: string, domain: string, user: string, password: string, resource = 'phone', options: { available?: boolean } = {}): Promise<TestXmppUser> {
   const c = client({ service, domain, username: user, password, resource });
   c.reconnect.stop();
   const stanzas: Element[] = [];
@@ -30,6 +30,8 @@ export async function connectTestUser(service: string, domain: string, user: str
   await c.start();
   // Prosody sends roster pushes and subscription stanzas only to resources that asked for the roster.
   await c.iqCaller.request(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })));
+  // Available, as a client is once logged in: messages to the bare JID reach it.
+  if (options.available !== false) await c.send(xml('presence'));
   return {
     client: c,
     jid: `${user}@${domain}`,

@@ -42,7 +42,7 @@ export function outboxRoutes({ api, outbox }: { api: OpenApi; outbox: Outbox }):
   router.get('/', async (req, res) => {
     const { limit } = validateQuery(req.query as Record<string, unknown>);
     const messages = await outbox.list(limit ?? 20);
-    res.json({ data: messages.map(({ raw: _raw, ...rest }) => rest) });
+    res.json({ items: messages.map(({ raw: _raw, ...rest }) => rest) });
   });
   return router;
 }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { createEmailChannel, createMessageWorker, MESSAGE_QUEUE, Outbox, XmppChannel, type Channel } from '../../channels/index.js';
 import type { SenderDirectory } from '../../channels/types.js';
-import { createEmailIntake, createSenderAuthenticator, inboundEmailRoutes, outboxRoutes, startSmtpIntake } from '../../intake/email/index.js';
+import { createEmailIntake, createSenderAuthenticator, inboundEmailRoutes, outboxRoutes, startSmtpIntake, type DnsResolver } from '../../intake/email/index.js';
 import { createMessageIntake, intakeMetrics } from '../../intake/messages.js';
 import { attachXmppIntake } from '../../intake/xmpp/index.js';
 import type { CapabilityModule, HttpMount, ModuleContext, StartedModule } from './types.js';
@@ -15,7 +15,13 @@ const DEFAULT_SMTP_PORT = 2525;
  * e-mail in (API role), the bot takes chat in; both hand authenticated messages to
  * `services.messaging`. Offers `services.xmpp` (presence, IM offers) when IM is configured.
  */
-export const channelsModule: CapabilityModule = {
+export interface ChannelsModuleOptions {
+  /** DNS behind the DKIM/SPF/DMARC checks (tests publish their own keys). @defaultValue the system resolver */
+  resolver?: DnsResolver;
+}
+
+export function createChannelsModule(options: ChannelsModuleOptions = {}): CapabilityModule {
+  return {
   name: 'channels',
   async start(ctx: ModuleContext): Promise<StartedModule> {
     const { config, roles, redis, prefixes, logger, services } = ctx;
@@ -76,7 +82,7 @@ export const channelsModule: CapabilityModule = {
       }
       if (roles.api) {
         const intake = createEmailIntake({
-          authenticate: createSenderAuthenticator({ mta: os.hostname() }),
+          authenticate: createSenderAuthenticator({ mta: os.hostname(), ...(options.resolver ? { resolver: options.resolver } : {}) }),
           messages,
           mailbox: m.emailAddress,
           logger: logger.child({ part: 'email-intake' }),
@@ -109,4 +115,7 @@ export const channelsModule: CapabilityModule = {
     }
     return { http, close };
   },
-};
+  };
+}
+
+export const channelsModule: CapabilityModule = createChannelsModule();
