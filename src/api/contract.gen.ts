@@ -1382,11 +1382,16 @@ export interface components {
             /** @description Local dates on which the center is closed all day. */
             holidays?: string[];
         };
-        /** @description A named way through the center's IVR; `dtmf` is the compact form (`w` 0.5 s, `W` 1 s pauses). */
+        /**
+         * @description A named way through the center's IVR: `dtmf` is the compact form (`w` 0.5 s, `W` 1 s
+         *     pauses); `ivr` the structured form, whose `waitForSilence` steps wait for each prompt to end
+         *     (its `value` steps take the request's `values`). Exactly one of the two (`400 INVALID_IVR`).
+         */
         CallCenterRoute: {
-            dtmf: components["schemas"]["Dtmf"];
+            dtmf?: components["schemas"]["Dtmf"];
+            ivr?: components["schemas"]["IvrSequence"];
             description?: components["schemas"]["SpeakableText"];
-        };
+        } & (unknown | unknown);
         /**
          * @description Where the center's queue state comes from: `none` (business hours only), `freeswitch` (a
          *     mod_callcenter queue on Crossline's switch, e.g. `support@default`), or `http` (a URL that

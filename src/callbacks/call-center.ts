@@ -7,11 +7,17 @@ import { CrosslineError } from '../errors.js';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { BusinessHours } from './policies/hours.js';
 import type { CalleeParty, Endpoint } from './types.js';
+import type { IvrStepInput } from './ports.js';
 
 /** A named way through the center's IVR ("billing"). */
 export interface CallCenterRoute {
   /** The IVR digits in the compact form (`ww1w2#`), validated by the DTMF grammar. */
-  dtmf: string;
+  dtmf?: string;
+  /**
+   * Or the structured form, which waits for each prompt to end (see ivr.ts); kept as given, its
+   * `value` steps are checked against each request's `values`. Exactly one of dtmf and ivr.
+   */
+  ivr?: IvrStepInput[];
   description?: string;
 }
 

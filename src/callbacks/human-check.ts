@@ -10,7 +10,7 @@ import type { ConfirmInput, MachineDetectionInput } from './ports.js';
 import type { ConfirmPolicy, HumanCheck, LegRole, MachinePolicy } from './types.js';
 
 /** Seconds a party has to press 1 after the prompt. */
-export const CONFIRM_TIMEOUT = { min: 2, max: 30, default: 8 } as const;
+export const CONFIRM_TIMEOUT = { min: 2, max: 60, default: 8 } as const;
 /** Speech from this long is a machine's greeting, ms: people say "Hello?" (about 1 s) and wait. */
 export const MACHINE_GREETING = { min: 1_000, max: 10_000, default: 2_500 } as const;
 

@@ -48,7 +48,10 @@ export function parseIvrValues(values: Record<string, string> | undefined): Reco
   return out;
 }
 
-function parseStep(input: IvrStepInput, path: string, values: Record<string, string> | undefined): IvrStep {
+/** `'any'`: any value name is accepted (a call center's route, checked against each request's values later). */
+type KnownValues = Record<string, string> | undefined | 'any';
+
+function parseStep(input: IvrStepInput, path: string, values: KnownValues): IvrStep {
   const keys = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined);
   if (keys.length !== 1) throw invalid('INVALID_IVR', path, 'each step has exactly one of waitForSilence, digits, pause, value');
   if (input.digits !== undefined) {
@@ -58,7 +61,7 @@ function parseStep(input: IvrStepInput, path: string, values: Record<string, str
   if (input.pause !== undefined) return { kind: 'pause', ms: whole(input.pause, 0, MAX_PAUSE_MS, `${path}/pause`, 'a pause (ms)') };
   if (input.value !== undefined) {
     if (!isIvrValueName(input.value)) throw invalid('INVALID_IVR', `${path}/value`, 'names a run-time value: a letter, then letters, digits or _');
-    if (values?.[input.value] === undefined) {
+    if (values !== 'any' && values?.[input.value] === undefined) {
       const known = Object.keys(values ?? {});
       throw invalid('INVALID_IVR', `${path}/value`, `no run-time value "${input.value}" in /values (given: ${known.length > 0 ? known.join(', ') : 'none'})`);
     }
@@ -79,7 +82,7 @@ function parseStep(input: IvrStepInput, path: string, values: Record<string, str
  * The structured form, checked: at most MAX_IVR_STEPS steps, each valid, each `value` naming one
  * of `values`. Throws INVALID_IVR / INVALID_DTMF with the JSON pointer of the step.
  */
-export function parseIvrSteps(input: readonly IvrStepInput[], values: Record<string, string> | undefined, path: string): IvrStep[] {
+export function parseIvrSteps(input: readonly IvrStepInput[], values: KnownValues, path: string): IvrStep[] {
   if (!Array.isArray(input) || input.length === 0) throw invalid('INVALID_IVR', path, 'an IVR sequence lists 1 or more steps');
   if (input.length > MAX_IVR_STEPS) throw invalid('INVALID_IVR', path, `at most ${MAX_IVR_STEPS} steps, got ${input.length}`);
   return input.map((step, i) => parseStep(step, `${path}/${i}`, values));

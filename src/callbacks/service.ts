@@ -129,8 +129,9 @@ export class DefaultCallbackService implements CallbackService {
     if (callee.number !== undefined || callee.sipUri !== undefined) {
       throw new CrosslineError('VALIDATION_FAILED', undefined, [{ path: '/callee', message: 'give exactly one of number, sipUri and callCenter' }]);
     }
-    if (callee.dtmf !== undefined) {
-      throw new CrosslineError('VALIDATION_FAILED', undefined, [{ path: '/callee/dtmf', message: "a call center's digits come from its route; define the sequence as a route" }]);
+    if (callee.dtmf !== undefined || callee.ivr !== undefined) {
+      const path = callee.dtmf !== undefined ? '/callee/dtmf' : '/callee/ivr';
+      throw new CrosslineError('VALIDATION_FAILED', undefined, [{ path, message: "a call center's digits come from its route; define the sequence as a route" }]);
     }
     const directory = this.deps.callCenters;
     const center = directory ? await directory.find(owner, name) : undefined;
@@ -139,8 +140,14 @@ export class DefaultCallbackService implements CallbackService {
     if (route !== undefined && !routed) throw callCenterRouteNotFound(center, route, '/callee/route');
     const number = center.numbers[0] as string;
     const displayName = callee.name ?? center.displayName;
+    const callee2 = {
+      number,
+      ...(displayName !== undefined ? { name: displayName } : {}),
+      ...(routed?.dtmf !== undefined ? { dtmf: routed.dtmf } : {}),
+      ...(routed?.ivr !== undefined ? { ivr: routed.ivr } : {}),
+    };
     return {
-      input: { ...input, callee: { number, ...(displayName !== undefined ? { name: displayName } : {}), ...(routed ? { dtmf: routed.dtmf } : {}) } },
+      input: { ...input, callee: callee2, ...personChecksOf(center, input, displayName ?? center.name) },
       center,
       ref: { name: center.name, ...(route !== undefined ? { route } : {}), numbers: [...center.numbers] },
     };
@@ -269,4 +276,25 @@ export class DefaultCallbackService implements CallbackService {
       this.deps.logger.warn({ err, callbackId: callback.id }, 'status notification could not be queued');
     }
   }
+}
+
+/**
+ * The center's person checks for the customer (the caller leg), unless the request gives its own:
+ * press-1 ("Press 1 to be connected to Acme Support") and answering-machine detection. The prompt
+ * is one argument of play_and_get_digits, so apostrophes are dropped from a center's own prompt.
+ */
+function personChecksOf(center: CallCenter, input: CallbackInput, shownAs: string): Pick<CallbackInput, 'confirm' | 'machineDetection'> {
+  const { confirmation, answeringMachine } = center;
+  const confirm = input.confirm ?? (confirmation.enabled
+    ? { caller: { prompt: (confirmation.prompt ?? `Press 1 to be connected to ${shownAs}.`).replace(/'/g, ''), timeoutSeconds: confirmation.timeoutSeconds } }
+    : undefined);
+  const machineDetection = input.machineDetection ?? (answeringMachine.detection === 'on'
+    ? {
+        caller: {
+          onMachine: answeringMachine.action === 'leave-message' ? ('leave-message' as const) : ('hangup-retry' as const),
+          ...(answeringMachine.message !== undefined ? { message: answeringMachine.message } : {}),
+        },
+      }
+    : undefined);
+  return { ...(confirm !== undefined ? { confirm } : {}), ...(machineDetection !== undefined ? { machineDetection } : {}) };
 }

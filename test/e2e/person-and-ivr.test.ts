@@ -62,6 +62,48 @@ describe('IVR sequences that follow the prompt, in real time', () => {
     h.sim.remoteHangup(callee.uuid);
     await h.waitForStatus(res.body.id, 'completed');
   });
+
+  it('a callback to a call center with a route walks its prompt-timed IVR: digits after the prompts, in order; the customer must press 1', async () => {
+    const center = {
+      name: 'acme-ivr',
+      displayName: 'Acme Support',
+      numbers: ['+12025550173'],
+      routes: {
+        billing: { ivr: [{ waitForSilence: { timeoutMs: 10_000 } }, { digits: '3' }, { waitForSilence: { timeoutMs: 10_000 } }, { value: 'accountNumber' }, { digits: '#' }] },
+      },
+      confirmation: { enabled: true },
+    };
+    const created = await h.api().post('/v1/call-centers').send(center);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const res = await h.create({ caller: { number: '+12025550215', name: 'Ada' }, callee: { callCenter: 'acme-ivr', route: 'billing' }, values: { accountNumber: '9876' } });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const bridged = await h.waitForStatus(res.body.id, 'bridged', 40_000);
+    const callee = legOf(bridged, 1, 'callee');
+    const caller = legOf(bridged, 1, 'caller');
+    assert.ok(callee && caller);
+    const ivr = h.sim.farEnd(callee.uuid);
+    assert.ok(ivr);
+    assert.equal(ivr.digits.map((d) => d.digit).join(''), '39876#');
+    assert.deepEqual(ivr.digits.filter((d) => d.duringPrompt), [], 'no digit while a prompt played');
+    for (const digit of ivr.digits) {
+      const prompt = ivr.prompts.find((p) => p.menu === digit.menu);
+      assert.ok(prompt && digit.atMs >= prompt.toMs, `digit ${digit.digit} at ${digit.atMs} ms, its prompt ended at ${prompt?.toMs} ms`);
+    }
+    const events = bridged.timeline.map((e) => e.event);
+    assert.ok(events.lastIndexOf('dtmf-sent') < events.indexOf('party-confirmed'), 'the customer is rung once the IVR is walked');
+    assert.match(commandsLike(h.sim, new RegExp(`sendmsg ${caller.uuid}`)).join('\n'), /'say:Press 1 to be connected to Acme Support\.'/);
+    h.sim.remoteHangup(caller.uuid);
+    await h.waitForStatus(res.body.id, 'completed');
+  });
+
+  it('a call center route refuses a request without the value its IVR sends', async () => {
+    await h.api().post('/v1/call-centers').send({ name: 'acme-values', numbers: ['+12025550174'], routes: { billing: { ivr: [{ value: 'accountNumber' }] } } }).expect(201);
+    const res = await h.create({ caller: { number: '+12025550216' }, callee: { callCenter: 'acme-values', route: 'billing' } });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'INVALID_IVR');
+    const bad = await h.api().post('/v1/call-centers').send({ name: 'acme-bad', numbers: ['+12025550174'], routes: { billing: { ivr: [{ pause: 70_000 }] } } });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+  });
 });
 
 describe('IVR sequences: prompts, limits and bad input', () => {

@@ -5,6 +5,8 @@ import { normaliseText } from '../../callbacks/request.js';
 import { CrosslineError, type ErrorCode } from '../../errors.js';
 import { isQueueName } from '../../telephony/callcenter.js';
 import { isDisplayName, isDtmf, isSpeakableText } from '../../telephony/grammar.js';
+import { parseIvrSteps } from '../../callbacks/ivr.js';
+import type { IvrStepInput } from '../../callbacks/ports.js';
 
 /** The body of POST /v1/call-centers and PUT /v1/call-centers/{name}, after schema validation. */
 export interface CallCenterInput {
@@ -12,7 +14,7 @@ export interface CallCenterInput {
   aliases?: string[];
   displayName?: string;
   numbers: string[];
-  routes?: Record<string, { dtmf: string; description?: string }>;
+  routes?: Record<string, { dtmf?: string; ivr?: IvrStepInput[]; description?: string }>;
   hours?: { timeZone: string; weekly: WeeklyRange[]; holidays?: string[] };
   queue?: QueueSource;
   pacing?: Pacing;
@@ -94,9 +96,16 @@ export function parseCallCenterInput(input: CallCenterInput, policy: { defaultRe
   if (routeEntries.length > MAX_ROUTES) throw invalid('VALIDATION_FAILED', '/routes', `at most ${MAX_ROUTES} routes`);
   for (const [routeName, route] of routeEntries) {
     slug(routeName, `/routes/${routeName}`);
-    if (!isDtmf(route.dtmf)) throw invalid('INVALID_DTMF', `/routes/${routeName}/dtmf`, '0-9 * # A-D and w/W pauses only, at most 64');
+    if ((route.dtmf === undefined) === (route.ivr === undefined)) throw invalid('INVALID_IVR', `/routes/${routeName}`, 'give exactly one of dtmf (compact) and ivr (structured)');
+    if (route.dtmf !== undefined && !isDtmf(route.dtmf)) throw invalid('INVALID_DTMF', `/routes/${routeName}/dtmf`, '0-9 * # A-D and w/W pauses only, at most 64');
+    // Checked now (steps, limits, digits); its value steps against each request's values later.
+    if (route.ivr !== undefined) parseIvrSteps(route.ivr, 'any', `/routes/${routeName}/ivr`);
     const description = route.description === undefined ? undefined : speakable(route.description, `/routes/${routeName}/description`);
-    routes[routeName] = { dtmf: route.dtmf, ...(description !== undefined ? { description } : {}) };
+    routes[routeName] = {
+      ...(route.dtmf !== undefined ? { dtmf: route.dtmf } : {}),
+      ...(route.ivr !== undefined ? { ivr: route.ivr } : {}),
+      ...(description !== undefined ? { description } : {}),
+    };
   }
   const hours = input.hours === undefined ? undefined : parseBusinessHours(input.hours, '/hours');
   let pacing: Pacing | undefined;
