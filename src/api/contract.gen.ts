@@ -936,6 +936,113 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/alerts/interests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List this key's call-alert registrations */
+        get: operations["listAlertInterests"];
+        put?: never;
+        /**
+         * Register interest in calls to (or failed calls from) a line
+         * @description `callee`: every call that reaches `line` (answered or not) is reported to `recipients` in
+         *     real time with the calling number, caller name and time, and so is each call the network
+         *     fails to complete (NETWORK_OUT_OF_ORDER, NO_ROUTE_DESTINATION, DESTINATION_OUT_OF_ORDER,
+         *     NORMAL_TEMPORARY_FAILURE, RECOVERY_ON_TIMER_EXPIRE, GATEWAY_DOWN, …). `caller`: when calls
+         *     from `line` to one of `targets` fail for a network reason, `recipients` are told who tried
+         *     and when. Recipients are verified addresses of the user (a caller may also list the SMS
+         *     numbers of its targets). Nothing is sent until the line is proven the user's: a code spoken
+         *     to it (`POST …/code`, then `…/verify`) or an operator's approval.
+         */
+        post: operations["createAlertInterest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/interests/{interestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interestId: components["parameters"]["InterestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Stop the alerts of a registration */
+        delete: operations["deleteAlertInterest"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/interests/{interestId}/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interestId: components["parameters"]["InterestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Call the line and speak a code that proves it is the user's
+         * @description The switch calls the line and speaks a six-digit code, valid 15 minutes (5 tries); a new one voids the old.
+         */
+        post: operations["sendAlertInterestCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/interests/{interestId}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interestId: components["parameters"]["InterestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Prove the line with the code it was told */
+        post: operations["verifyAlertInterest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/alerts/interests/{interestId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interestId: components["parameters"]["InterestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The operator vouches for a registration's line (OPS_TOKEN) */
+        post: operations["approveAlertInterest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1042,6 +1149,35 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ChannelAddressInput: {
+            /** @enum {string} */
+            channel: "email" | "xmpp" | "sms";
+            address: string;
+        };
+        AlertInterestInput: {
+            userId: string;
+            /** @enum {string} */
+            kind: "callee" | "caller";
+            /** @description E.164: the line called (callee) or calling (caller). */
+            line: string;
+            /** @description caller only — the lines whose failed calls are reported. */
+            targets?: string[];
+            recipients: components["schemas"]["ChannelAddressInput"][];
+        };
+        AlertInterest: {
+            id: components["schemas"]["Uuid"];
+            userId: string;
+            /** @enum {string} */
+            kind: "callee" | "caller";
+            line: string;
+            targets: string[];
+            recipients: components["schemas"]["ChannelAddressInput"][];
+            verified: boolean;
+            /** @enum {string} */
+            verifiedBy?: "code" | "operator";
+            /** Format: date-time */
+            createdAt: string;
+        };
         /**
          * @description `im`: an IM offer, then the softphone (else mobile, else home) on accept; `mobile`/`home`/`sip`: ring that destination; `voicemail`.
          * @enum {string}
@@ -2005,9 +2141,27 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_IVR" | "INVALID_IVR_VALUE" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL" | "USER_NOT_FOUND" | "CONTACT_NOT_FOUND" | "INVALID_ADDRESS" | "LOGIN_NAME_TAKEN" | "DIRECTORY_FULL" | "ADDRESS_TAKEN" | "ADDRESS_ALREADY_VERIFIED" | "ADDRESS_NOT_ON_USER" | "VERIFICATION_FAILED" | "VERIFICATION_RATE_LIMITED" | "VERIFICATION_UNAVAILABLE" | "SITE_NOT_FOUND" | "SITE_DISABLED" | "ORIGIN_NOT_ALLOWED" | "CHALLENGE_FAILED" | "CHALLENGE_REPLAYED" | "STATUS_TOKEN_INVALID" | "NUMBER_DO_NOT_CALL" | "OUTSIDE_BUSINESS_HOURS" | "VISITOR_RATE_LIMITED" | "SITE_DAILY_CAP_REACHED";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_IVR" | "INVALID_IVR_VALUE" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL" | "USER_NOT_FOUND" | "CONTACT_NOT_FOUND" | "INVALID_ADDRESS" | "LOGIN_NAME_TAKEN" | "DIRECTORY_FULL" | "ADDRESS_TAKEN" | "ADDRESS_ALREADY_VERIFIED" | "ADDRESS_NOT_ON_USER" | "VERIFICATION_FAILED" | "VERIFICATION_RATE_LIMITED" | "VERIFICATION_UNAVAILABLE" | "SITE_NOT_FOUND" | "SITE_DISABLED" | "ORIGIN_NOT_ALLOWED" | "CHALLENGE_FAILED" | "CHALLENGE_REPLAYED" | "STATUS_TOKEN_INVALID" | "NUMBER_DO_NOT_CALL" | "OUTSIDE_BUSINESS_HOURS" | "VISITOR_RATE_LIMITED" | "SITE_DAILY_CAP_REACHED" | "INTEREST_NOT_FOUND" | "INVALID_INTEREST" | "LINE_CODE_INVALID";
     };
     responses: {
+        /** @description `INTEREST_NOT_FOUND` (also for another key's registrations). */
+        AlertNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `LINE_CODE_INVALID`: wrong, expired or tried too often; ask for a new code. */
+        AlertCodeInvalid: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description `SITE_NOT_FOUND`: no site with this id for this API key, or no site with this public key. */
         SiteNotFound: {
             headers: {
@@ -2218,6 +2372,7 @@ export interface components {
         };
     };
     parameters: {
+        InterestId: components["schemas"]["Uuid"];
         /** @description The center's name (not an alias). Anything else is `404 CALL_CENTER_NOT_FOUND`. */
         CallCenterName: components["schemas"]["Slug"];
         /** @description The directory user's id. */
@@ -4030,6 +4185,180 @@ export interface operations {
                 };
             };
             404: components["responses"]["NotFound"];
+        };
+    };
+    listAlertInterests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The registrations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AlertInterest"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createAlertInterest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertInterestInput"];
+            };
+        };
+        responses: {
+            /** @description Registered (not yet verified). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertInterest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteAlertInterest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interestId: components["parameters"]["InterestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["AlertNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sendAlertInterestCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interestId: components["parameters"]["InterestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The line answered and heard the code. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        calledLine: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["AlertNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    verifyAlertInterest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interestId: components["parameters"]["InterestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Verified; alerts go out from now on. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertInterest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["AlertNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["AlertCodeInvalid"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    approveAlertInterest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interestId: components["parameters"]["InterestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Verified by the operator. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertInterest"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["AlertNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHealth: {

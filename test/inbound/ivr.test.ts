@@ -203,7 +203,17 @@ describe('inbound calls to an IM user', () => {
     await putProfile(rig, 'ada', adaProfile());
     const silent = await rig.call('+12025550101', DID, { talkMs: 0 });
     assert.equal(await rig.ended(silent), 'no-message', 'nothing said: no message kept');
-    const cut = await rig.call('+12025550104', DID, { keys: ['9'], talkMs: Number.POSITIVE_INFINITY, hangupAfterMs: 200_000 });
+    const recording = new Promise<void>((resolve) => {
+      const stop = rig.sim.onCommand((c) => {
+        if (!c.text.includes('execute-app-name: record')) return;
+        stop();
+        resolve();
+      });
+    });
+    const cut = await rig.call('+12025550104', DID, { keys: ['9'], talkMs: Number.POSITIVE_INFINITY });
+    await recording;
+    await new Promise((r) => setTimeout(r, 100)); // two simulated seconds of message
+    rig.sim.remoteHangup(cut);
     assert.equal(await rig.ended(cut), 'voicemail');
     const mails = rig.channels.sent.filter((m) => m.dedupKey.startsWith('voicemail:'));
     assert.equal(mails.length, 1);

@@ -1,6 +1,7 @@
 import { queuesModule } from '../../queues/index.js';
 import { callCentersModule } from '../../directory/call-centers/module.js';
 import { directoryModule } from '../../directory/module.js';
+import { alertsModule } from './alerts.js';
 import { inboundModule } from './inbound.js';
 import { channelsModule } from './channels.js';
 import { widgetModule } from '../../intake/widget/index.js';
@@ -19,4 +20,5 @@ export const CAPABILITY_MODULES: readonly CapabilityModule[] = [
   channelsModule,
   inboundModule,
   widgetModule,
+  alertsModule,
 ];

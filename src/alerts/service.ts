@@ -1,0 +1,92 @@
+/**
+ * Registering interest (claims 12, 13): a verified user of the owner registers a line and where
+ * alerts go; nothing is sent for the line until its ownership is proven, by a six-digit code the
+ * switch speaks to the line (POST …/code, then …/verify), or by an operator's flag.
+ */
+import type { ChannelAddress } from '../channels/types.js';
+import { CrosslineError } from '../errors.js';
+import type { Telephony } from '../telephony/types.js';
+import { randomUUID } from 'node:crypto';
+import { lineOf } from './detector.js';
+import type { InterestRegistry } from './registry.js';
+import type { Interest, InterestInput } from './types.js';
+
+export interface UserAddresses {
+  exists: boolean;
+  /** Verified addresses of the user (e-mail, JID, SMS numbers): the only allowed recipients besides the lines' own. */
+  verified: ChannelAddress[];
+}
+
+export interface AlertServiceDeps {
+  registry: InterestRegistry;
+  user: (owner: string, userId: string) => Promise<UserAddresses>;
+  telephony: () => Telephony | undefined;
+  /** Caller id the code call presents. */
+  callerId?: string;
+}
+
+const invalid = (message: string, path: string): never => {
+  throw new CrosslineError('INVALID_INTEREST', message, [{ path, message }]);
+};
+
+export class AlertService {
+  constructor(private readonly deps: AlertServiceDeps) {}
+
+  async register(input: InterestInput, owner: string): Promise<Interest> {
+    const user = await this.deps.user(owner, input.userId);
+    if (!user.exists) invalid('No user with this id.', 'userId');
+    const line = lineOf(input.line) ?? invalid('Not a valid phone number in international form.', 'line');
+    const targets = (input.targets ?? []).map((t, i) => lineOf(t) ?? invalid('Not a valid phone number.', `targets/${i}`));
+    if (input.kind === 'caller' && targets.length === 0) invalid('A caller registration names the lines whose failed calls are reported.', 'targets');
+    if (input.kind === 'callee' && targets.length > 0) invalid('Only a caller registration has targets.', 'targets');
+    if (input.recipients.length === 0) invalid('At least one recipient.', 'recipients');
+    input.recipients.forEach((r, i) => {
+      const known = user.verified.some((v) => v.channel === r.channel && v.address === r.address.toLowerCase());
+      // A caller's list may name the lines they call (their SMS numbers); anything else must be the user's own verified address.
+      const aTarget = input.kind === 'caller' && r.channel === 'sms' && targets.includes(lineOf(r.address) ?? '');
+      if (!known && !aTarget) invalid('Recipients must be verified addresses of the user (or, for a caller, the SMS numbers of the target lines).', `recipients/${i}`);
+    });
+    const recipients = input.recipients.map((r) => ({ channel: r.channel, address: r.channel === 'sms' ? (lineOf(r.address) as string) : r.address.toLowerCase() }));
+    return this.deps.registry.create({ userId: input.userId, kind: input.kind, line, targets, recipients }, owner);
+  }
+
+  /** Calls the line and speaks a new code (the line's owner types it back with verify). */
+  async sendCode(id: string, owner: string): Promise<{ calledLine: string }> {
+    const interest = await this.deps.registry.getFor(id, owner);
+    const telephony = this.deps.telephony();
+    if (telephony === undefined) throw new CrosslineError('SWITCH_UNAVAILABLE');
+    const code = await this.deps.registry.issueCode(interest);
+    const uuid = randomUUID();
+    const result = await telephony.dial({
+      uuid, endpoint: { kind: 'number', e164: interest.line, country: 'ZZ' }, ringTimeoutSec: 45,
+      ...(this.deps.callerId !== undefined ? { callerIdNumber: this.deps.callerId } : {}), tags: { alert_interest: interest.id },
+    });
+    if (result.outcome !== 'answered') throw new CrosslineError('SWITCH_COMMAND_FAILED', `The line did not answer (${result.cause}).`);
+    const spoken = code.split('').join(' ');
+    await telephony.play(uuid, { kind: 'speak', text: `Your Crossline code is ${spoken}. Again: ${spoken}.` });
+    await telephony.hangup(uuid);
+    return { calledLine: interest.line };
+  }
+
+  async verify(id: string, code: string, owner: string): Promise<Interest> {
+    const interest = await this.deps.registry.getFor(id, owner);
+    if (interest.verified) return interest;
+    if (!(await this.deps.registry.checkCode(interest, code))) throw new CrosslineError('LINE_CODE_INVALID');
+    return this.deps.registry.markVerified(interest, 'code');
+  }
+
+  /** The operator vouches for the line (ops door). */
+  async approve(id: string): Promise<Interest> {
+    const interest = await this.deps.registry.get(id);
+    if (interest === undefined) throw new CrosslineError('INTEREST_NOT_FOUND');
+    return this.deps.registry.markVerified(interest, 'operator');
+  }
+
+  list(owner: string): Promise<Interest[]> {
+    return this.deps.registry.list(owner);
+  }
+
+  async remove(id: string, owner: string): Promise<void> {
+    await this.deps.registry.remove(await this.deps.registry.getFor(id, owner));
+  }
+}
