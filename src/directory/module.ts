@@ -1,6 +1,6 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ConversationStore } from '../intake/conversation.js';
-import { MessagingIntake, type SenderLimit } from '../intake/messaging.js';
+import { MessagingIntake, messagingMetrics, type SenderLimit } from '../intake/messaging.js';
 import { CrosslineError } from '../errors.js';
 import type { CapabilityModule, ModuleContext } from '../runtime/modules/types.js';
 import { uuidv7, type RedisClient } from '../store/index.js';
@@ -45,7 +45,7 @@ function codeSendLimit(redis: RedisClient, keyPrefix: string): { consume(key: st
 }
 
 /** Builds the directory and the messaging intake over a module context (also used by tests). */
-export function buildDirectory(ctx: Pick<ModuleContext, 'config' | 'redis' | 'prefixes' | 'logger' | 'services'>): { directory: DirectoryService; messaging: MessagingIntake } {
+export function buildDirectory(ctx: Pick<ModuleContext, 'config' | 'redis' | 'prefixes' | 'logger' | 'services'> & Partial<Pick<ModuleContext, 'metrics'>>): { directory: DirectoryService; messaging: MessagingIntake } {
   const { config, redis, prefixes, logger, services } = ctx;
   const directory = new DirectoryService({
     store: new DirectoryStore(redis, prefixes.directory, MAX_PER_KIND),
@@ -67,6 +67,7 @@ export function buildDirectory(ctx: Pick<ModuleContext, 'config' | 'redis' | 'pr
     conversationTtlMinutes: config.conversationTtlMinutes,
     clock: () => new Date(),
     logger: logger.child({ part: 'messaging' }),
+    ...(ctx.metrics ? { metrics: messagingMetrics(ctx.metrics) } : {}),
   });
   return { directory, messaging };
 }

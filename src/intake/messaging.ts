@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import { normaliseText, parseNumber } from '../callbacks/request.js';
 import type { CallbackInput, CallbackService } from '../callbacks/ports.js';
 import type { Callback, Requester } from '../callbacks/types.js';
@@ -27,6 +28,26 @@ export interface MessagingDeps {
   conversationTtlMinutes: number;
   clock: () => Date;
   logger: Logger;
+  /** Counts what senders ask for and what became of the calls; no-op when absent. */
+  metrics?: MessagingMetrics;
+}
+
+export interface MessagingMetrics {
+  /** A message read as `command` (call, status, cancel, help, verify, choose, unknown; unknown-sender, rate-limited). */
+  command(command: string): void;
+  /** A call asked for by message: `accepted` by the callback domain, or `refused` (by it, or before it: no one, no time, not your number). */
+  call(outcome: 'accepted' | 'refused' | 'choice-offered'): void;
+}
+
+/** The counters of {@link MessagingMetrics} in a prom-client registry. */
+export function messagingMetrics(registry: Registry): MessagingMetrics {
+  const commands =
+    (registry.getSingleMetric('crossline_messaging_commands_total') as Counter<'command'> | undefined) ??
+    new Counter({ name: 'crossline_messaging_commands_total', help: 'Messages the messaging intake read, by command (unknown-sender and rate-limited: not read).', labelNames: ['command'], registers: [registry] });
+  const calls =
+    (registry.getSingleMetric('crossline_messaging_calls_total') as Counter<'outcome'> | undefined) ??
+    new Counter({ name: 'crossline_messaging_calls_total', help: 'Calls asked for by message, by outcome (accepted, refused, choice-offered).', labelNames: ['outcome'], registers: [registry] });
+  return { command: (command) => commands.inc({ command }), call: (outcome) => calls.inc({ outcome }) };
 }
 
 const HELP = [
@@ -129,6 +150,7 @@ export class MessagingIntake implements MessageHandler {
     const limit = await deps.senderLimit.consume(`${message.from.channel}:${message.from.address.toLowerCase()}`);
     if (!limit.allowed) {
       log.warn({ firstRefusal: limit.firstRefusal }, 'sender over its message limit');
+      deps.metrics?.command('rate-limited');
       return limit.firstRefusal ? [`You are sending messages faster than I can take them. I will read your messages again in ${limit.retryInSec} seconds.`] : [];
     }
     const sender = await deps.directory.findUserByAddress(message.from);
@@ -140,12 +162,14 @@ export class MessagingIntake implements MessageHandler {
         if (!(outcome.ok === false && outcome.reason === 'no-pending')) return [this.verifyText(outcome)];
       }
       log.info({ outcome: 'unknown-sender' }, 'message from an address no user has verified; no reply');
+      deps.metrics?.command('unknown-sender');
       return [];
     }
     const { owner, user } = sender;
     const ctx = { now: deps.clock(), timeZone: user.timeZone };
     const command = parseMessage(message, ctx);
     log.info({ owner, userId: user.id, command: command.kind }, 'message from a verified user');
+    deps.metrics?.command(command.kind);
     const state = await deps.conversations.get(owner, user.id, message.from);
     switch (command.kind) {
       case 'help':
@@ -252,6 +276,7 @@ export class MessagingIntake implements MessageHandler {
     if (resolution.kind === 'choices') {
       const pending: PendingChoice = { choices: resolution.choices, callerNumber: caller.number, ...(at ? { at: at.toISOString() } : {}), offeredAt: now.toISOString() };
       await deps.conversations.put(owner, user.id, message.from, { ...state, pending });
+      deps.metrics?.call('choice-offered');
       return `Which one do you mean?\n${this.listChoices(resolution.choices)}\nReply with the number (or "cancel"). Nothing is dialled until you do.`;
     }
     return this.place(owner, user, message, state, resolution.choice, caller.number, at);
@@ -305,10 +330,12 @@ export class MessagingIntake implements MessageHandler {
         deps.logger.info({ owner, userId: user.id, code: err.code }, 'call asked by message refused');
         const { pending: _dropped, ...rest } = state ?? {};
         await deps.conversations.put(owner, user.id, message.from, rest);
+        deps.metrics?.call('refused');
         return `${refusal(err)} Nothing was dialled.`;
       }
       throw err;
     }
+    deps.metrics?.call('accepted');
     const calleeLabel = choice.name ?? choice.label;
     await deps.conversations.put(owner, user.id, message.from, { lastCallbackId: callback.id, lastCalleeLabel: calleeLabel });
     const yours = formatNumber(callerNumber);

@@ -1,6 +1,7 @@
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import type { MessageSender, OutboundMessage } from '../../src/channels/types.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { buildDirectory } from '../../src/directory/module.js';
@@ -33,6 +34,8 @@ export interface DirectoryRig {
   sender: RecordingSender;
   directory: DirectoryService;
   messaging: MessagingIntake;
+  /** The registry the messaging metrics are in. */
+  metrics: Registry;
 }
 
 /** The directory and the messaging intake on the real Redis, under a key prefix of their own, cleaned up after the test. */
@@ -42,11 +45,12 @@ export async function directoryRig(t: TestContext, config: Partial<Config> = {})
   const fullConfig = loadConfig({}, { keyPrefix: prefix, ...config });
   const sender = new RecordingSender();
   const services: Services = { messageSender: sender };
-  const { directory, messaging } = buildDirectory({ config: fullConfig, redis, prefixes: keyPrefixes(prefix, false), logger: pino({ level: 'silent' }), services });
+  const metrics = new Registry();
+  const { directory, messaging } = buildDirectory({ config: fullConfig, redis, prefixes: keyPrefixes(prefix, false), logger: pino({ level: 'silent' }), services, metrics });
   t.after(async () => {
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   });
-  return { redis, config: fullConfig, prefix, services, sender, directory, messaging };
+  return { redis, config: fullConfig, prefix, services, sender, directory, messaging, metrics };
 }

@@ -93,6 +93,10 @@ describe('the messaging intake', () => {
     const [again] = await c.say('2');
     assert.match(again ?? '', /no list to pick number 2 from/, 'a choice is used once');
     assert.equal(c.creates().length, 1);
+    const text = await c.metrics.metrics();
+    assert.match(text, /crossline_messaging_calls_total\{outcome="choice-offered"\} 1/);
+    assert.match(text, /crossline_messaging_calls_total\{outcome="accepted"\} 1/);
+    assert.match(text, /crossline_messaging_commands_total\{command="choose"\} 3/);
   });
 
   test('a misspelt name is never dialled directly: it is offered as a choice first', async (t) => {
