@@ -1447,6 +1447,14 @@ export interface components {
                 caller?: components["schemas"]["MachineDetectionPolicy"];
                 callee?: components["schemas"]["MachineDetectionPolicy"];
             };
+            /**
+             * @description For a callee that is a call center with a queue source: the caller does not want to wait
+             *     on hold longer than this. The callback is held (`waiting-for-agent`, no worker and no
+             *     leg held) and re-evaluated until the center's expected wait is at or below it, then the
+             *     call is placed. A queue that cannot be read keeps it waiting (`queue-lookup-failed` in
+             *     the timeline); nothing is dialled on a provider error.
+             */
+            maxWaitSeconds?: number;
         };
         /**
          * @description The caller's daily window, "between 2 and 4 pm my time": attempts start only between
@@ -1624,12 +1632,13 @@ export interface components {
             items: components["schemas"]["CallCenter"][];
         };
         /**
-         * @description `scheduled` (waiting for `at` or a retry), `queued`, `calling-callee`, `callee-answered`,
+         * @description `scheduled` (waiting for `at` or a retry), `queued`, `waiting-for-agent` (held until the call
+         *     center's expected wait is at or below `maxWaitSeconds`; nothing is dialled), `calling-callee`, `callee-answered`,
          *     `calling-caller`, `bridged`; then one of the final statuses `completed`, `failed`, `canceled`.
          *     With `order: caller-first` the caller is rung first and the statuses name the parties as they are.
          * @enum {string}
          */
-        CallbackStatus: "scheduled" | "queued" | "calling-callee" | "callee-answered" | "calling-caller" | "bridged" | "completed" | "failed" | "canceled";
+        CallbackStatus: "scheduled" | "queued" | "waiting-for-agent" | "calling-callee" | "callee-answered" | "calling-caller" | "bridged" | "completed" | "failed" | "canceled";
         /**
          * @description Why a leg or the callback ended, as FreeSWITCH names it; `UNKNOWN` when the switch could not tell.
          * @enum {string}
@@ -1638,10 +1647,10 @@ export interface components {
         /** @enum {string} */
         LegRole: "callee" | "caller";
         /**
-         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it. `announcement-started`, `hangup-requested`, `bridge-requested`: intents, recorded before the command goes to the switch (a worker taking over after a crash finds out what became of one with no outcome after it before it acts; see the README, "Crash safety: resume rules"). `waiting-for-switch`: a leg is not dialled yet because the switch is at capacity; `detail` gives the reason (`SWITCH_SPS_BUDGET`, `SWITCH_SESSIONS_FULL`, `SWITCH_SLOW`, `SWITCH_CPU_LOW`, or `SWITCH_REFUSED` when the switch refused the leg at once); it uses up no attempt. `waiting-for-hours`: a callback to a call center waits for the center to open or for the caller's window (`detail` gives the time; status `scheduled`, `nextAttemptAt` set). `waiting-for-pacing`: it waits for the center's pacing (`detail`: `CALL_CENTER_IN_PROGRESS_LIMIT`, `CALL_CENTER_ORIGINATE_RATE` or `CALL_CENTER_LINE`, and how many are ahead); neither uses up an attempt or holds a worker. `rescheduled`: moved by PATCH. `ivr-prompt-ended` / `ivr-prompt-timeout`: a `waitForSilence` step heard its prompt end, or reached its limit and went on. `machine-detection`: the verdict (`person`, `machine` or `unknown`, with the greeting heard) of answering-machine detection; `machine-message-left`: the message was spoken after the beep. `party-confirmed` / `party-not-confirmed`: press-1 confirmation. A leg with such a check records `leg-answered` with the detail "checking" first; the callee counts as answered (`callee-answered`) only once it passed.
+         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it. `announcement-started`, `hangup-requested`, `bridge-requested`: intents, recorded before the command goes to the switch (a worker taking over after a crash finds out what became of one with no outcome after it before it acts; see the README, "Crash safety: resume rules"). `waiting-for-switch`: a leg is not dialled yet because the switch is at capacity; `detail` gives the reason (`SWITCH_SPS_BUDGET`, `SWITCH_SESSIONS_FULL`, `SWITCH_SLOW`, `SWITCH_CPU_LOW`, or `SWITCH_REFUSED` when the switch refused the leg at once); it uses up no attempt. `waiting-for-hours`: a callback to a call center waits for the center to open or for the caller's window (`detail` gives the time; status `scheduled`, `nextAttemptAt` set). `waiting-for-pacing`: it waits for the center's pacing (`detail`: `CALL_CENTER_IN_PROGRESS_LIMIT`, `CALL_CENTER_ORIGINATE_RATE` or `CALL_CENTER_LINE`, and how many are ahead); neither uses up an attempt or holds a worker. `rescheduled`: moved by PATCH. `ivr-prompt-ended` / `ivr-prompt-timeout`: a `waitForSilence` step heard its prompt end, or reached its limit and went on. `machine-detection`: the verdict (`person`, `machine` or `unknown`, with the greeting heard) of answering-machine detection; `machine-message-left`: the message was spoken after the beep. `party-confirmed` / `party-not-confirmed`: press-1 confirmation. A leg with such a check records `leg-answered` with the detail "checking" first; the callee counts as answered (`callee-answered`) only once it passed. `waiting-for-agent`: the call center's expected wait is longer than `maxWaitSeconds` (`detail` gives both); `agent-near`: it came down to it and the call is placed; `queue-lookup-failed`: the queue could not be read (`detail` says why), the callback keeps waiting and nothing is dialled.
          * @enum {string}
          */
-        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "waiting-for-switch" | "waiting-for-hours" | "waiting-for-pacing" | "rescheduled" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "ivr-prompt-ended" | "ivr-prompt-timeout" | "machine-detection" | "machine-message-left" | "party-confirmed" | "party-not-confirmed" | "announcement-started" | "hangup-requested" | "bridge-requested" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
+        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "waiting-for-switch" | "waiting-for-hours" | "waiting-for-pacing" | "rescheduled" | "waiting-for-agent" | "agent-near" | "queue-lookup-failed" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "ivr-prompt-ended" | "ivr-prompt-timeout" | "machine-detection" | "machine-message-left" | "party-confirmed" | "party-not-confirmed" | "announcement-started" | "hangup-requested" | "bridge-requested" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
         /**
          * Format: date-time
          * @description UTC, ISO 8601.
@@ -1724,6 +1733,7 @@ export interface components {
                 /** @enum {string} */
                 order: "callee-first" | "caller-first";
                 window?: components["schemas"]["CallWindow"];
+                maxWaitSeconds?: number;
             };
             attempts: components["schemas"]["Attempt"][];
             timeline: components["schemas"]["TimelineEntry"][];

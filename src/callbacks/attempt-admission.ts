@@ -41,7 +41,13 @@ export const pacingLeaseMs = (callback: Callback): number => 2 * callback.reques
  * changes). Only a new attempt is checked: one already begun (a takeover, a wait for the switch)
  * goes on.
  */
-export async function admitAttempt(deps: AdmissionDeps, callback: Callback, attemptNumber: number): Promise<AttemptOutcome | undefined> {
+export async function admitAttempt(
+  deps: AdmissionDeps,
+  callback: Callback,
+  attemptNumber: number,
+  /** A further hold checked once the center is open, before a pacing slot is taken (an agent near). */
+  beforePacing?: () => Promise<AttemptOutcome | undefined>,
+): Promise<AttemptOutcome | undefined> {
   if (isFinal(callback.status)) return undefined;
   const callbackId = callback.id;
   const ref = callback.request.callee.callCenter;
@@ -67,6 +73,8 @@ export async function admitAttempt(deps: AdmissionDeps, callback: Callback, atte
       return waitFor('call-center-hours', wakeAt - now);
     }
   }
+  const heldBefore = await beforePacing?.();
+  if (heldBefore) return heldBefore;
   if (center?.pacing && deps.pacer) {
     const decision = await deps.pacer.acquire(callback.owner, center.name, callbackId, center.pacing, pacingLeaseMs(callback));
     if (!decision.granted) {

@@ -5,6 +5,7 @@ import { CrosslineError, isCrosslineError } from '../errors.js';
 import { parseHangupCause, type DialRequest, type HangupCause, type LegResult, type Telephony } from '../telephony/types.js';
 import { admitAttempt, releasePacing, renewPacing, retryDueAt } from './attempt-admission.js';
 import { calleeEndpointFor } from './call-center.js';
+import { holdForAgent, type AgentWaitDeps } from './agent-wait.js';
 import { factsOf, inConversation, settleConversation } from './call-end.js';
 import type { LegFactsRepository } from './ports.js';
 import { decideResume, type LegEvidence, type LegFinding, type ResumeDecision } from './resume.js';
@@ -58,6 +59,8 @@ export interface FlowDeps {
   callCenters?: CallCenterDirectory;
   /** Per-center pacing shared by every worker. @defaultValue none: not paced */
   pacer?: CallCenterPacer;
+  /** Holding a maxWaitSeconds callback until an agent is near. @defaultValue none: never held */
+  agentWait?: AgentWaitDeps['agentWait'];
   clock: () => Date;
   logger: Logger;
 }
@@ -129,8 +132,9 @@ export async function runAttempt(deps: FlowDeps, callbackId: string, attemptNumb
   const callback = await deps.repository.get(callbackId);
   if (!callback || isFinal(callback.status)) return DONE;
   if (inConversation(callback, attemptNumber)) return reconcileConversation(deps, callbackId, attemptNumber);
-  // A call center's hours and pacing (and the caller's window) may hold a new attempt back.
-  const held = await admitAttempt(deps, callback, attemptNumber);
+  // A call center's hours and pacing (and the caller's window) may hold a new attempt back; between
+  // the two, a maxWaitSeconds callback waits for an agent to be near (before it takes a pacing slot).
+  const held = await admitAttempt(deps, callback, attemptNumber, () => holdForAgent(deps, callback, attemptNumber));
   if (held) return held;
   let bridged: boolean;
   try {

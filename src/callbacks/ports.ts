@@ -52,6 +52,8 @@ export interface CallbackInput {
   callerId?: string;
   webhook?: string;
   order?: 'callee-first' | 'caller-first';
+  /** Hold the callback until the call center's expected wait is at most this many seconds. */
+  maxWaitSeconds?: number;
 }
 
 /** What an intake other than the public REST body adds to a request. */

@@ -138,6 +138,9 @@ export function parseCallbackInput(input: CallbackInput, policy: RequestPolicy, 
   assertWithin(input.ringTimeout, 5, 120, '/ringTimeout');
   assertWithin(input.retry?.maxAttempts, 1, 10, '/retry/maxAttempts');
   assertWithin(input.retry?.delaySeconds, 0, 86_400, '/retry/delaySeconds');
+  if (input.maxWaitSeconds !== undefined && !(Number.isInteger(input.maxWaitSeconds) && input.maxWaitSeconds >= MAX_WAIT_BOUNDS[0] && input.maxWaitSeconds <= MAX_WAIT_BOUNDS[1])) {
+    throw invalid('INVALID_MAX_WAIT', '/maxWaitSeconds', `a whole number of seconds from ${MAX_WAIT_BOUNDS[0]} to ${MAX_WAIT_BOUNDS[1]}`);
+  }
   const at = input.at === undefined ? undefined : parseAt(input.at, now, policy.maxScheduleDays);
   const callerId = input.callerId === undefined ? undefined : parseNumber(input.callerId, policy.defaultRegion, '/callerId', 'INVALID_CALLER_ID').e164;
   return {
@@ -158,5 +161,9 @@ export function parseCallbackInput(input: CallbackInput, policy: RequestPolicy, 
     order: input.order ?? 'callee-first',
     ...(values !== undefined ? { values } : {}),
     ...(humanCheck !== undefined ? { humanCheck } : {}),
+    ...(input.maxWaitSeconds !== undefined ? { maxWaitSec: input.maxWaitSeconds } : {}),
   };
 }
+
+/** maxWaitSeconds: 0 would never ring; more than an hour on hold is not what anyone asks for. */
+export const MAX_WAIT_BOUNDS = [10, 3600] as const;

@@ -62,6 +62,12 @@ export class DefaultCallbackService implements CallbackService {
     const { input: resolved, center, ref } = await this.resolveCallee(input, owner);
     const request = parseCallbackInput(resolved, deps.policy, now);
     if (ref) request.callee.callCenter = ref;
+    // maxWaitSeconds waits on a queue: a plain number, or a center without a queue source, has none.
+    if (request.maxWaitSec !== undefined && (!center || center.queue.type === 'none')) {
+      throw new CrosslineError('INVALID_MAX_WAIT', 'maxWaitSeconds needs a callee that is a call center with a queue source.', [
+        { path: '/maxWaitSeconds', message: center ? `call center ${center.name} has no queue source (queue.type none)` : 'only for callee.callCenter' },
+      ]);
+    }
     if (input.window !== undefined) request.window = parseCallWindow(input.window, '/window');
     assertCallerIdAllowed(request.callerId, owner, deps.policy.callerIds);
     if (request.webhook !== undefined) await deps.webhookGuard(request.webhook);
@@ -230,7 +236,7 @@ export class DefaultCallbackService implements CallbackService {
   async cancel(id: string, owner: string): Promise<Callback> {
     const callback = await this.get(id, owner);
     if (isFinal(callback.status)) throw new CrosslineError('CALLBACK_FINISHED', `Callback ${id} is already ${callback.status}.`);
-    if (callback.status === 'scheduled' || callback.status === 'queued') {
+    if (callback.status === 'scheduled' || callback.status === 'queued' || callback.status === 'waiting-for-agent') {
       const removed = await this.deps.scheduler.remove(id, callback.attempts.length + 1);
       // A callback waiting in a call center's line gives its place up at once.
       const ref = callback.request.callee.callCenter;

@@ -9,8 +9,9 @@ import type { Callback, CallbackStatus, TimelineEntry } from './types.js';
  * Any active status may fall back to scheduled/queued (a retry is due) or end failed/canceled.
  */
 const TRANSITIONS: Readonly<Record<CallbackStatus, readonly CallbackStatus[]>> = {
-  scheduled: ['queued', 'calling-callee', 'calling-caller', 'failed', 'canceled'],
-  queued: ['calling-callee', 'calling-caller', 'scheduled', 'failed', 'canceled'],
+  scheduled: ['queued', 'waiting-for-agent', 'calling-callee', 'calling-caller', 'failed', 'canceled'],
+  queued: ['waiting-for-agent', 'calling-callee', 'calling-caller', 'scheduled', 'failed', 'canceled'],
+  'waiting-for-agent': ['queued', 'calling-callee', 'calling-caller', 'scheduled', 'failed', 'canceled'],
   'calling-callee': ['callee-answered', 'scheduled', 'queued', 'failed', 'canceled'],
   'callee-answered': ['calling-caller', 'bridged', 'scheduled', 'queued', 'failed', 'canceled'],
   'calling-caller': ['calling-callee', 'bridged', 'scheduled', 'queued', 'failed', 'canceled'],

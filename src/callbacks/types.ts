@@ -90,11 +90,18 @@ export interface CallbackRequest {
   values?: Record<string, string>;
   /** Per leg: press-1 confirmation and answering-machine detection before the leg counts as answered. */
   humanCheck?: { caller?: HumanCheck; callee?: HumanCheck };
+  /**
+   * The caller does not want to wait on hold longer than this: the callback waits
+   * (`waiting-for-agent`) until the call center's expected wait is at or below it. Seconds.
+   */
+  maxWaitSec?: number;
 }
 
 export type CallbackStatus =
   | 'scheduled'
   | 'queued'
+  /** Held until the call center's expected wait is at or below the request's maxWaitSeconds; no leg exists. */
+  | 'waiting-for-agent'
   | 'calling-callee'
   | 'callee-answered'
   | 'calling-caller'
@@ -157,6 +164,15 @@ export type TimelineEvent =
   | 'waiting-for-pacing'
   /** PATCH moved a callback that had not started (detail: the new time). */
   | 'rescheduled'
+  /**
+   * The call center's expected wait is longer than the caller's maxWaitSeconds (detail: the
+   * figures); nothing is dialled and no worker is held until it is not.
+   */
+  | 'waiting-for-agent'
+  /** The expected wait came down to maxWaitSeconds (detail: the figures): the call is placed now. */
+  | 'agent-near'
+  /** The call center's queue could not be read (detail: why); the callback keeps waiting, nothing is dialled. */
+  | 'queue-lookup-failed'
   | 'leg-dialing'
   | 'leg-answered'
   | 'leg-failed'

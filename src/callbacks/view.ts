@@ -39,6 +39,7 @@ export interface CallbackView {
     callerId?: string;
     webhook?: string;
     order: Callback['request']['order'];
+    maxWaitSeconds?: number;
   };
   attempts: Array<{
     number: number;
@@ -87,6 +88,7 @@ export function toCallbackView(cb: Callback): CallbackView {
       ...(r.callerId !== undefined ? { callerId: r.callerId } : {}),
       ...(r.webhook !== undefined ? { webhook: r.webhook } : {}),
       order: r.order,
+      ...(r.maxWaitSec !== undefined ? { maxWaitSeconds: r.maxWaitSec } : {}),
     },
     attempts: cb.attempts.map((a) => ({
       number: a.number,

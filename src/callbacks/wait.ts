@@ -11,9 +11,10 @@
  * What a sleeping job waits for; its job data records it. `call-end`: a bridged conversation;
  * `switch-capacity`: the switch's originate budget, before the first leg of an attempt is dialled;
  * `call-center-hours`: a call center's opening (or the caller's window); `call-center-pacing`: a
- * call center's pacing (in-progress limit, originates a minute), before a new attempt starts.
+ * call center's pacing (in-progress limit, originates a minute), before a new attempt starts;
+ * `agent`: the call center's expected wait to come down to the caller's maxWaitSeconds.
  */
-export type WaitStep = 'call-end' | 'switch-capacity' | 'call-center-hours' | 'call-center-pacing';
+export type WaitStep = 'call-end' | 'switch-capacity' | 'call-center-hours' | 'call-center-pacing' | 'agent';
 
 export interface Wait {
   step: WaitStep;

@@ -217,6 +217,19 @@ export interface Config {
    * on (it records an end no worker heard), ms. @defaultValue 30000
    */
   callEndReconcileMs: number;
+  /**
+   * A maxWaitSeconds callback held for an agent looks at its call center's queue again after at
+   * least / at most this long, ms (sooner as the expected wait nears what the caller accepts).
+   * @defaultValue 5000 / 60000
+   */
+  agentWaitRecheckMinMs: number;
+  agentWaitRecheckMaxMs: number;
+  /** Longest a callback is held for an agent before it fails (ALLOTTED_TIMEOUT), minutes. @defaultValue 240 */
+  agentWaitMaxHoldMinutes: number;
+  /** Handle time a call-center queue's expected wait assumes before Crossline has seen a call end, s. @defaultValue 300 */
+  queueDefaultHandleSeconds: number;
+  /** How long a call center's HTTP queue provider has to answer, ms. @defaultValue 3000 */
+  queueProviderTimeoutMs: number;
   /** Simulator time scale for the embedded default (0.1 = ten times faster). @defaultValue 1 */
   simulatorTimeScale: number;
   /** Calls to IM users (src/inbound): the outbound-socket server, media files and links, limits. */
@@ -346,6 +359,11 @@ const schema = {
     WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
     JOB_LOCK_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 30000 },
     CALL_END_RECONCILE_MS: { type: 'integer', minimum: 50, maximum: 3600000, default: 30000 },
+    AGENT_WAIT_RECHECK_MIN_MS: { type: 'integer', minimum: 50, maximum: 600000, default: 5000 },
+    AGENT_WAIT_RECHECK_MAX_MS: { type: 'integer', minimum: 50, maximum: 3600000, default: 60000 },
+    AGENT_WAIT_MAX_HOLD_MINUTES: { type: 'integer', minimum: 1, maximum: 1440, default: 240 },
+    QUEUE_DEFAULT_HANDLE_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
+    QUEUE_PROVIDER_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 30000, default: 3000 },
     SIMULATOR_TIME_SCALE: { type: 'number', exclusiveMinimum: 0, maximum: 100, default: 1 },
     EMAIL_ADDRESS: { type: 'string', pattern: '^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}$', default: 'crossline@localhost' },
     SMTP_ENABLED: { enum: ['true', 'false', '1', '0'], default: 'true' },
@@ -547,6 +565,11 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     workerConcurrency: Number(v.WORKER_CONCURRENCY),
     jobLockMs: Number(v.JOB_LOCK_MS),
     callEndReconcileMs: Number(v.CALL_END_RECONCILE_MS),
+    agentWaitRecheckMinMs: Number(v.AGENT_WAIT_RECHECK_MIN_MS),
+    agentWaitRecheckMaxMs: Math.max(Number(v.AGENT_WAIT_RECHECK_MIN_MS), Number(v.AGENT_WAIT_RECHECK_MAX_MS)),
+    agentWaitMaxHoldMinutes: Number(v.AGENT_WAIT_MAX_HOLD_MINUTES),
+    queueDefaultHandleSeconds: Number(v.QUEUE_DEFAULT_HANDLE_SECONDS),
+    queueProviderTimeoutMs: Number(v.QUEUE_PROVIDER_TIMEOUT_MS),
     simulatorTimeScale: Number(v.SIMULATOR_TIME_SCALE),
     inbound: {
       socketPort: v.INBOUND_SOCKET_PORT === undefined ? undefined : Number(v.INBOUND_SOCKET_PORT),

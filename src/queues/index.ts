@@ -1,5 +1,6 @@
 /** Queue-time lookup for call centers: providers, observations, Crossline's expected wait, the route. */
-export { queuesModule, DEFAULT_HANDLE_SECONDS, PROVIDER_TIMEOUT_MS } from './module.js';
+export { queuesModule } from './module.js';
+export { callCenterNameOf, queueNearness } from './nearness.js';
 export { QueueService } from './service.js';
 export { estimateWait, type Estimate, type QueueHistory, type QueueNow, type WaitSample } from './ewt.js';
 export type { CallCenterQueueSources } from './routes.js';

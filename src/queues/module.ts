@@ -14,10 +14,6 @@ import { HttpQueueProvider } from './providers/http.js';
 import { queueRoutes } from './routes.js';
 import { QueueService } from './service.js';
 
-/** Handle time assumed for a queue before Crossline has seen one of its calls end, s. */
-export const DEFAULT_HANDLE_SECONDS = 300;
-/** How long a third-party ACD has to answer, ms. */
-export const PROVIDER_TIMEOUT_MS = 3000;
 
 const isQueueSwitch = (t: Telephony | undefined): t is Telephony & QueueSwitch =>
   t !== undefined && typeof (t as Partial<QueueSwitch>).queueStatus === 'function' && typeof (t as Partial<QueueSwitch>).onQueueEvent === 'function';
@@ -30,14 +26,14 @@ export const queuesModule: CapabilityModule = {
     const allowPrivate = ctx.config.webhookAllowPrivate;
     const queues = new QueueService({
       freeswitch: new FreeswitchQueueProvider(switchOf),
-      http: new HttpQueueProvider({ lookup: createGuardedLookup({ allowPrivate }), allowPrivate, timeoutMs: PROVIDER_TIMEOUT_MS }),
+      http: new HttpQueueProvider({ lookup: createGuardedLookup({ allowPrivate }), allowPrivate, timeoutMs: ctx.config.queueProviderTimeoutMs }),
       observations,
-      defaultHandleSeconds: DEFAULT_HANDLE_SECONDS,
+      defaultHandleSeconds: ctx.config.queueDefaultHandleSeconds,
       clock: () => new Date(),
     });
     ctx.services.queues = queues;
     const queueSwitch = switchOf();
-    const stop = ctx.roles.workers && queueSwitch ? startQueueMonitor({ queues: queueSwitch, observations, defaultHandleSeconds: DEFAULT_HANDLE_SECONDS, logger: ctx.logger.child({ module: 'queues' }) }) : undefined;
+    const stop = ctx.roles.workers && queueSwitch ? startQueueMonitor({ queues: queueSwitch, observations, defaultHandleSeconds: ctx.config.queueDefaultHandleSeconds, logger: ctx.logger.child({ module: 'queues' }) }) : undefined;
     const http = ctx.roles.api ? [{ door: 'api-key' as const, path: '/v1/call-centers', router: queueRoutes({ api: ctx.api, queues, sources: () => ctx.services.callCenterQueueSources }) }] : [];
     return Promise.resolve({
       http,

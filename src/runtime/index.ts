@@ -33,6 +33,7 @@ import {
 } from '../store/index.js';
 import { LegFactsStore } from '../store/leg-facts.js';
 import { EslTelephony } from '../telephony/index.js';
+import { callCenterNameOf, queueNearness } from '../queues/index.js';
 import type { TelephonyStatus } from '../telephony/types.js';
 import { loadOpenApi } from '../api/index.js';
 import { CAPABILITY_MODULES, type CapabilityModule, type HttpMount, type ModuleContext, type Roles, type Services } from './modules/index.js';
@@ -184,6 +185,13 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         legFacts: new LegFactsStore(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 }),
         callCenters,
         pacer,
+        // Read at each look: the queues module and the call-center directory start after the worker.
+        agentWait: {
+          nearness: queueNearness({ queues: () => services.queues, sources: () => services.callCenterQueueSources, callCenterOf: callCenterNameOf }),
+          recheckMinMs: config.agentWaitRecheckMinMs,
+          recheckMaxMs: config.agentWaitRecheckMaxMs,
+          maxHoldMs: config.agentWaitMaxHoldMinutes * 60_000,
+        },
         clock: () => new Date(),
         logger: logger.child({ component: 'flow' }),
       };

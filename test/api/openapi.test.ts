@@ -15,7 +15,7 @@ const enumOf = (name: string): string[] => (schemas[name]?.enum as string[] | un
 
 // Records keyed by the TypeScript unions: the compiler fails here when a member is added or removed.
 const STATUSES: Record<CallbackStatus, true> = {
-  scheduled: true, queued: true, 'calling-callee': true, 'callee-answered': true, 'calling-caller': true,
+  scheduled: true, queued: true, 'waiting-for-agent': true, 'calling-callee': true, 'callee-answered': true, 'calling-caller': true,
   bridged: true, completed: true, failed: true, canceled: true,
 };
 const EVENTS: Record<TimelineEvent, true> = {
@@ -24,6 +24,7 @@ const EVENTS: Record<TimelineEvent, true> = {
   'caller-no-answer-message-played': true,
   'ivr-prompt-ended': true, 'ivr-prompt-timeout': true, 'machine-detection': true, 'machine-message-left': true,
   'party-confirmed': true, 'party-not-confirmed': true,
+  'waiting-for-agent': true, 'agent-near': true, 'queue-lookup-failed': true,
   'announcement-started': true,
   'hangup-requested': true,
   'bridge-requested': true, bridged: true, 'attempt-failed': true, 'retry-scheduled': true,

@@ -107,6 +107,13 @@ describe('parsing a callback request', () => {
     rejects({ ...base, webhook: 'ftp://example.com/' }, 'INVALID_WEBHOOK_URL', '/webhook');
     rejects({ ...base, webhook: 'https://user:pw@example.com/' }, 'INVALID_WEBHOOK_URL', '/webhook');
   });
+
+  it('refuses a maxWaitSeconds of 0, of a year or not whole, and keeps one in bounds', () => {
+    rejects({ ...base, maxWaitSeconds: 0 }, 'INVALID_MAX_WAIT', '/maxWaitSeconds');
+    rejects({ ...base, maxWaitSeconds: 365 * 86_400 }, 'INVALID_MAX_WAIT', '/maxWaitSeconds');
+    rejects({ ...base, maxWaitSeconds: 90.5 }, 'INVALID_MAX_WAIT', '/maxWaitSeconds');
+    assert.equal(parseCallbackInput({ ...base, maxWaitSeconds: 120 }, policy, now).maxWaitSec, 120);
+  });
 });
 
 describe('the toll-fraud policy', () => {
