@@ -35,8 +35,5 @@ export function queueNearness(deps: NearnessDeps): AgentNearness {
  * `callCenter: {name, route, numbers}`); undefined for a plain number or SIP URI.
  */
 export function callCenterNameOf(callback: Callback): string | undefined {
-  const ref: unknown = (callback.request.callee as { callCenter?: unknown }).callCenter;
-  if (typeof ref !== 'object' || ref === null) return undefined;
-  const name = (ref as { name?: unknown }).name;
-  return typeof name === 'string' ? name : undefined;
+  return callback.request.callee.callCenter?.name;
 }

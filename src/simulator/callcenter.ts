@@ -104,7 +104,8 @@ interface Member {
   joined: number;
   /** Real ms, for ordering members that joined in the same second. */
   joinedMs: number;
-  state: 'Waiting' | 'Trying' | 'Answered';
+  state: 'Waiting' | 'Trying' | 'Answered' | 'Abandoned';
+  abandonedEpoch: number;
   agent: Agent | undefined;
   extension: string;
   variables: Header[];
@@ -125,6 +126,8 @@ const DEFAULT_AGENT: QueueAgent = {
 
 /** The offer follows the agent becoming free by about this much (80 ms in the capture). */
 const OFFER_DELAY_MS = 80;
+/** discard-abandoned-after of the test switch's queue, simulated ms. */
+const DISCARD_ABANDONED_AFTER_MS = 60_000;
 /** From bridge-agent-start to `In a queue call` (the CHANNEL_BRIDGE in between): ~45 ms in the capture. */
 const IN_CALL_DELAY_MS = 45;
 /** Where mod_callcenter fires each event from (p-callcenter). */
@@ -138,6 +141,8 @@ const SITES: Record<string, readonly [string, number]> = {
   'bridge-agent-start': ['outbound_agent_thread_run', 1934],
   'bridge-agent-end': ['outbound_agent_thread_run', 2062],
   'member-queue-end': ['outbound_agent_thread_run', 2098],
+  // An abandon is reported by the member's own thread (checked on the real switch).
+  'member-queue-end/cancel': ['callcenter_function', 3274],
   presence: ['cc_send_presence', 3392],
 };
 
@@ -187,7 +192,7 @@ export class CallCenter {
       uuid: randomUUID(), sessionUuid: hooks.sessionUuid ?? randomUUID(), queue, cidNumber: spec.cidNumber, cidName: spec.cidName,
       baseScore: spec.baseScore ?? 0, joined: Math.floor(now / 1000), joinedMs: now, state: 'Waiting', agent: undefined,
       extension: spec.extension ?? '7000', variables: [...(spec.variables ?? [])], createdMicros: nowMicros(), bridgeEpoch: 0,
-      cancelTalk: undefined, onBridge: hooks.onBridge,
+      cancelTalk: undefined, onBridge: hooks.onBridge, abandonedEpoch: 0,
     };
     this.fixed.delete(queue);
     this.members.push(member);
@@ -206,21 +211,25 @@ export class CallCenter {
    * ends). Unknown sessions are ignored.
    */
   leave(sessionUuid: string): void {
-    const member = this.members.find((m) => m.sessionUuid === sessionUuid);
+    const member = this.members.find((m) => m.sessionUuid === sessionUuid && m.state !== 'Abandoned');
     if (!member) return;
     if (member.state === 'Answered' && member.agent) {
       this.endCall(member, member.agent);
       return;
     }
-    this.remove(member);
+    // Abandoned members stay listed (session_uuid emptied) until discard-abandoned-after (60 s), as on the real switch.
+    member.state = 'Abandoned';
+    member.abandonedEpoch = epoch();
+    this.ctx?.clock.after(DISCARD_ABANDONED_AFTER_MS, () => this.remove(member));
     if (member.agent) this.freeAgent(member.agent, false);
+    member.agent = undefined;
     this.fire('member-queue-end', this.memberLegData(member, true), [
       ['CC-Queue', member.queue], ['CC-Action', 'member-queue-end'], ['CC-Member-Leaving-Time', String(epoch())],
       ['CC-Member-Joined-Time', String(member.joined)], ['CC-Cause', 'Cancel'], ['CC-Cancel-Reason', 'BREAK_OUT'],
       ['CC-Member-UUID', member.uuid], ['CC-Member-Session-UUID', member.sessionUuid],
       ['CC-Member-CID-Name', member.cidName], ['CC-Member-CID-Number', member.cidNumber],
-    ]);
-    this.presence(member.queue);
+    ], 'member-queue-end/cancel');
+    this.membersCount(member.queue);
   }
 
   /** The agent hangs up the call it is on (or the test makes it). */
@@ -240,16 +249,16 @@ export class CallCenter {
       const agents = fixed.agents ?? [DEFAULT_AGENT];
       if (action === 'count' && what === 'members') return `${fixed.waiting}\n`;
       if (action === 'count' && what === 'agents') return `${agents.length}\n`;
-      if (action === 'list' && what === 'agents') return [AGENT_COLUMNS, ...agents.map(fixedAgentRow), '+OK', ''].join('\n');
-      if (action === 'list' && what === 'members') return [MEMBER_COLUMNS, '+OK', ''].join('\n');
+      if (action === 'list' && what === 'agents') return table(AGENT_COLUMNS, agents.map(fixedAgentRow));
+      if (action === 'list' && what === 'members') return table(MEMBER_COLUMNS, []);
       return '-ERR Unknown Command!\n';
     }
     const members = this.members.filter((m) => m.queue === queue);
     const agents = [...this.agents.values()].filter((a) => a.queues.has(queue));
     if (action === 'count' && what === 'members') return `${members.length}\n`;
     if (action === 'count' && what === 'agents') return `${agents.length}\n`;
-    if (action === 'list' && what === 'agents') return [AGENT_COLUMNS, ...agents.map(agentRow), '+OK', ''].join('\n');
-    if (action === 'list' && what === 'members') return [MEMBER_COLUMNS, ...members.map(memberRow), '+OK', ''].join('\n');
+    if (action === 'list' && what === 'agents') return table(AGENT_COLUMNS, agents.map(agentRow));
+    if (action === 'list' && what === 'members') return table(MEMBER_COLUMNS, members.map(memberRow));
     return '-ERR Unknown Command!\n';
   }
 
@@ -386,14 +395,14 @@ export class CallCenter {
   }
 
   private membersCount(queue: string): void {
-    const count = this.members.filter((m) => m.queue === queue).length;
+    const count = this.members.filter((m) => m.queue === queue && m.state !== 'Abandoned').length;
     this.fire('members-count', [], [['CC-Queue', queue], ['CC-Action', 'members-count'], ['CC-Count', String(count)], ['CC-Selection', 'Single-Queue']]);
   }
 
   /** PRESENCE_IN with mod_callcenter's lower-case headers. */
   private presence(queue: string): void {
     if (!this.ctx) return;
-    const waiting = this.members.filter((m) => m.queue === queue && m.state !== 'Answered').length;
+    const waiting = this.members.filter((m) => m.queue === queue && (m.state === 'Waiting' || m.state === 'Trying')).length;
     const event = this.ctx.factory.create('PRESENCE_IN');
     retarget(event.headers, SITES.presence);
     event
@@ -407,10 +416,10 @@ export class CallCenter {
   }
 
   /** One CUSTOM callcenter::info event: core headers, channel data if any, then the CC-* headers last. */
-  private fire(action: string, channelData: readonly Header[], cc: readonly Header[]): void {
+  private fire(action: string, channelData: readonly Header[], cc: readonly Header[], site: string = action): void {
     if (!this.ctx) return;
     const event = this.ctx.factory.create('CUSTOM', [['Event-Subclass', 'callcenter::info']]);
-    retarget(event.headers, SITES[action]);
+    retarget(event.headers, SITES[site]);
     event.addAll(channelData).addAll(cc);
 
     this.ctx.fire(event);
@@ -479,6 +488,11 @@ export class CallCenter {
   }
 }
 
+/** A `list` reply: the header row comes with the first data row, so an empty list is `+OK` alone (as on the real switch). */
+function table(columns: string, rows: string[]): string {
+  return rows.length === 0 ? '+OK\n' : [columns, ...rows, '+OK', ''].join('\n');
+}
+
 /** Members are served by score, highest first: base_score + seconds in the queue. */
 function score(member: Member, nowMs: number): number {
   return member.baseScore + Math.floor(nowMs / 1000) - member.joined;
@@ -498,8 +512,9 @@ function retarget(headers: Header[], site: readonly [string, number] | undefined
 function memberRow(m: Member): string {
   const now = Date.now();
   const serving = m.agent && m.state !== 'Waiting' ? [m.agent.name, 'single_box'] : ['', ''];
+  const session = m.state === 'Abandoned' ? '' : m.sessionUuid;
   return [
-    m.queue, 'single_box', m.uuid, m.sessionUuid, m.cidNumber, m.cidName, String(m.joined), String(m.joined), '0', String(m.bridgeEpoch), '0',
+    m.queue, 'single_box', m.uuid, session, m.cidNumber, m.cidName, String(m.joined), String(m.joined), '0', String(m.bridgeEpoch), String(m.abandonedEpoch),
     String(m.baseScore), '0', ...serving, m.state, String(score(m, now)),
   ].join('|');
 }
@@ -508,7 +523,7 @@ function agentRow(a: Agent): string {
   return [
     a.name, 'single_box', '', 'callback', a.contact, a.status, a.state, '3', String(a.wrapUpSec), '10', '60', '0',
     String(a.lastBridgeStart), String(a.lastBridgeEnd), String(a.lastOffered), String(a.lastStatusChange), '0',
-    String(a.callsAnswered), String(a.talkTime), String(Math.floor(a.readyAt / 1000)), '0',
+    String(a.callsAnswered), String(a.talkTime), '0', '0',
   ].join('|');
 }
 

@@ -21,7 +21,7 @@ export interface QueueMember {
   /** When it joined, epoch seconds. */
   joinedEpoch: number;
   baseScore: number;
-  /** `Waiting`, `Trying` (being offered) or `Answered`. */
+  /** `Waiting`, `Trying` (being offered), `Answered`, or `Abandoned` (kept for discard-abandoned-after). */
   state: string;
   servingAgent?: string;
 }
@@ -34,8 +34,10 @@ export interface QueueAgentRow {
   /** `Waiting`, `Receiving`, `In a queue call`, `Idle`. */
   state: string;
   wrapUpSeconds: number;
-  /** Epoch seconds before which the agent is in wrap-up (ready_time). */
+  /** Epoch seconds before which the agent is not offered calls (ready_time: reject and busy delays; 0 when none). */
   readyEpoch: number;
+  /** When its last queue call ended, epoch seconds: it is in wrap-up until this plus wrapUpSeconds. */
+  lastBridgeEndEpoch: number;
 }
 
 export interface QueueStatus {
@@ -77,12 +79,14 @@ export const listMembersCommand = (queue: string): string => `callcenter_config 
 export const listAgentsCommand = (queue: string): string => `callcenter_config queue list agents ${checkQueue(queue)}`;
 
 /**
- * A `queue list …` reply: a header row, data rows, `+OK`. A reply that does not look like one
- * (`-ERR …`, an unknown queue's empty table is fine) is SWITCH_COMMAND_FAILED.
+ * A `queue list …` reply: a header row, data rows, `+OK`; an empty list is `+OK` alone (checked on
+ * the real switch). A reply that does not look like one (`-ERR …`) is SWITCH_COMMAND_FAILED.
  */
 export function parseTable(reply: string): Array<Record<string, string>> {
   const lines = reply.split('\n').map((l) => l.trimEnd());
   while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+  // An empty list is `+OK` alone: mod_callcenter prints the header row with the first data row.
+  if (lines.length === 1 && lines[0] === '+OK') return [];
   if (lines.at(-1) !== '+OK' || lines.length < 2) {
     throw new CrosslineError('SWITCH_COMMAND_FAILED', `mod_callcenter did not list the queue: ${(lines[0] ?? '').slice(0, 80)}`);
   }
@@ -118,5 +122,6 @@ export function parseAgents(reply: string): QueueAgentRow[] {
     state: r.state ?? '',
     wrapUpSeconds: int(r.wrap_up_time),
     readyEpoch: int(r.ready_time),
+    lastBridgeEndEpoch: int(r.last_bridge_end),
   }));
 }

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { runAttempt, type Callback, type FlowDeps } from '../../src/callbacks/index.js';
 import { CrosslineError } from '../../src/errors.js';
 import { createGuardedLookup } from '../../src/notify/url-guard.js';
-import { queueNearness } from '../../src/queues/index.js';
+import { callCenterNameOf, queueNearness } from '../../src/queues/index.js';
 import { startQueueMonitor } from '../../src/queues/monitor.js';
 import { QueueObservations } from '../../src/queues/observations.js';
 import { FreeswitchQueueProvider } from '../../src/queues/providers/freeswitch.js';
@@ -75,7 +75,7 @@ describe('a callback that waits for an agent to be near', () => {
               return source ? Promise.resolve(source) : Promise.reject(new CrosslineError('ROUTE_NOT_FOUND', `no call center ${name}`));
             },
           }),
-          callCenterOf: (cb) => (cb.request.callee.name === undefined ? undefined : cb.request.callee.name),
+          callCenterOf: callCenterNameOf,
         }),
         recheckMinMs: 200,
         recheckMaxMs: 500,
@@ -121,7 +121,7 @@ describe('a callback that waits for an agent to be near', () => {
       { timeline: [], createdAt: now, updatedAt: now },
       {
         caller: { endpoint: { kind: 'number', e164: '+12025550100', country: 'US' }, name: 'Ada' },
-        callee: { endpoint: { kind: 'number', e164: '+12025550101', country: 'US' }, name: 'acme' },
+        callee: { endpoint: { kind: 'number', e164: '+12025550101', country: 'US' }, callCenter: { name: 'acme', numbers: ['+12025550101'] } },
         maxWaitSec: 10,
       },
     );
@@ -157,7 +157,7 @@ describe('a callback that waits for an agent to be near', () => {
     const now = new Date().toISOString();
     const callback: Callback = callbackFixture(
       { timeline: [], createdAt: now, updatedAt: now },
-      { callee: { endpoint: { kind: 'number', e164: '+12025550101', country: 'US' }, name: 'broken' }, maxWaitSec: 60 },
+      { callee: { endpoint: { kind: 'number', e164: '+12025550101', country: 'US' }, callCenter: { name: 'broken', numbers: ['+12025550101'] } }, maxWaitSec: 60 },
     );
     await repository.create(callback);
     const originatesBefore = sim.originates().length;

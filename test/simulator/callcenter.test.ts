@@ -117,6 +117,13 @@ test('callcenter_config lists members and agents as the real module prints them,
     await until(() => callcenter(eventsOf(client.bytes())).some((e) => action(e) === 'member-queue-end'));
     const end = callcenter(eventsOf(client.bytes())).find((e) => action(e) === 'member-queue-end');
     assert.equal(header(end?.headers ?? [], 'CC-Cause'), 'Cancel');
+    assert.equal(header(end?.headers ?? [], 'CC-Cancel-Reason'), 'BREAK_OUT');
+    assert.equal(header(end?.headers ?? [], 'Event-Calling-Line-Number'), '3274');
+    // As on the real switch: the abandoned member stays listed (no session) and counted until discarded.
+    const after = (await api('callcenter_config queue list members sales@default')).split('\n');
+    assert.match(after.find((l) => l.includes('|Bob|')) ?? '', /^sales@default\|single_box\|[0-9a-f-]{36}\|\|\+12025550108\|Bob\|\d+\|\d+\|0\|0\|\d+\|0\|0\|\|\|Abandoned\|\d+$/);
+    assert.equal(await api('callcenter_config queue count members sales@default'), '2\n');
+    assert.equal(await api('callcenter_config queue list members nosuch@default'), '+OK\n');
   } finally {
     client.close();
     await sim.close();

@@ -10,7 +10,8 @@ export function snapshotOf(status: QueueStatus, nowMs: number): QueueSnapshot {
   const nowSec = Math.floor(nowMs / 1000);
   const waiting = status.members.filter((m) => WAITING_STATES.has(m.state));
   const staffed = status.agents.filter((a) => a.status.startsWith('Available'));
-  const free = staffed.filter((a) => a.state === 'Waiting' && a.readyEpoch <= nowSec);
+  // As mod_callcenter picks agents: idle, no delay pending, and past the wrap-up of its last call.
+  const free = staffed.filter((a) => a.state === 'Waiting' && a.readyEpoch <= nowSec && a.lastBridgeEndEpoch + a.wrapUpSeconds <= nowSec);
   const oldest = waiting.reduce<number | undefined>((min, m) => (min === undefined || m.joinedEpoch < min ? m.joinedEpoch : min), undefined);
   const wrapUp = staffed.length === 0 ? 0 : staffed.reduce((sum, a) => sum + a.wrapUpSeconds, 0) / staffed.length;
   return {
