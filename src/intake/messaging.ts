@@ -73,6 +73,7 @@ const PAST_TOLERANCE_MS = 60_000;
 const STATUS_TEXT: Record<Callback['status'], (who: string, cb: Callback, tz: string) => string> = {
   scheduled: (who, cb, tz) => `Your call to ${who} is scheduled for ${cb.nextAttemptAt ? describeTime(new Date(cb.nextAttemptAt), tz) : 'later'}.`,
   queued: (who) => `Your call to ${who} is about to start.`,
+  'waiting-for-agent': (who) => `${who} is busy; I will ring you when an agent is about to be free.`,
   'calling-callee': (who) => `Calling ${who} now; your phone rings when they answer.`,
   'callee-answered': (who) => `${who} answered; your phone is about to ring.`,
   'calling-caller': (who) => `${who} answered; your phone is ringing.`,
