@@ -21,7 +21,10 @@ export function visitorStatus(callback: Callback): VisitorStatus {
   switch (callback.status) {
     case 'scheduled':
     case 'queued':
+    // Held until an agent is near: to the visitor, the site has not called yet.
+    case 'waiting-for-agent':
       if (tried) return { state: 'retrying', ...(at ? { at } : {}), final: false };
+      if (callback.status === 'waiting-for-agent') return { state: 'scheduled', final: false };
       return callback.status === 'scheduled' ? { state: 'scheduled', ...(at ? { at } : {}), final: false } : { state: 'calling-site', final: false };
     case 'calling-callee':
     case 'callee-answered':
