@@ -394,7 +394,7 @@ class AttemptRun {
     // The first leg asks the switch's budget for room for the whole call (its own session and the
     // other party's, which is dialled later): a second leg that had to wait for room while the first
     // party holds could wait for ever, each call holding what the others need.
-    const gate = gateOf(this.deps, attempt);
+    let gate = gateOf(this.deps, attempt);
     const gated = gate !== undefined && attempt.legs.every((l) => l.role === role || l.state === 'ended');
     let leg = existing;
     if (!leg) {
@@ -404,9 +404,14 @@ class AttemptRun {
       if (gated) await this.commit();
     }
     let refusals = 0;
+    const tried = new Set<string>();
     for (;;) {
-      const decision = gated ? await gate.acquire(leg.uuid) : ({ granted: true } as const);
+      const decision = gated && gate ? await gate.acquire(leg.uuid) : ({ granted: true } as const);
       if (!decision.granted) {
+        if (gated && (await this.moveToRoomierSwitch(attempt, tried))) {
+          gate = gateOf(this.deps, attempt);
+          continue;
+        }
         if ((await this.waitForSwitch(attempt, leg, decision.reason, decision.retryInMs, signal)) === 'retry') continue;
         return { leg, result: { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' } };
       }
@@ -431,6 +436,26 @@ class AttemptRun {
         return { leg, result: { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' } };
       }
     }
+  }
+
+  /**
+   * In a pool, a first leg (nothing of the attempt dialled yet) that its switch refused asks the
+   * next switch with room before it waits: two workers that picked the same switch for its last
+   * room get one grant between them (the gate's claim is one Lua script), and the other is placed
+   * elsewhere. The new switch is saved before its room is asked for (write-ahead, as the first
+   * pick). False when there is no other switch with room: the leg then waits on its own switch.
+   */
+  private async moveToRoomierSwitch(attempt: Attempt, tried: Set<string>): Promise<boolean> {
+    const { switches } = this.deps;
+    if (!switches || attempt.switchId === undefined || !attempt.legs.every((l) => l.state === 'reserved')) return false;
+    tried.add(attempt.switchId);
+    const next = await switches.pick({ exclude: tried, withRoom: true });
+    if (next === undefined) return false;
+    this.log.debug({ from: attempt.switchId, to: next }, 'switch full; the first leg asks another');
+    tried.add(next);
+    attempt.switchId = next;
+    await this.commit();
+    return true;
   }
 
   /**

@@ -277,8 +277,14 @@ export interface OriginateGate {
  * switch picked for it (uuid_bridge needs both legs on one switch); its id is stored on the attempt.
  */
 export interface SwitchRouter {
-  /** The switch for a new attempt: connected, not drained, most free room; undefined when there is none. Throws STORE_UNAVAILABLE. */
-  pick(): Promise<string | undefined>;
+  /**
+   * The switch for a new attempt: connected, not drained, most free room; undefined when there is
+   * none. `exclude`: switches already tried (and refused); `withRoom`: only one whose budget shows
+   * free room now. A hint only: the room itself is claimed by the switch's gate, atomically in
+   * Redis, so two workers that pick the same switch for its last room get one grant between them,
+   * and the refused one asks the next switch (see the flow's reachLeg). Throws STORE_UNAVAILABLE.
+   */
+  pick(options?: { exclude?: ReadonlySet<string>; withRoom?: boolean }): Promise<string | undefined>;
   /** The connection to a switch of the pool; undefined for an id the pool no longer has. */
   telephonyFor(switchId: string): Telephony | undefined;
   /** That switch's capacity guard. */

@@ -66,15 +66,21 @@ export class SwitchPool implements SwitchRouter {
     return !status.connected && Date.now() - Date.parse(status.since) > this.lostAfterMs;
   }
 
-  /** The switch for a new attempt; undefined when every switch is down or drained. */
-  async pick(): Promise<string | undefined> {
+  /**
+   * The switch for a new attempt; undefined when every switch is down, drained or excluded (or,
+   * `withRoom`, has no free room). A ranking, not a reservation: the gate's acquire on the switch
+   * picked is the atomic claim (one Lua script per switch, shared by every worker).
+   */
+  async pick(options: { exclude?: ReadonlySet<string>; withRoom?: boolean } = {}): Promise<string | undefined> {
     const drained = await this.drains.drained();
-    const candidates = [...this.#members.values()].filter((m) => !drained.has(m.id) && m.telephony.status().connected);
+    const candidates = [...this.#members.values()].filter((m) => !drained.has(m.id) && !options.exclude?.has(m.id) && m.telephony.status().connected);
+    const free = await Promise.all(candidates.map((m) => m.budget.freeSessions()));
     let best: { id: string; free: number } | undefined;
-    for (const m of candidates) {
-      const free = await m.budget.freeSessions();
-      if (best === undefined || free > best.free) best = { id: m.id, free };
-    }
+    candidates.forEach((m, i) => {
+      const room = free[i] ?? 0;
+      if (options.withRoom && room <= 0) return;
+      if (best === undefined || room > best.free) best = { id: m.id, free: room };
+    });
     return best?.id;
   }
 

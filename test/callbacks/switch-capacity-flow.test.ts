@@ -17,6 +17,7 @@ import {
 import { CrosslineError } from '../../src/errors.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import { LegFactsStore } from '../../src/store/leg-facts.js';
+import { OriginateBudget, SwitchDrains, SwitchPool } from '../../src/switches/index.js';
 import type { ChannelState, DialRequest, DigitsResult, HangupCause, LegResult, PlayResult, SilenceResult, TelephonyStatus } from '../../src/telephony/types.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
@@ -34,6 +35,12 @@ class ScriptedSwitch {
 
   status(): TelephonyStatus {
     return { connected: true, since: new Date().toISOString() };
+  }
+  load(): undefined {
+    return undefined;
+  }
+  onLoad(): () => void {
+    return () => undefined;
   }
   async dial(request: DialRequest): Promise<LegResult> {
     this.dialled.push(request);
@@ -179,6 +186,46 @@ describe('the attempt flow behind the switch capacity guard', () => {
     assert.equal(now.attempts.length, 1);
     assert.deepEqual(failuresOf(now), []);
     assert.ok(!events(now).includes('resumed'));
+  });
+
+  it('in a pool, two workers that pick the same switch for its last room get one grant between them; the other call goes to the next switch, none waits', async () => {
+    // Two switches with room for one call each (a call's first leg takes 2 sessions), budgets in
+    // Redis as in production; two workers, each with a pool of its own over them. Both rank the
+    // switches before either asks for room (a barrier), so both pick the same one.
+    const prefix = uniquePrefix();
+    const switches = { a: new ScriptedSwitch(), b: new ScriptedSwitch() };
+    const limits = { maxSessionsPerSecond: 100, maxSessions: 2, slowReplyMs: 10_000, minIdleCpu: 0 };
+    let picking = 0;
+    let bothPicked: () => void = () => undefined;
+    const barrier = new Promise<void>((resolve) => (bothPicked = resolve));
+    const workerDeps = (): FlowDeps => {
+      const pool = new SwitchPool(
+        Object.entries(switches).map(([id, telephony]) => ({ id, telephony, budget: new OriginateBudget({ redis, keyPrefix: prefix, switchId: id, limits }) })),
+        new SwitchDrains(redis, prefix),
+      );
+      const pick = pool.pick.bind(pool);
+      pool.pick = async (options) => {
+        const picked = await pick(options);
+        if (options === undefined) {
+          if (++picking === 2) bothPicked();
+          await barrier;
+        }
+        return picked;
+      };
+      return { ...deps, gate: undefined, switches: pool, telephony: switches.a } as FlowDeps;
+    };
+    const [one, two] = [await stored(), await stored()];
+    const outcomes = await Promise.all([runAttempt(workerDeps(), one.id, 1), runAttempt(workerDeps(), two.id, 1)]);
+    assert.deepEqual(outcomes.map((o) => o.kind === 'wait' && o.wait.step), ['call-end', 'call-end'], 'both bridged, neither waits for room');
+    const stored2 = await Promise.all([reload(one.id), reload(two.id)]);
+    assert.deepEqual(stored2.map((cb) => cb.status), ['bridged', 'bridged']);
+    assert.deepEqual(stored2.map((cb) => cb.attempts[0]?.switchId).sort(), ['a', 'b'], 'one call on each switch');
+    for (const cb of stored2) assert.ok(!events(cb).some((e) => e.startsWith('waiting-for-switch')), events(cb).join(', '));
+    assert.deepEqual([switches.a.dialled.length, switches.b.dialled.length], [2, 2], 'each leg dialled once, both legs of a call on one switch');
+    for (const cb of stored2) {
+      const on = cb.attempts[0]?.switchId === 'a' ? switches.a : switches.b;
+      assert.deepEqual(on.dialled.map((d) => d.uuid).sort(), (cb.attempts[0]?.legs ?? []).map((l) => l.uuid).sort());
+    }
   });
 
   it('when the originate is not acknowledged in time, no attempt is used: the leg is followed by its UUID to its real outcome', async () => {
