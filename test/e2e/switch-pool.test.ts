@@ -5,11 +5,12 @@
  * callbacks retried on the other, each leg originated once. /readyz and /metrics list both.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import supertest from 'supertest';
 import type { CallbackView } from '../../src/callbacks/index.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
-import { startCrossline, TIME_SCALE, type Crossline } from '../support/harness.js';
+import { killProcess, spawnWorkerProcess, startCrossline, TIME_SCALE, type Crossline } from '../support/harness.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
@@ -199,5 +200,66 @@ describe('a switch unreachable mid-call (its connection cut, reconnects refused)
     }
     const all = [...originatedOn(fs1), ...originatedOn(fs2)];
     for (const cb of done) for (const uuid of legsOf(cb)) assert.equal(all.filter((u) => u === uuid).length, 1, `leg ${uuid} originated once`);
+  });
+});
+
+describe('a switch lost while no worker drives its attempt (the worker killed, then the switch gone)', () => {
+  let fs1: EslSimulator;
+  let fs2: EslSimulator;
+  let x: Crossline;
+  const children: ChildProcess[] = [];
+  before(async () => {
+    // Real time: the callee on fs1 must still be ringing when the worker is killed.
+    fs1 = await createEslSimulator({ timeScale: 1 });
+    fs2 = await createEslSimulator({ timeScale: 1 });
+    fs1.setPhone('+12025550140', { kind: 'no-answer' });
+    fs2.setPhone('+12025550140', { kind: 'answer', afterMs: 200 });
+    for (const sim of [fs1, fs2]) sim.setPhone('+12025550141', { kind: 'answer', afterMs: 200, hangupAfterMs: 1000 });
+    // The API here; the workers are processes of their own, so one can be killed -9.
+    x = await startCrossline(`${fs1.url}#fs1,${fs2.url}#fs2`, {
+      roles: { api: true, workers: false },
+      env: { OPS_TOKEN, SWITCH_MAX_SESSIONS: '40', DESTINATION_LIMIT_EXEMPT: '+1202555', SWITCH_LOST_AFTER_MS: '1000', DEFAULT_MAX_ATTEMPTS: '2' },
+    });
+  });
+  after(async () => {
+    await Promise.all(children.splice(0).map(killProcess));
+    await x?.close();
+    await fs1?.close();
+    await fs2?.close();
+  });
+
+  it('the worker that takes the job over closes the attempt (its legs ended NORMAL_TEMPORARY_FAILURE, "switch fs1 lost") and the retry completes on fs2, each leg originated once', async () => {
+    const first = spawnWorkerProcess(x.env);
+    children.push(first);
+    await first.up;
+    const res = await x.create({ caller: { number: '+12025550141' }, callee: { number: '+12025550140' }, ringTimeout: 120 });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const id = res.body.id as string;
+    // Both switches have the same room: the first in ESL_URL is picked.
+    const ringing = await x.waitFor(id, (cb) => cb.status === 'calling-callee' && fs1.channels().some((c) => legsOf(cb).includes(c.uuid) && c.state === 'ringing'), 30_000);
+    const lostLeg = legsOf(ringing)[0] ?? '';
+    assert.deepEqual(originatedOn(fs1), [lostLeg], 'the callee leg is ringing on fs1');
+
+    await killProcess(first);
+    await fs1.close();
+    // A new worker (fs1 unreachable for it from the start) takes the job over once its lock lapses.
+    const second = spawnWorkerProcess(x.env);
+    children.push(second);
+    await second.up;
+
+    // The takeover waits for the stalled-job check, and a first try that finds fs1 not yet lost is retried with backoff.
+    const done = await x.waitFor(id, (cb) => FINAL.includes(cb.status), 150_000);
+    assert.equal(done.status, 'completed', JSON.stringify(done.timeline, null, 1));
+    assert.equal(done.attempts.length, 2);
+    const [lost, retried] = done.attempts;
+    assert.deepEqual(lost?.legs.map((l) => [l.uuid, l.endedAt !== undefined, l.hangupCause]), [[lostLeg, true, 'NORMAL_TEMPORARY_FAILURE']]);
+    const closing = done.timeline.filter((e) => e.attempt === 1 && e.detail === 'switch fs1 lost');
+    assert.deepEqual(closing.map((e) => [e.event, e.uuid, e.hangupCause]), [['leg-failed', lostLeg, 'NORMAL_TEMPORARY_FAILURE']], 'the close step recorded the lost leg');
+    assert.ok(done.timeline.some((e) => e.attempt === 1 && e.event === 'attempt-failed'), 'attempt 1 failed (retryable), not the callback');
+    assert.ok(retried?.legs.every((l) => originatedOn(fs2).includes(l.uuid)), 'the retry is on fs2, both legs');
+    assert.equal(retried?.legs.length, 2);
+    const all = [...originatedOn(fs1), ...originatedOn(fs2)];
+    assert.equal(all.length, 3, 'one originate on fs1, two on fs2: nothing doubled');
+    for (const uuid of legsOf(done)) assert.equal(all.filter((u) => u === uuid).length, 1, `leg ${uuid} originated once`);
   });
 });
