@@ -234,7 +234,7 @@ class Conversation {
     await this.deps.repository.save(this.callback, this.storedStatus);
     this.storedStatus = this.callback.status;
     for (const entry of this.pending.splice(0)) {
-      this.log.info({ status: entry.status, event: entry.event }, 'callback status changed');
+      this.log[entry.status !== undefined && isFinal(entry.status) ? 'info' : 'debug']({ status: entry.status, event: entry.event }, 'callback status changed');
       try {
         await this.deps.notifier.statusChanged(this.callback, entry);
       } catch (err) {

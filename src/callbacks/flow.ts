@@ -231,22 +231,25 @@ class AttemptRun {
 
   /** Drives the attempt until it has ended or is bridged; true when bridged (the conversation is left to the caller). */
   async run(): Promise<boolean> {
-    const requested = await this.deps.cancelSignal.isRequested(this.callback.id);
-    const open = this.callback.attempts.find((a) => a.number === this.attemptNumber && !a.endedAt);
-    // Canceled before this attempt began: end it without dialling anything.
-    if (requested && !open) {
-      await this.finishCanceled(undefined);
-      return false;
-    }
-    const attempt = await this.openAttempt();
-    if (!attempt) return false;
+    // Watched first, then the flag read once: a cancel raised before the read is in the flag, one
+    // raised after it reaches the watcher.
     const stopWatching = await this.deps.cancelSignal.watch(this.callback.id, () => this.cancel.abort());
+    let attempt: Attempt | undefined;
     try {
-      if (requested || (await this.deps.cancelSignal.isRequested(this.callback.id))) this.cancel.abort();
+      const requested = await this.deps.cancelSignal.isRequested(this.callback.id);
+      const open = this.callback.attempts.find((a) => a.number === this.attemptNumber && !a.endedAt);
+      // Canceled before this attempt began: end it without dialling anything.
+      if (requested && !open) {
+        await this.finishCanceled(undefined);
+        return false;
+      }
+      attempt = await this.openAttempt();
+      if (!attempt) return false;
+      if (requested) this.cancel.abort();
       if (this.switchLost(attempt)) return await this.leaveLostSwitch(attempt);
       return await (this.tookOver(attempt) ? this.resume(attempt) : this.drive(attempt));
     } catch (err) {
-      if (!(err instanceof CanceledError) && !this.cancel.signal.aborted) throw err;
+      if (attempt === undefined || (!(err instanceof CanceledError) && !this.cancel.signal.aborted)) throw err;
       await this.finishCanceled(attempt);
       return false;
     } finally {
@@ -313,8 +316,9 @@ class AttemptRun {
     const attempt: Attempt = { number: this.attemptNumber, startedAt: this.now(), legs: [] };
     attempts.push(attempt);
     delete this.callback.nextAttemptAt;
+    // Not saved on its own: nothing reaches the switch before the next save (every step that
+    // sends a command saves first), and a crash before it leaves no trace to resume from.
     this.note('attempt-started', {});
-    await this.commit();
     return attempt;
   }
 
@@ -573,7 +577,10 @@ class AttemptRun {
     const checked = this.callback.request.humanCheck?.[leg.role] !== undefined;
     if (leg.role === 'callee' && !checked) this.move('callee-answered', 'leg-answered', { role: leg.role, uuid: leg.uuid });
     else this.note('leg-answered', { role: leg.role, uuid: leg.uuid, ...(checked ? { detail: 'answered; checking that a person is there' } : {}) });
-    await this.commit();
+    // A status change (or a person check to come) is saved now; a bare note rides on the next
+    // save, which every step makes before it sends the switch anything (a successor asks the
+    // switch about a leg it finds dialling, so an unsaved answer is found again).
+    if (this.pending.length > 0 || checked) await this.commit();
   }
 
   private async endLeg(leg: Leg, cause: HangupCause, event: 'leg-failed' | 'leg-ended', detail?: string): Promise<void> {
@@ -943,7 +950,8 @@ class AttemptRun {
     const changes = this.pending;
     this.pending = [];
     for (const entry of changes) {
-      this.log.info({ status: entry.status, event: entry.event, hangupCause: entry.hangupCause }, 'callback status changed');
+      // One line per callback at info (its final status); the steps on the way at debug.
+      this.log[entry.status !== undefined && isFinal(entry.status) ? 'info' : 'debug']({ status: entry.status, event: entry.event, hangupCause: entry.hangupCause }, 'callback status changed');
       await notify(this.deps, this.callback, entry);
     }
   }
