@@ -52,6 +52,12 @@ export interface MessagingConfig {
   /** PEM key and certificate for STARTTLS (SMTP_TLS_KEY, SMTP_TLS_CERT); both or neither. @defaultValue undefined */
   smtpTlsKey: string | undefined;
   smtpTlsCert: string | undefined;
+  /**
+   * SMTP clients (IP addresses) whose mail counts as authenticated without DKIM/SPF, like an MTA's
+   * own networks (SMTP_TRUSTED_CLIENTS): your inbound mail server once it has checked DMARC, or
+   * 127.0.0.1 to try Crossline locally. @defaultValue [] (every message is checked)
+   */
+  smtpTrustedClients: string[];
   /** Outbound e-mail relay, `smtp://user:pass@host:587` (SMTP_RELAY_URL); unset: the local outbox. @defaultValue undefined */
   smtpRelayUrl: string | undefined;
   /** XMPP server of the bot, `xmpp://host:5222` or `xmpps://host:5223` (XMPP_URL); unset: IM off. @defaultValue undefined */
@@ -374,6 +380,7 @@ const schema = {
     SMTP_TLS_KEY: { type: 'string', minLength: 1 },
     SMTP_TLS_CERT: { type: 'string', minLength: 1 },
     SMTP_RELAY_URL: { type: 'string', pattern: '^smtps?://' },
+    SMTP_TRUSTED_CLIENTS: { type: 'string', pattern: '^[0-9A-Fa-f.:, ]*$', default: '' },
     XMPP_URL: { type: 'string', pattern: '^xmpps?://[^/]+$' },
     XMPP_JID: { type: 'string', pattern: '^[^@/\\s]{1,64}@[A-Za-z0-9.-]{1,253}$' },
     XMPP_PASSWORD: { type: 'string', minLength: 1 },
@@ -501,6 +508,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     smtpTlsKey: opt(v.SMTP_TLS_KEY),
     smtpTlsCert: opt(v.SMTP_TLS_CERT),
     smtpRelayUrl: opt(v.SMTP_RELAY_URL),
+    smtpTrustedClients: list(v.SMTP_TRUSTED_CLIENTS),
     xmppUrl: opt(v.XMPP_URL),
     xmppJid: opt(v.XMPP_JID),
     xmppPassword: opt(v.XMPP_PASSWORD),

@@ -39,6 +39,11 @@ export interface SenderAuthenticatorOptions {
   mta?: string;
   /** Smallest DKIM key accepted, bits. @defaultValue 1024 */
   minBitLength?: number;
+  /**
+   * SMTP clients whose mail counts as authenticated without DKIM/SPF (like an MTA's own networks):
+   * your own mail server that has checked DMARC already, or 127.0.0.1 for a local try-out. @defaultValue none
+   */
+  trustedClients?: readonly string[];
 }
 
 const inDomain = (domain: string, of: string): boolean => domain === of || domain.endsWith(`.${of}`) || of.endsWith(`.${domain}`);
@@ -46,6 +51,7 @@ const inDomain = (domain: string, of: string): boolean => domain === of || domai
 export type SenderAuthenticator = (raw: Buffer, input: AuthenticityInput) => Promise<AuthenticityVerdict>;
 
 export function createSenderAuthenticator(options: SenderAuthenticatorOptions = {}): SenderAuthenticator {
+  const trusted = new Set((options.trustedClients ?? []).map((ip) => ip.replace(/^::ffff:/, '')));
   return async (raw, input) => {
     let result: AuthenticateResult;
     try {
@@ -68,6 +74,7 @@ export function createSenderAuthenticator(options: SenderAuthenticatorOptions = 
     if (froms.length !== 1 || !froms[0]?.includes('@')) return { authentic: false, reason: 'no-single-from', summary };
     const from = froms[0].toLowerCase();
     const fromDomain = from.slice(from.lastIndexOf('@') + 1);
+    if (input.ip !== undefined && trusted.has(input.ip.replace(/^::ffff:/, ''))) return { authentic: true, from, reason: 'trusted-client', summary };
     const dmarc = result.dmarc;
     if (dmarc && dmarc.status.result === 'pass') return { authentic: true, from, reason: 'dmarc-pass', summary };
     if (dmarc && dmarc.status.result !== 'none') return { authentic: false, from, reason: `dmarc-${dmarc.status.result}`, summary };

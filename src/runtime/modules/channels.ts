@@ -82,7 +82,7 @@ export function createChannelsModule(options: ChannelsModuleOptions = {}): Capab
       }
       if (roles.api) {
         const intake = createEmailIntake({
-          authenticate: createSenderAuthenticator({ mta: os.hostname(), ...(options.resolver ? { resolver: options.resolver } : {}) }),
+          authenticate: createSenderAuthenticator({ mta: os.hostname(), trustedClients: m.smtpTrustedClients, ...(options.resolver ? { resolver: options.resolver } : {}) }),
           messages,
           mailbox: m.emailAddress,
           logger: logger.child({ part: 'email-intake' }),

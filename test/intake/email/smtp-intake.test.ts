@@ -186,3 +186,17 @@ async function sendRaw(port: number, from: string, raw: Buffer): Promise<void> {
     transport.close();
   }
 }
+
+describe('trusted SMTP clients (SMTP_TRUSTED_CLIENTS)', () => {
+  it('mail from a trusted client address counts as authenticated; the same mail from elsewhere does not', async () => {
+    const example = testDomain('example.com');
+    const authenticate = createSenderAuthenticator({ resolver: testResolver(example), trustedClients: ['127.0.0.1'] });
+    const raw = await buildMail({ from: 'bob@example.com', to: MAILBOX, subject: 'call Grace', text: 'call Grace' });
+    const trusted = await authenticate(raw, { ip: '::ffff:127.0.0.1', mailFrom: 'bob@example.com' });
+    assert.deepEqual([trusted.authentic, trusted.from, trusted.reason], [true, 'bob@example.com', 'trusted-client']);
+    const other = await authenticate(raw, { ip: '192.0.2.7', mailFrom: 'bob@example.com' });
+    assert.equal(other.authentic, false);
+    const http = await authenticate(raw, {});
+    assert.equal(http.authentic, false);
+  });
+});
