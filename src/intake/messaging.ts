@@ -35,7 +35,7 @@ export interface MessagingDeps {
 export interface MessagingMetrics {
   /** A message read as `command` (call, status, cancel, help, verify, choose, unknown; unknown-sender, rate-limited). */
   command(command: string): void;
-  /** A call asked for by message: `accepted` by the callback domain, or `refused` (by it, or before it: no one, no time, not your number). */
+  /** A call asked for by message: `accepted` or `refused` by the callback domain (toll-fraud policy, limits, schedule), or a numbered `choice-offered`. */
   call(outcome: 'accepted' | 'refused' | 'choice-offered'): void;
 }
 
@@ -46,7 +46,7 @@ export function messagingMetrics(registry: Registry): MessagingMetrics {
     new Counter({ name: 'crossline_messaging_commands_total', help: 'Messages the messaging intake read, by command (unknown-sender and rate-limited: not read).', labelNames: ['command'], registers: [registry] });
   const calls =
     (registry.getSingleMetric('crossline_messaging_calls_total') as Counter<'outcome'> | undefined) ??
-    new Counter({ name: 'crossline_messaging_calls_total', help: 'Calls asked for by message, by outcome (accepted, refused, choice-offered).', labelNames: ['outcome'], registers: [registry] });
+    new Counter({ name: 'crossline_messaging_calls_total', help: 'Calls asked for by message that reached the callback domain (accepted, refused) or a numbered choice (choice-offered).', labelNames: ['outcome'], registers: [registry] });
   return { command: (command) => commands.inc({ command }), call: (outcome) => calls.inc({ outcome }) };
 }
 
