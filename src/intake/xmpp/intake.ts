@@ -10,6 +10,11 @@ export interface XmppIntakeOptions {
   maxChars?: number;
   /** Messages of one JID waiting their turn; more are dropped (a flood). @defaultValue 20 */
   maxPendingPerSender?: number;
+  /**
+   * Asked first for each chat: true when another capability took it (a reply to an IM call offer,
+   * "1" / "9 2"), which then does not reach the conversation. @defaultValue none
+   */
+  claim?: (chat: ChatMessage) => Promise<boolean>;
   logger: Logger;
 }
 
@@ -44,6 +49,7 @@ export function attachXmppIntake(options: XmppIntakeOptions): () => void {
       return;
     }
     if (inbound.text === '') return;
+    if (options.claim !== undefined && (await options.claim(chat))) return;
     await messages.accept(inbound);
   };
 

@@ -53,7 +53,11 @@ export function createChannelsModule(options: ChannelsModuleOptions = {}): Capab
         const channel = new XmppChannel({ service: m.xmppUrl, jid: m.xmppJid, password: m.xmppPassword, senders: directory, logger: logger.child({ part: 'xmpp' }) });
         xmpp = channel;
         closers.push(() => channel.close());
-        const detach = attachXmppIntake({ channel, messages, logger: logger.child({ part: 'xmpp-intake' }) });
+        const detach = attachXmppIntake({
+          channel, messages, logger: logger.child({ part: 'xmpp-intake' }),
+          // A reply to an IM call offer belongs to the inbound call, not to the conversation.
+          claim: async (chat) => (await services.imOfferReplies?.({ id: chat.id, from: chat.from.address, body: chat.body })) ?? false,
+        });
         closers.push(async () => detach());
         await channel.start();
         services.xmpp = channel;

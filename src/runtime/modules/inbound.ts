@@ -75,7 +75,10 @@ export function createInboundModule(options: InboundModuleOptions = {}): Capabil
         const subscriber = duplicateClient(ctx.redis);
         const offers = new OfferBoard(ctx.redis, subscriber, base);
         const replies = new OfferReplies(profileStore, offers, sender);
-        const unsubscribe = im()?.onChat((chat) => {
+        // In the full runtime the XMPP intake asks us first (services.imOfferReplies), so a reply
+        // never reaches the conversation too; an IM link handed in directly (tests) is listened to.
+        services.imOfferReplies = (chat) => replies.handle(chat);
+        const unsubscribe = options.im?.()?.onChat((chat) => {
           replies.handle(chat).catch((error: unknown) => log.warn({ err: error }, 'IM reply to a call offer failed'));
         });
         const server = await OutboundSocketServer.listen({

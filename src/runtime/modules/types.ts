@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { ImLink, InboundAttempt } from '../../inbound/index.js';
+import type { ImChat, ImLink, InboundAttempt } from '../../inbound/index.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { OpenApi } from '../../api/openapi.js';
@@ -47,6 +47,8 @@ export interface Services {
   callCenterPacer?: CallCenterPacer;
   /** The XMPP channel's presence and the chats users send (channels module): IM call offers use them. */
   im?: ImLink;
+  /** Takes a chat that replies to a live IM call offer (inbound module); the XMPP intake asks it first. */
+  imOfferReplies?: (chat: ImChat) => Promise<boolean>;
   /** Calls that reached a line through the inbound IVR, as they arrive (inbound module): alerts listen. */
   inboundAttempts?: { on(listener: (attempt: InboundAttempt) => void): () => void };
   /** The XMPP bot (channels module, when XMPP_URL is set): presence per JID and resource, chat and raw stanzas. */
