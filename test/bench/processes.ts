@@ -154,7 +154,7 @@ export class CrosslineProcess {
     // in the bench process, as a log shipper would read them.
     const banner = await new Promise<string>((resolve, reject) => {
       let text = '';
-      const timer = setTimeout(() => reject(new Error(`${kind} did not start within 30 s: ${stderrTail}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`${kind} did not start within 120 s: ${stderrTail}`)), 120_000);
       const onData = (chunk: Buffer): void => {
         text += chunk.toString('utf8');
         const at = text.indexOf('Crossline is up');

@@ -15,6 +15,7 @@ import { knob, type BenchContext, type BenchScenario, type ScenarioResult } from
 const HOLD = knob('BENCH_HOLD', 10_000);
 const HOLD_RATE = knob('BENCH_HOLD_RATE', 100);
 const HOLD_TIMEOUT_MS = knob('BENCH_HOLD_TIMEOUT_S', 600) * 1000;
+const POSTS_IN_FLIGHT = 32;
 
 export const scenario: BenchScenario = {
   name: 'hold',
@@ -43,17 +44,26 @@ async function hold(ctx: BenchContext, rig: Rig, HOLD_CONCURRENCY: number): Prom
     let nextReport = started + 10_000;
     const progress: string[] = [];
     let posted = 0;
+    const postErrors: string[] = [];
     // Posts up to `target` at HOLD_RATE and waits until that many are bridged (or time runs out).
     const rampTo = async (target: number): Promise<void> => {
       const from = performance.now();
       const first = posted;
-      const posts: Array<Promise<unknown>> = [];
-      for (; posted < target; posted++) {
+      // At most POSTS_IN_FLIGHT requests open at once: when the API falls behind the rate (a busy
+      // machine), the ramp slows down instead of piling up connections that time out.
+      const inFlight = new Set<Promise<unknown>>();
+      for (; posted < target && performance.now() - started < HOLD_TIMEOUT_MS; posted++) {
         const wait = from + ((posted - first) * 1000) / HOLD_RATE - performance.now();
         if (wait > 0) await sleep(wait);
-        posts.push(rig.post());
+        while (inFlight.size >= POSTS_IN_FLIGHT) await Promise.race(inFlight);
+        const post: Promise<unknown> = rig.post().then(
+          () => undefined,
+          (err: unknown) => void postErrors.push(err instanceof Error ? err.message : String(err)),
+        );
+        inFlight.add(post);
+        void post.finally(() => inFlight.delete(post));
       }
-      await Promise.all(posts);
+      await Promise.all(inFlight);
       while (live < target && performance.now() - started < HOLD_TIMEOUT_MS) {
         await sleep(250);
         live = (await rig.sim.ask({ type: 'bridged' })).live;
@@ -82,6 +92,7 @@ async function hold(ctx: BenchContext, rig: Rig, HOLD_CONCURRENCY: number): Prom
     const perAdded = (x: number, y: number): string => (live > halfLive ? `${(((y - x) * 1024) / (live - halfLive)).toFixed(1)} KB` : 'n/a');
     out(`Live bridged calls held at once (1 worker, WORKER_CONCURRENCY=${HOLD_CONCURRENCY}; posted ${HOLD} at ${HOLD_RATE}/s)`);
     out(`  bridged and up             ${live} of ${HOLD} after ${rampSeconds.toFixed(1)} s${live < HOLD ? ' (timed out)' : ''}; ${failed} ended early${failures ? ` (${failures})` : ''}${progress.length ? `; bridged by then: ${progress.join(', ')}` : ''}`);
+    if (postErrors.length > 0) out(`  POSTs that failed           ${postErrors.length} (first: ${postErrors[0]})`);
     out(`  BullMQ active jobs         ${activeJobs} (${activeKeys.join(', ')})`);
     out(`  worker RSS                 ${before.rss.worker.toFixed(0)} → ${held.rss.worker.toFixed(0)} MB, ${per(before.rss.worker, held.rss.worker)} per live call`);
     out(`  worker heap after full GC  ${before.heap.worker.toFixed(1)} → ${held.heap.worker.toFixed(1)} MB, ${per(before.heap.worker, held.heap.worker)} per live call`);
