@@ -111,14 +111,14 @@ export interface CallCenterDirectory {
 }
 
 /** Why a callback to a call center is not started now. */
-export type PacingWaitReason = 'CALL_CENTER_IN_PROGRESS_LIMIT' | 'CALL_CENTER_ORIGINATE_RATE' | 'CALL_CENTER_LINE';
+export type PacingWaitReason = 'CALL_CENTER_IN_PROGRESS_LIMIT' | 'CALL_CENTER_ORIGINATE_RATE';
 
 export type PacingDecision = { granted: true } | { granted: false; reason: PacingWaitReason; retryInMs: number; /** Callbacks ahead of this one. */ ahead: number };
 
 /**
  * Per call center: at most N callbacks in progress and M attempts started a minute, across every
- * worker process (src/directory/call-centers implements it over Redis). Waiters are served in the
- * order they first asked.
+ * worker process (src/directory/call-centers implements it over Redis). Waiters are served
+ * roughly in the order they first asked (the longest waiting ask most often).
  */
 export interface CallCenterPacer {
   /** Takes an in-progress slot and an originate for `callbackId` (asking again while holding one renews it), or says why not. */

@@ -159,7 +159,7 @@ export type TimelineEvent =
   | 'waiting-for-hours'
   /**
    * A callback to a call center waits for its pacing (detail: CALL_CENTER_IN_PROGRESS_LIMIT,
-   * CALL_CENTER_ORIGINATE_RATE or CALL_CENTER_LINE); no attempt is used and no worker is held.
+   * or CALL_CENTER_ORIGINATE_RATE); no attempt is used and no worker is held.
    */
   | 'waiting-for-pacing'
   /** PATCH moved a callback that had not started (detail: the new time). */

@@ -9,13 +9,17 @@ export const PACING_WINDOW_MS = 60_000;
 /**
  * One script per decision, on four keys of one center that share a hash tag (one Redis Cluster
  * slot): `active` (callback → lease end, ms), `log` (one member per attempt started, scored by
- * when), `line` (waiters → when they first asked: first come, first served) and `seen` (waiter →
- * by when it is expected to ask again; a waiter that never comes back, canceled or deleted, loses
- * its place instead of blocking the line). Time is Redis's own (TIME), so workers on machines
- * whose clocks differ agree.
+ * when), `line` (waiters → the order they first asked in, from a counter in `seen`) and `seen` (waiter → by when it is expected to
+ * ask again; one that never comes back, canceled or deleted, leaves the line). Time is Redis's own
+ * (TIME), so workers on machines whose clocks differ agree.
  *
- * Replies {granted, reason, rank, retryInMs}: reason 1 = in-progress limit, 2 = originate rate,
- * 3 = others are ahead in line.
+ * The line orders waiters without blocking anyone: a slot goes to whoever asks while there is
+ * room, and a waiter's place in line sets how often it asks (the longest waiting ask every fraction
+ * of a second, those far back every few seconds), so service is first come, first served in the
+ * main while a waiter asleep at the head never holds the others up (strict FIFO did: a head that
+ * was told to sleep 15 s while the line moved blocked every slot behind it).
+ *
+ * Replies {granted, reason, rank, retryInMs}: reason 1 = in-progress limit, 2 = originate rate.
  */
 const ACQUIRE = `
 local t = redis.call('TIME')
@@ -33,7 +37,9 @@ if redis.call('ZSCORE', KEYS[1], id) then
   keep(KEYS[1])
   return {1, 0, 0, 0}
 end
-redis.call('ZADD', KEYS[3], 'NX', now, id)
+if not redis.call('ZSCORE', KEYS[3], id) then
+  redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[4], '#seq', 1), id)
+end
 redis.call('HSET', KEYS[4], id, now + expectIn)
 for _, head in ipairs(redis.call('ZRANGE', KEYS[3], 0, 31)) do
   if head ~= id and tonumber(redis.call('HGET', KEYS[4], head) or '0') < now then
@@ -51,7 +57,6 @@ if used >= perMinute then
   local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   return {0, 2, rank, tonumber(oldest[2]) + window - now}
 end
-if rank >= math.min(free, perMinute - used) then return {0, 3, rank, 0} end
 redis.call('ZREM', KEYS[3], id)
 redis.call('HDEL', KEYS[4], id)
 redis.call('ZADD', KEYS[1], now + lease, id)
@@ -83,7 +88,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZCOUNT', KEYS[1], now, '+inf')
 `;
 
-const REASONS: Record<number, PacingWaitReason> = { 1: 'CALL_CENTER_IN_PROGRESS_LIMIT', 2: 'CALL_CENTER_ORIGINATE_RATE', 3: 'CALL_CENTER_LINE' };
+const REASONS: Record<number, PacingWaitReason> = { 1: 'CALL_CENTER_IN_PROGRESS_LIMIT', 2: 'CALL_CENTER_ORIGINATE_RATE' };
 /** The soonest and latest a waiter asks again, ms. */
 const MIN_RETRY_MS = 200;
 const MAX_RETRY_MS = 15_000;
@@ -138,7 +143,7 @@ export class RedisCallCenterPacer implements CallCenterPacer {
     }
     const [granted, code, rank, rateWaitMs] = reply;
     if (granted === 1) return { granted: true };
-    const reason = REASONS[code] ?? 'CALL_CENTER_LINE';
+    const reason = REASONS[code] ?? 'CALL_CENTER_IN_PROGRESS_LIMIT';
     return { granted: false, reason, ahead: rank, retryInMs: retryDelay(reason, rank, rateWaitMs, pacing, this.windowMs) };
   }
 

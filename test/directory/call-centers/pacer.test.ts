@@ -42,17 +42,24 @@ describe('call-center pacing over Redis', () => {
     assert.equal((await p.acquire('o2', 'acme', 'y', pacing, LEASE)).granted, true);
   });
 
-  it('serves waiters first come, first served', async () => {
+  it('keeps waiters in the order they came: the longest waiting are told to ask again soonest', async () => {
     const p = pacer();
     const pacing = { maxInProgress: 1, originatesPerMinute: 100 };
     await p.acquire('o', 'acme', 'a', pacing, LEASE);
-    const b = await p.acquire('o', 'acme', 'b', pacing, LEASE);
-    const c = await p.acquire('o', 'acme', 'c', pacing, LEASE);
-    assert.deepEqual([b.granted, !b.granted && b.ahead, c.granted, !c.granted && c.ahead], [false, 0, false, 1]);
+    const waiters = [];
+    for (let i = 0; i < 40; i += 1) waiters.push(await p.acquire('o', 'acme', `w${i}`, pacing, LEASE));
+    const ahead = waiters.map((w) => (w.granted ? -1 : w.ahead));
+    assert.deepEqual(ahead, Array.from({ length: 40 }, (_, i) => i));
+    const first = waiters[0];
+    const last = waiters[39];
+    assert.ok(first && !first.granted && last && !last.granted && first.retryInMs < last.retryInMs, 'the head asks again sooner');
+    // asking again keeps the place
+    const again = await p.acquire('o', 'acme', 'w5', pacing, LEASE);
+    assert.equal(!again.granted && again.ahead, 5);
     await p.release('o', 'acme', 'a');
-    const early = await p.acquire('o', 'acme', 'c', pacing, LEASE);
-    assert.equal(!early.granted && early.reason, 'CALL_CENTER_LINE', 'c may not overtake b');
-    assert.equal((await p.acquire('o', 'acme', 'b', pacing, LEASE)).granted, true);
+    assert.equal((await p.acquire('o', 'acme', 'w0', pacing, LEASE)).granted, true);
+    const moved = await p.acquire('o', 'acme', 'w5', pacing, LEASE);
+    assert.equal(!moved.granted && moved.ahead, 4, 'one fewer ahead once the head got its slot');
   });
 
   it('starts at most originatesPerMinute in any window, and says when the next may start', async () => {
@@ -93,7 +100,7 @@ describe('call-center pacing over Redis', () => {
   it('waiters far back in line ask less often than the head', () => {
     const pacing = { maxInProgress: 10, originatesPerMinute: 600 };
     const head = retryDelay('CALL_CENTER_IN_PROGRESS_LIMIT', 0, 0, pacing);
-    const back = retryDelay('CALL_CENTER_LINE', 500, 0, pacing);
+    const back = retryDelay('CALL_CENTER_IN_PROGRESS_LIMIT', 500, 0, pacing);
     assert.ok(head <= 250 && back >= 10_000, `${head} ${back}`);
   });
 });
