@@ -72,6 +72,7 @@ describe('IVR sequences that follow the prompt, in real time', () => {
         billing: { ivr: [{ waitForSilence: { timeoutMs: 10_000 } }, { digits: '3' }, { waitForSilence: { timeoutMs: 10_000 } }, { value: 'accountNumber' }, { digits: '#' }] },
       },
       confirmation: { enabled: true },
+      answeringMachine: { detection: 'on' },
     };
     const created = await h.api().post('/v1/call-centers').send(center);
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -91,6 +92,7 @@ describe('IVR sequences that follow the prompt, in real time', () => {
     }
     const events = bridged.timeline.map((e) => e.event);
     assert.ok(events.lastIndexOf('dtmf-sent') < events.indexOf('party-confirmed'), 'the customer is rung once the IVR is walked');
+    assert.match(bridged.timeline.find((e) => e.event === 'machine-detection' && e.role === 'caller')?.detail ?? '', /^person/);
     assert.match(commandsLike(h.sim, new RegExp(`sendmsg ${caller.uuid}`)).join('\n'), /'say:Press 1 to be connected to Acme Support\.'/);
     h.sim.remoteHangup(caller.uuid);
     await h.waitForStatus(res.body.id, 'completed');
