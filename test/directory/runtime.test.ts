@@ -29,7 +29,7 @@ describe('the directory in the running Crossline', () => {
     const deadline = Date.now() + 15_000;
     while (code === undefined && Date.now() < deadline) {
       const outbox = await h.api().get('/v1/outbox').expect(200);
-      const mail = (outbox.body.data as Array<{ to: string; text: string }>).find((m) => m.to === 'bob@example.com');
+      const mail = (outbox.body.items as Array<{ to: string; text: string }>).find((m) => m.to === 'bob@example.com');
       code = /\b(\d{6})\b/.exec(mail?.text ?? '')?.[1];
       if (code === undefined) await new Promise((r) => setTimeout(r, 100));
     }
