@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { CrosslineError } from '../errors.js';
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
@@ -17,11 +17,21 @@ export function opsTokenCheck(token: string | undefined): (req: Request) => bool
   };
 }
 
-/** 401 UNAUTHENTICATED unless the request carries the operations token. */
+const OPERATOR_SESSION = 'crosslineOperatorSession';
+
+/**
+ * Marks a request as the operator's, authenticated by a mechanism of its own (the dashboard's
+ * signed session cookie and CSRF token), checked by the module that calls this.
+ */
+export function markOperatorSession(res: Response): void {
+  res.locals[OPERATOR_SESSION] = true;
+}
+
+/** 401 UNAUTHENTICATED unless the request carries the operations token (or an operator session). */
 export function requireOpsToken(token: string | undefined): RequestHandler {
   const allowed = opsTokenCheck(token);
   return (req, res, next) => {
-    if (allowed(req)) return next();
+    if (allowed(req) || (token !== undefined && res.locals[OPERATOR_SESSION] === true)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="crossline-operations"');
     next(new CrosslineError('UNAUTHENTICATED', 'This endpoint needs the operations token: Authorization: Bearer <OPS_TOKEN>.'));
   };

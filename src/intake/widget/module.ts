@@ -7,7 +7,7 @@ import { uuidv7 } from '../../store/index.js';
 import { SiteStore } from '../../store/sites.js';
 import { ProofOfWork } from './challenge.js';
 import { WidgetIntake } from './intake.js';
-import { demoRoutes, doNotCallRoutes, siteRoutes, webAssetsDir, widgetRoutes, widgetScriptRoutes } from './routes.js';
+import { adminSiteRoutes, demoRoutes, doNotCallRoutes, siteRoutes, webAssetsDir, widgetRoutes, widgetScriptRoutes } from './routes.js';
 import { newPublicKey, type Site, type SitePolicy } from './sites.js';
 import { StatusTokens } from './status.js';
 import { SiteVolume, webhookAlertSender } from './volume.js';
@@ -101,6 +101,7 @@ export const widgetModule: CapabilityModule = {
       { door: 'public', path: '/widget.js', router: widgetScriptRoutes(webAssetsDir(packageRoot())) },
       { door: 'public', path: '/demo', router: demoRoutes(() => demoKey) },
       { door: 'api-key', path: '/v1/sites', router: siteRoutes({ api: ctx.api, sites, policy, volume }) },
+      { door: 'ops', path: '/v1/admin/sites', router: adminSiteRoutes({ sites, volume, owners: () => config.apiKeys.map(apiKeyId) }) },
       { door: 'api-key', path: '/v1/do-not-call', router: doNotCallRoutes({ sites, defaultRegion: config.defaultRegion }) },
     ];
     return { http };

@@ -86,6 +86,19 @@ export function siteRoutes({ api, sites, policy, volume, maxSitesPerOwner = 100 
   return router;
 }
 
+/** /v1/admin/sites (operator's door): every site of every API key, with its hourly volume. */
+export function adminSiteRoutes({ sites, volume, owners }: { sites: SiteStore; volume: SiteVolume; owners: () => readonly string[] }): Router {
+  const router = Router();
+  router.get('/', async (_req, res) => {
+    const all = (await Promise.all(owners().map((owner) => sites.list(owner)))).flat();
+    const items = await Promise.all(
+      all.map(async (site) => ({ id: site.id, owner: site.owner, name: site.name, enabled: site.enabled, dailyCap: site.dailyCap, hourly: await volume.hourly(site.id, 24) })),
+    );
+    res.json({ items });
+  });
+  return router;
+}
+
 /** /v1/do-not-call (API key door): numbers no widget of the owner's sites will ring. */
 export function doNotCallRoutes({ sites, defaultRegion }: { sites: SiteStore; defaultRegion: string }): Router {
   const router = Router();

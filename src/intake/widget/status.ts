@@ -16,14 +16,16 @@ export interface VisitorStatus {
 }
 
 export function visitorStatus(callback: Callback): VisitorStatus {
-  const tried = callback.attempts.length > 0;
   const at = callback.nextAttemptAt;
+  // waiting for another attempt: the last one has ended and the next has a time
+  const last = callback.attempts.at(-1);
+  const retrying = last !== undefined && last.endedAt !== undefined && at !== undefined;
   switch (callback.status) {
     case 'scheduled':
     case 'queued':
     // Held until an agent is near: to the visitor, the site has not called yet.
     case 'waiting-for-agent':
-      if (tried) return { state: 'retrying', ...(at ? { at } : {}), final: false };
+      if (retrying) return { state: 'retrying', at, final: false };
       if (callback.status === 'waiting-for-agent') return { state: 'scheduled', final: false };
       return callback.status === 'scheduled' ? { state: 'scheduled', ...(at ? { at } : {}), final: false } : { state: 'calling-site', final: false };
     case 'calling-callee':

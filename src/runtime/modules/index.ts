@@ -5,6 +5,7 @@ import { alertsModule } from './alerts.js';
 import { inboundModule } from './inbound.js';
 import { channelsModule } from './channels.js';
 import { widgetModule } from '../../intake/widget/index.js';
+import { dashboardModule } from '../../dashboard/index.js';
 import type { CapabilityModule } from './types.js';
 
 export type { CapabilityModule, Door, HttpMount, ModuleContext, Roles, Services, StartedModule } from './types.js';
@@ -21,4 +22,5 @@ export const CAPABILITY_MODULES: readonly CapabilityModule[] = [
   inboundModule,
   widgetModule,
   alertsModule,
+  dashboardModule,
 ];
