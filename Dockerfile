@@ -8,7 +8,6 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json openapi.yaml ./
 COPY src ./src
 COPY workers ./workers
-COPY web ./web
 COPY test ./test
 # npm run build regenerates src/api/contract.gen.ts from openapi.yaml, then compiles.
 RUN npm run build && npm prune --omit=dev

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { buildWeb } from '../../../web/build.js';
+import { buildWeb } from '../../../src/web/build.js';
 import { browserUnavailable, launchBrowser, type Browser } from '../../support/browser.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 

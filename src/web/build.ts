@@ -17,7 +17,7 @@ export interface BuiltFile {
 }
 
 /** Builds every bundle into `outDir` (default dist/web at the package root); returns their sizes. */
-export async function buildWeb(outDir = path.join(here, '..', 'dist', 'web')): Promise<BuiltFile[]> {
+export async function buildWeb(outDir = path.join(here, '..', '..', 'dist', 'web')): Promise<BuiltFile[]> {
   mkdirSync(outDir, { recursive: true });
   const common = { bundle: true, minify: true, format: 'iife', target: 'es2022', legalComments: 'none', logLevel: 'warning' } as const;
   await build({ ...common, entryPoints: [path.join(here, 'widget', 'widget.ts')], outfile: path.join(outDir, 'widget.js') });
