@@ -68,6 +68,9 @@ export class SwitchAttemptDetector extends EventEmitter<{ attempt: [Attempt]; st
   #connect(ready?: () => void): void {
     if (this.#stopped) return ready?.();
     const conn = new Connection(this.options.host, this.options.port, this.options.password);
+    // Our own reconnect (on esl::end) runs instead of the library's: modesl's own, after a connect
+    // that never succeeded, retries with a NaN delay, in a tight loop nobody can stop.
+    conn.closing = true;
     this.#conn = conn;
     let up = false;
     conn.on('error', () => undefined);
@@ -98,6 +101,7 @@ export class SwitchAttemptDetector extends EventEmitter<{ attempt: [Attempt]; st
   close(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    this.#conn?.disconnect();
+    // not disconnect(): it writes `exit` first, which throws on a socket that never connected
+    this.#conn?.socket?.destroy();
   }
 }

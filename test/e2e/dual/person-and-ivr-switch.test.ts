@@ -69,6 +69,9 @@ for (const [column, start] of columns()) {
       const result = await telephony.collectDigits(uuid, { prompt: 'Press 1 to be connected to Acme Support.', minDigits: 1, maxDigits: 1, timeoutMs: 2000, regexp: '^1$' });
       assert.deepEqual(result, { outcome: 'none' });
       assert.ok(Date.now() - started >= 2500, `took ${Date.now() - started} ms: the prompt was spoken before the 2 s wait`);
+      // the observer's own connection may get the switch's CHANNEL_EXECUTE after our reply
+      const seenBy = Date.now() + 3000;
+      while (!sw.appsOn(uuid).some((a) => a.app === 'play_and_get_digits') && Date.now() < seenBy) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.ok(sw.appsOn(uuid).some((a) => a.app === 'play_and_get_digits'), JSON.stringify(sw.appsOn(uuid)));
       await telephony.hangup(uuid);
     });
