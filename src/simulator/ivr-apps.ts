@@ -122,11 +122,13 @@ export function recordApp(ctx: SwitchContext, ch: Channel, request: CurrentApp, 
   fire(ctx, 'RECORD_START', ch, { trail: file });
   const started = performance.now();
   let done = false;
-  const stop = (completed: boolean): void => {
+  const stop = (completed: boolean, atLimit = false): void => {
     if (done) return;
     done = true;
     cancel();
-    const recorded = Math.min(ms, Math.round((performance.now() - started) / ctx.clock.timeScale));
+    // The limit's own timer ends it at exactly `ms`: real timers may fire a tick early, and one
+    // real millisecond is many simulated ones under a small time scale.
+    const recorded = atLimit ? ms : Math.min(ms, Math.round((performance.now() - started) / ctx.clock.timeScale));
     writeWav(path, recorded, talkMs);
     ch.vars.setAll([['record_ms', String(recorded)], ['record_seconds', String(Math.floor(recorded / 1000))], ['record_samples', String(recorded * 8)]]);
     if (completed && recorded >= ms && bySilence) ch.vars.set('silence_hits_exhausted', 'true');
@@ -134,7 +136,7 @@ export function recordApp(ctx: SwitchContext, ch: Channel, request: CurrentApp, 
     if (completed) finish();
     else executeCompleted(ctx, ch, request);
   };
-  const cancel = Number.isFinite(ms) ? ctx.clock.after(ms, () => stop(true)) : () => undefined;
+  const cancel = Number.isFinite(ms) ? ctx.clock.after(ms, () => stop(true, true)) : () => undefined;
   own((how) => stop(how === 'break'));
   ch.own(cancel);
 }

@@ -54,7 +54,16 @@ export function freePort(): Promise<number> {
  * redis-server spawned from PATH on a free port (append-only persistence in a temp dir, so a
  * restart of that server inside one run keeps accepted callbacks).
  */
-export async function resolveRedis(configuredUrl: string | undefined): Promise<ResolvedRedis> {
+export interface ResolveRedisOptions {
+  /**
+   * Tie a spawned server to this process instead of to `stop()`: it does not keep the event loop
+   * alive and is killed when the process exits. For test files, whose own `after` hooks may still
+   * use Redis after any hook of ours would have run.
+   */
+  stopWithProcess?: boolean;
+}
+
+export async function resolveRedis(configuredUrl: string | undefined, options: ResolveRedisOptions = {}): Promise<ResolvedRedis> {
   if (configuredUrl) return { url: configuredUrl, origin: 'configured', stop: async () => {} };
   if (await redisAnswers('127.0.0.1', 6379)) return { url: 'redis://127.0.0.1:6379', origin: 'local-default', stop: async () => {} };
   const port = await freePort();
@@ -67,6 +76,13 @@ export async function resolveRedis(configuredUrl: string | undefined): Promise<R
     throw err;
   }
   let stopped = false;
+  if (options.stopWithProcess) {
+    child.unref();
+    process.once('exit', () => {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    });
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     origin: 'spawned',

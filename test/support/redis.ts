@@ -3,23 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after } from 'node:test';
 import { freePort, redisAnswers, resolveRedis, type ResolvedRedis } from '../../src/store/embedded-redis.js';
 
 let shared: Promise<ResolvedRedis> | undefined;
 
-// Registered when this module is first imported (top level of a test file), so it runs once,
-// after every test of that file: a spawned redis-server outlives all the file's connections.
-after(async () => {
-  if (shared) await (await shared).stop();
-});
-
 /**
- * The Redis the tests use: REDIS_URL, else 127.0.0.1:6379, else a spawned redis-server
- * (the same embedded default as `npm start`), stopped after the test file.
+ * The Redis the tests use: REDIS_URL, else 127.0.0.1:6379, else a spawned redis-server (the same
+ * embedded default as `npm start`). A spawned one lives until the test file's process exits: an
+ * `after` hook of ours would run before the file's own hooks that still clean up through it.
  */
 export function testRedisUrl(): Promise<string> {
-  shared ??= resolveRedis(process.env.REDIS_URL);
+  shared ??= resolveRedis(process.env.REDIS_URL, { stopWithProcess: true });
   return shared.then((r) => r.url);
 }
 
