@@ -90,7 +90,7 @@ const MEDIA_SETTLE_MS = 100;
 const CANCELED: LegResult = { outcome: 'failed', cause: 'ORIGINATOR_CANCEL' };
 /** How an app run through sendmsg ended (see #runApp). */
 type AppOutcome =
-  | { kind: 'completed'; variables?: Readonly<Record<string, string>>; tookMs?: number }
+  | { kind: 'completed'; response?: string; variables?: Readonly<Record<string, string>>; tookMs?: number }
   | { kind: 'hung-up' }
   | { kind: 'failed'; reason: string };
 /** wait_for_silence reads 20 ms frames: its hit counts are in frames. */
@@ -450,41 +450,10 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
       if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
       if (signal?.aborted) throw abortReason(signal);
     }
-    return this.#execute(uuid, announcement.kind, message, eventUuid, signal);
-  }
-
-  #execute(uuid: string, kind: Announcement['kind'], message: ReturnType<typeof playMessage>, eventUuid: string, signal?: AbortSignal): Promise<PlayResult> {
-    this.#connection.assertReady();
-    return this.#waits.run<PlayResult>(({ finish, fail, onCleanup, done }) => {
-      let startedAt: number | undefined;
-      onCleanup(
-        this.#channels.watch(uuid, {
-          onEvent: (event) => {
-            if (isHangup(event)) finish(HUNG_UP);
-            else if (event.type === 'execute' && event.applicationUuid === eventUuid) startedAt = event.at;
-            else if (event.type === 'execute-complete' && event.applicationUuid === eventUuid) {
-              const tookMs = startedAt !== undefined && event.at !== undefined ? event.at - startedAt : undefined;
-              finish(playOutcome(kind, event.response, tookMs));
-            }
-          },
-          onReconcile: (state) =>
-            finish(state === 'absent' ? HUNG_UP : { outcome: 'failed', reason: 'the switch connection was lost while it played; whether it was heard is unknown' }),
-        }),
-      );
-      if (signal) {
-        onAbort(signal, onCleanup, () => {
-          if (this.#connection.ready) this.#connection.api(breakCommand(uuid)).catch(() => undefined);
-          fail(abortReason(signal));
-        });
-      }
-      this.#connection.sendRecv(message.command, message.headers).then((reply) => {
-        if (done()) return;
-        const text = reply.getHeader('Reply-Text') ?? '';
-        if (text.startsWith('+OK')) return;
-        if (/invalid session id|no such channel/i.test(text)) finish(HUNG_UP);
-        else fail(new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to play the announcement.'));
-      }, fail);
-    });
+    const outcome = await this.#runApp(uuid, message, eventUuid, announcement.kind === 'speak' ? 'speak' : 'playback', signal);
+    if (outcome.kind === 'hung-up') return HUNG_UP;
+    if (outcome.kind === 'failed') return { outcome: 'failed', reason: outcome.reason };
+    return playOutcome(announcement.kind, outcome.response, outcome.tookMs);
   }
 
   /**
@@ -554,7 +523,12 @@ export class EslTelephony extends EventEmitter<EslTelephonyEvents> implements Te
             else if (event.type === 'execute' && event.applicationUuid === eventUuid) startedAt = event.at;
             else if (event.type === 'execute-complete' && event.applicationUuid === eventUuid) {
               const tookMs = startedAt !== undefined && event.at !== undefined ? event.at - startedAt : undefined;
-              finish({ kind: 'completed', ...(event.variables ? { variables: event.variables } : {}), ...(tookMs !== undefined ? { tookMs } : {}) });
+              finish({
+                kind: 'completed',
+                ...(event.response !== undefined ? { response: event.response } : {}),
+                ...(event.variables ? { variables: event.variables } : {}),
+                ...(tookMs !== undefined ? { tookMs } : {}),
+              });
             }
           },
           onReconcile: (state) =>
