@@ -1,18 +1,11 @@
+import type { components } from '../api/contract.gen.js';
 import type { CallbackService } from '../callbacks/ports.js';
 import type { Callback, CallbackStatus } from '../callbacks/types.js';
 
 const HOUR_MS = 3_600_000;
 
-export interface StatsBucket {
-  hour: string;
-  created: number;
-  completed: number;
-  failed: number;
-  canceled: number;
-  retries: number;
-  failedByCause: Record<string, number>;
-  meanSecondsToConnect?: number;
-}
+/** One hour of outcome figures, as `GET /v1/admin/stats` gives it (the contract's CallbackStats). */
+export type StatsBucket = components['schemas']['CallbackStats']['buckets'][number];
 
 /**
  * Reads callbacks of every owner through the CallbackService (the same domain the REST API uses),

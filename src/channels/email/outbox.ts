@@ -1,19 +1,12 @@
+import type { components } from '../../api/contract.gen.js';
 import type { RedisClient } from '../../store/index.js';
 
-/** One message the embedded default "sent" into the outbox instead of a relay. */
-export interface OutboxEntry {
-  messageId: string;
-  /** When it was put in the outbox (ISO 8601). */
-  at: string;
-  from: string;
-  to: string;
-  subject: string;
-  text: string;
-  inReplyTo?: string;
-  references?: string[];
-  /** The whole message as it would have gone out (RFC 5322), for a client that wants the HTML part. */
-  raw: string;
-}
+/**
+ * One message the embedded default "sent" into the outbox instead of a relay: what `GET
+ * /v1/outbox` shows (the contract's OutboxMessage), plus the whole message as it would have gone
+ * out (RFC 5322), kept for a client that wants the HTML part.
+ */
+export type OutboxEntry = components['schemas']['OutboxMessage'] & { raw: string };
 
 /** Messages kept; the oldest fall off. */
 export const OUTBOX_CAPACITY = 1000;
