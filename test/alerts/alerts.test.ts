@@ -13,7 +13,7 @@ import request from 'supertest';
 import { AlertNotifier, InterestRegistry, type Attempt } from '../../src/alerts/index.js';
 import { createApp, loadOpenApi } from '../../src/api/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { createAlertsModule } from '../../src/runtime/modules/alerts.js';
+import { createAlertsModule } from '../../src/alerts/module.js';
 import type { Services } from '../../src/runtime/modules/index.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { keyPrefixes } from '../../src/store/index.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ParsedMail } from 'mailparser';
-import { createChannelsModule } from '../../src/runtime/modules/channels.js';
+import { createChannelsModule } from '../../src/channels/module.js';
 import { CAPABILITY_MODULES } from '../../src/runtime/modules/index.js';
 import { freePort } from '../../src/store/embedded-redis.js';
 import { startHarness, type Harness } from '../support/harness.js';

@@ -17,7 +17,7 @@ import { createApp, loadOpenApi } from '../../src/api/index.js';
 import type { MessageSender, OutboundMessage } from '../../src/channels/types.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { ImChat, ImLink, SessionOutcome, UserFacts } from '../../src/inbound/index.js';
-import { createInboundModule } from '../../src/runtime/modules/inbound.js';
+import { createInboundModule } from '../../src/inbound/module.js';
 import type { Services } from '../../src/runtime/modules/index.js';
 import { createEslSimulator, type CallerScript, type EslSimulator } from '../../src/simulator/index.js';
 import { keyPrefixes } from '../../src/store/index.js';

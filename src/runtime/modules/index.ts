@@ -1,9 +1,9 @@
 import { queuesModule } from '../../queues/index.js';
 import { callCentersModule } from '../../directory/call-centers/module.js';
 import { directoryModule } from '../../directory/module.js';
-import { alertsModule } from './alerts.js';
-import { inboundModule } from './inbound.js';
-import { channelsModule } from './channels.js';
+import { alertsModule } from '../../alerts/module.js';
+import { inboundModule } from '../../inbound/module.js';
+import { channelsModule } from '../../channels/module.js';
 import { widgetModule } from '../../intake/widget/index.js';
 import { dashboardModule } from '../../dashboard/index.js';
 import type { CapabilityModule } from './types.js';

@@ -12,7 +12,7 @@ import pino from 'pino';
 import supertest from 'supertest';
 import { loadConfig } from '../../../src/config/index.js';
 import { startRuntime } from '../../../src/runtime/index.js';
-import { createChannelsModule } from '../../../src/runtime/modules/channels.js';
+import { createChannelsModule } from '../../../src/channels/module.js';
 import { CAPABILITY_MODULES } from '../../../src/runtime/modules/index.js';
 import { freePort } from '../../../src/store/embedded-redis.js';
 import { buildMail, testDomain, testResolver } from '../../support/mail.js';

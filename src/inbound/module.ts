@@ -4,15 +4,15 @@
  * and the IM replies to call offers (workers role, when INBOUND_SOCKET_PORT is set).
  */
 import { mkdir } from 'node:fs/promises';
-import type { MessageSender } from '../../channels/types.js';
-import type { Directory } from '../../directory/types.js';
+import type { MessageSender } from '../channels/types.js';
+import type { Directory } from '../directory/types.js';
 import {
   InboundCallSession, MediaLinks, OfferBoard, OfferReplies, ProfileService, ProfileStore, VoicemailStore, Voicemails,
   inboundUserRoutes, mediaRoutes, type ImLink, type InboundAttempt, type SessionOutcome, type UserFactsSource,
-} from '../../inbound/index.js';
-import { duplicateClient } from '../../store/index.js';
-import { OutboundSocketServer } from '../../telephony/index.js';
-import type { CapabilityModule, ModuleContext, StartedModule } from './types.js';
+} from './index.js';
+import { duplicateClient } from '../store/index.js';
+import { OutboundSocketServer } from '../telephony/index.js';
+import type { CapabilityModule, ModuleContext, StartedModule } from '../runtime/modules/types.js';
 
 /** What tests (and the alerts capability) may hand the module instead of the other modules' services. */
 export interface InboundModuleOptions {

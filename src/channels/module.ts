@@ -1,10 +1,10 @@
 import os from 'node:os';
-import { createEmailChannel, createMessageWorker, MESSAGE_QUEUE, Outbox, XmppChannel, type Channel } from '../../channels/index.js';
-import type { SenderDirectory } from '../../channels/types.js';
-import { createEmailIntake, createSenderAuthenticator, inboundEmailRoutes, outboxRoutes, startSmtpIntake, type DnsResolver } from '../../intake/email/index.js';
-import { createMessageIntake, intakeMetrics } from '../../intake/messages.js';
-import { attachXmppIntake } from '../../intake/xmpp/index.js';
-import type { CapabilityModule, HttpMount, ModuleContext, StartedModule } from './types.js';
+import { createEmailChannel, createMessageWorker, MESSAGE_QUEUE, Outbox, XmppChannel, type Channel } from './index.js';
+import type { SenderDirectory } from './types.js';
+import { createEmailIntake, createSenderAuthenticator, inboundEmailRoutes, outboxRoutes, startSmtpIntake, type DnsResolver } from '../intake/email/index.js';
+import { createMessageIntake, intakeMetrics } from '../intake/messages.js';
+import { attachXmppIntake } from '../intake/xmpp/index.js';
+import type { CapabilityModule, HttpMount, ModuleContext, StartedModule } from '../runtime/modules/types.js';
 
 /** The default SMTP port; in use, only a warning (see MessagingConfig.smtpPort). */
 const DEFAULT_SMTP_PORT = 2525;

@@ -3,12 +3,12 @@
  * detection (workers role) from the first switch's events (own ESL connection, CHANNEL_CREATE and
  * CHANNEL_HANGUP_COMPLETE only) and from the inbound IVR (services.inboundAttempts).
  */
-import type { ChannelAddress, MessageSender } from '../../channels/types.js';
+import type { ChannelAddress, MessageSender } from '../channels/types.js';
 import {
   AlertNotifier, AlertService, InterestRegistry, SwitchAttemptDetector, alertAdminRoutes, alertRoutes, type Attempt, type UserAddresses,
-} from '../../alerts/index.js';
-import { parseSwitchList } from '../../switches/addresses.js';
-import type { CapabilityModule, ModuleContext, StartedModule } from './types.js';
+} from './index.js';
+import { parseSwitchList } from '../switches/addresses.js';
+import type { CapabilityModule, ModuleContext, StartedModule } from '../runtime/modules/types.js';
 
 export interface AlertsModuleOptions {
   user?: (owner: string, userId: string) => Promise<UserAddresses>;
