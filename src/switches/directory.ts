@@ -1,19 +1,10 @@
+import type { components } from '../api/contract.gen.js';
 import { CrosslineError } from '../errors.js';
 import type { PostedSwitch } from '../store/index.js';
 import type { SwitchDrains } from './pool.js';
 
-/** One switch as the operator sees it (GET /v1/admin/switches, /readyz, /metrics). */
-export interface SwitchView {
-  id: string;
-  connected: boolean;
-  /** Since when it is connected or not. */
-  since?: string;
-  /** Why it is not connected, as the ESL client last said. */
-  error?: string;
-  drained: boolean;
-  sessions?: number;
-  freeSessions?: number;
-}
+/** One switch as the operator sees it (GET /v1/admin/switches, /readyz, /metrics): the contract's SwitchStatus. */
+export type SwitchView = components['schemas']['SwitchStatus'];
 
 /**
  * The switches of the deployment for operators: what the workers report of each (or, in a

@@ -21,9 +21,10 @@ import type { QueueSource } from '../../src/queues/types.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import { LegFactsStore } from '../../src/store/leg-facts.js';
-import { connectTelephony, type EslTelephony } from '../../src/telephony/index.js';
+import type { EslTelephony } from '../../src/telephony/index.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { connectTestTelephony } from '../support/telephony.js';
 
 describe('a callback that waits for an agent to be near', () => {
   let sim: EslSimulator;
@@ -39,11 +40,7 @@ describe('a callback that waits for an agent to be near', () => {
   before(async () => {
     // Real time: the queue's calls last 2 s, so an expected wait in seconds means something.
     sim = await createEslSimulator({ timeScale: 1 });
-    const url = new URL(sim.url.replace('esl://', 'http://'));
-    esl = await connectTelephony(
-      { host: url.hostname, port: Number(url.port), password: sim.password, apiTimeoutMs: 3000, dialGateway: 'default', dialNumberFormat: 'e164', sipProfile: 'external', ttsEngine: 'flite', ttsVoice: 'kal' },
-      { timeoutMs: 3000 },
-    );
+    esl = await connectTestTelephony(sim.url, { apiTimeoutMs: 3000 });
     redis = createRedis(await testRedisUrl());
     subscriber = redis.duplicate();
     const observations = new QueueObservations(redis, `${prefix}:`);

@@ -5,9 +5,10 @@ import { CallEndRecorder, runAttempt, type Callback, type FlowDeps, type Timelin
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import { LegFactsStore } from '../../src/store/leg-facts.js';
-import { connectTelephony, parseEslUrl, type EslTelephony } from '../../src/telephony/index.js';
+import type { EslTelephony } from '../../src/telephony/index.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { connectTestTelephony } from '../support/telephony.js';
 
 /*
  * A bridged call holds no job: its end is recorded by the call-end recorder of whichever worker
@@ -28,10 +29,7 @@ describe('the end of a live call', () => {
   let number = 0;
 
   const connect = async (): Promise<EslTelephony> => {
-    const telephony = await connectTelephony(
-      { ...parseEslUrl(sim.url), apiTimeoutMs: 2000, dialGateway: 'default', dialNumberFormat: 'e164', sipProfile: 'external', ttsEngine: 'flite', ttsVoice: 'kal' },
-      { timeoutMs: 3000 },
-    );
+    const telephony = await connectTestTelephony(sim.url);
     closers.push(() => telephony.close());
     return telephony;
   };

@@ -14,9 +14,10 @@ import { queueRoutes, type CallCenterQueueSources } from '../../src/queues/route
 import { QueueService } from '../../src/queues/service.js';
 import type { QueueSource } from '../../src/queues/types.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
-import { connectTelephony, type EslTelephony } from '../../src/telephony/index.js';
+import type { EslTelephony } from '../../src/telephony/index.js';
 import { auth, startApp } from '../api/helpers.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { connectTestTelephony } from '../support/telephony.js';
 
 let sim: EslSimulator;
 let esl: EslTelephony;
@@ -25,11 +26,7 @@ const prefix = `${uniquePrefix()}:`;
 
 before(async () => {
   sim = await createEslSimulator({ timeScale: 0.05 });
-  const url = new URL(sim.url.replace('esl://', 'http://'));
-  esl = await connectTelephony(
-    { host: url.hostname, port: Number(url.port), password: sim.password, apiTimeoutMs: 2000, dialGateway: 'carrier', dialNumberFormat: 'e164', sipProfile: 'external', ttsEngine: 'flite', ttsVoice: 'kal' },
-    { timeoutMs: 3000 },
-  );
+  esl = await connectTestTelephony(sim.url, { dialGateway: 'carrier' });
   redis = new Redis(await testRedisUrl(), { maxRetriesPerRequest: 1 });
 });
 

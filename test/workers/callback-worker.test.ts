@@ -7,9 +7,10 @@ import { AttemptQueue, attemptJobId } from '../../src/queue/index.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import { LegFactsStore } from '../../src/store/leg-facts.js';
-import { connectTelephony, parseEslUrl, type EslTelephony } from '../../src/telephony/index.js';
+import type { EslTelephony } from '../../src/telephony/index.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { connectTestTelephony } from '../support/telephony.js';
 
 /*
  * The processor's step-job pattern over real BullMQ and Redis: a bridged callback's job moves to
@@ -26,10 +27,7 @@ describe('the callback worker', () => {
     redis = createRedis(await testRedisUrl());
     subscriber = redis.duplicate();
     sim = await createEslSimulator({ timeScale: 0.05 });
-    telephony = await connectTelephony(
-      { ...parseEslUrl(sim.url), apiTimeoutMs: 2000, dialGateway: 'default', dialNumberFormat: 'e164', sipProfile: 'external', ttsEngine: 'flite', ttsVoice: 'kal' },
-      { timeoutMs: 3000 },
-    );
+    telephony = await connectTestTelephony(sim.url);
   });
   after(async () => {
     await telephony.close();

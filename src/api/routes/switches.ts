@@ -1,16 +1,9 @@
 import { Router } from 'express';
 import type { RequestHandler } from 'express';
+import type { components } from '../contract.gen.js';
 
-/** One switch as GET /v1/admin/switches shows it (see SwitchView in switches/). */
-export interface SwitchStatusView {
-  id: string;
-  connected: boolean;
-  since?: string;
-  error?: string;
-  drained: boolean;
-  sessions?: number;
-  freeSessions?: number;
-}
+/** One switch as GET /v1/admin/switches shows it (the contract's SwitchStatus). */
+export type SwitchStatusView = components['schemas']['SwitchStatus'];
 
 /** What the admin routes call; implemented by SwitchDirectory in switches/. */
 export interface SwitchAdmin {
