@@ -7,7 +7,8 @@ import { CrosslineError } from '../../src/errors.js';
 import { CallbackRepository, CancelSignal, createRedis, type Redis } from '../../src/store/index.js';
 import { LegFactsStore } from '../../src/store/leg-facts.js';
 import { createEslSimulator, type EslSimulator } from '../../src/simulator/index.js';
-import { connectTelephony, parseEslUrl, type EslTelephony } from '../../src/telephony/index.js';
+import type { EslTelephony } from '../../src/telephony/index.js';
+import { connectTestTelephony } from '../support/telephony.js';
 import type { Announcement, ChannelState, DialRequest, DigitsRequest, DigitsResult, HangupCause, LegEnd, LegResult, PlayResult, SilenceParams, SilenceResult, Telephony, TelephonyStatus } from '../../src/telephony/types.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
@@ -408,18 +409,7 @@ describe('the attempt flow over the simulated switch', () => {
     redis = createRedis(await testRedisUrl());
     subscriber = redis.duplicate();
     sim = await createEslSimulator({ timeScale: 1 });
-    telephony = await connectTelephony(
-      {
-        ...parseEslUrl(sim.url),
-        apiTimeoutMs: 2000,
-        dialGateway: 'default',
-        dialNumberFormat: 'e164',
-        sipProfile: 'external',
-        ttsEngine: 'flite',
-        ttsVoice: 'kal',
-      },
-      { timeoutMs: 3000 },
-    );
+    telephony = await connectTestTelephony(sim.url);
     const prefix = uniquePrefix();
     repository = new CallbackRepository(redis, prefix);
     deps = {
@@ -519,7 +509,7 @@ describe('the attempt flow over the simulated switch', () => {
     left.attempts.push({ number: 1, startedAt: now, legs: [{ role: 'callee', endpoint: '+12025550128', uuid, state: 'dialing', startedAt: now }] });
     await repository.save(left, 'queued');
     sim.setOriginateDelay(500);
-    const deadWorker = await connectTelephony({ ...parseEslUrl(sim.url), apiTimeoutMs: 2000, dialGateway: 'default', dialNumberFormat: 'e164', sipProfile: 'external', ttsEngine: 'flite', ttsVoice: 'kal' });
+    const deadWorker = await connectTestTelephony(sim.url, {}, 30_000);
     try {
       const dialling = deadWorker.dial({ uuid, endpoint: { kind: 'number', e164: '+12025550128', country: 'US' }, ringTimeoutSec: 30, tags: { callback_id: cb.id, role: 'callee', attempt: '1' } });
       dialling.catch(() => undefined);
