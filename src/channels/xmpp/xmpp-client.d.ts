@@ -32,11 +32,25 @@ declare module '@xmpp/client' {
     request(el: Element, timeoutMs?: number): Promise<Element>;
   }
 
+  /** What an IQ handler is given: the whole stanza and its one child. */
+  export interface IqContext {
+    stanza: Element;
+    element: Element;
+    from: JID;
+  }
+
+  /** Answers IQ get/set by child namespace and name; a handler returns the result's child (or an error element). */
+  export interface IqCallee {
+    get(xmlns: string, name: string, handler: (ctx: IqContext) => Element | boolean | Promise<Element | boolean>): void;
+    set(xmlns: string, name: string, handler: (ctx: IqContext) => Element | boolean | Promise<Element | boolean>): void;
+  }
+
   export interface Client extends EventEmitter {
     status: string;
     jid: JID | null;
     reconnect: Reconnect;
     iqCaller: IqCaller;
+    iqCallee: IqCallee;
     /** XEP-0198; emits `resumed` when a session is resumed (no `online` then). */
     streamManagement?: EventEmitter;
     start(): Promise<JID>;
