@@ -14,6 +14,7 @@ describe('message sender: queued e-mail through a real SMTP relay, once per dedu
   let sink: SmtpSink;
   let sender: QueuedMessageSender;
   let worker: MessageWorker;
+  let email: ReturnType<typeof createEmailChannel>;
   const givenUp: string[] = [];
   const prefix = uniquePrefix();
 
@@ -21,12 +22,13 @@ describe('message sender: queued e-mail through a real SMTP relay, once per dedu
     redis = createRedisClient(await testRedisUrl());
     sink = await startSmtpSink();
     sender = createMessageSender({ connection: redis, prefix, backoffDelayMs: 50, maxBackoffMs: 200, maxAttempts: 4 });
-    const email = createEmailChannel({ from: 'crossline@crossline.test', relayUrl: sink.url, logger: silent });
+    email = createEmailChannel({ from: 'crossline@crossline.test', relayUrl: sink.url, logger: silent });
     worker = createMessageWorker({ connection: redis, prefix, redis, keyPrefix: prefix, channels: [email], logger: silent, onGivenUp: (m) => givenUp.push(m.dedupKey) });
   });
 
   after(async () => {
     await worker?.close();
+    await email?.close(); // its pooled relay connections: the sink would wait for them
     await sender?.close();
     await sink?.close();
     await redis?.quit();
