@@ -497,6 +497,11 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   }
   if ((v.SMTP_TLS_KEY === undefined) !== (v.SMTP_TLS_CERT === undefined)) throw new ConfigError(['SMTP_TLS_KEY, SMTP_TLS_CERT: set both (STARTTLS) or neither']);
   if (v.XMPP_URL !== undefined && (v.XMPP_JID === undefined || v.XMPP_PASSWORD === undefined)) throw new ConfigError(['XMPP_URL: needs XMPP_JID and XMPP_PASSWORD']);
+  // Two tiers for one sender: the conversation answers "slow down" at its limit, the channels drop
+  // silently above the flood limit. A flood limit below the conversation's would skip the answer.
+  if (Number(v.INTAKE_FLOOD_PER_MINUTE) < Number(v.MESSAGES_PER_SENDER_PER_MINUTE)) {
+    throw new ConfigError(['INTAKE_FLOOD_PER_MINUTE: must not be less than MESSAGES_PER_SENDER_PER_MINUTE (the sender would be dropped before being asked to slow down)']);
+  }
   const opt = (value: string | number | undefined): string | undefined => (value === undefined ? undefined : String(value));
   const messaging: MessagingConfig = {
     emailAddress: String(v.EMAIL_ADDRESS).toLowerCase(),
