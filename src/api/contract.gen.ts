@@ -833,6 +833,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/widget/i18n/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The button's texts in one language other than English
+         * @description Fetched by the button on a page in that language (`de.json`); English is in `/widget.js`.
+         *     Every key of the English texts, as strings with `{site}` and `{time}` placeholders.
+         */
+        get: operations["getWidgetTexts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/demo": {
         parameters: {
             query?: never;
@@ -4065,6 +4086,32 @@ export interface operations {
                 };
             };
             500: components["responses"]["Internal"];
+        };
+    };
+    getWidgetTexts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The language's ISO 639 code followed by `.json`. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The texts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            404: components["responses"]["NotFound"];
         };
     };
     getWidgetDemo: {

@@ -7,7 +7,7 @@ import { uuidv7 } from '../../store/index.js';
 import { SiteStore } from '../../store/sites.js';
 import { ProofOfWork } from './challenge.js';
 import { WidgetIntake } from './intake.js';
-import { adminSiteRoutes, demoRoutes, doNotCallRoutes, siteRoutes, webAssetsDir, widgetRoutes, widgetScriptRoutes } from './routes.js';
+import { adminSiteRoutes, demoRoutes, doNotCallRoutes, siteRoutes, webAssetsDir, widgetRoutes, widgetScriptRoutes, widgetTextRoutes } from './routes.js';
 import { newPublicKey, type Site, type SitePolicy } from './sites.js';
 import { StatusTokens } from './status.js';
 import { SiteVolume, webhookAlertSender } from './volume.js';
@@ -99,6 +99,7 @@ export const widgetModule: CapabilityModule = {
     const http: HttpMount[] = [
       { door: 'public', path: '/v1/widget', router: widgetRoutes({ api: ctx.api, intake, sites, callbacks, tokens }) },
       { door: 'public', path: '/widget.js', router: widgetScriptRoutes(webAssetsDir(packageRoot())) },
+      { door: 'public', path: '/widget', router: widgetTextRoutes(webAssetsDir(packageRoot())) },
       { door: 'public', path: '/demo', router: demoRoutes(() => demoKey) },
       { door: 'api-key', path: '/v1/sites', router: siteRoutes({ api: ctx.api, sites, policy, volume }) },
       { door: 'ops', path: '/v1/admin/sites', router: adminSiteRoutes({ sites, volume, owners: () => config.apiKeys.map(apiKeyId) }) },

@@ -274,6 +274,25 @@ export function widgetScriptRoutes(dir: string): Router {
   return router;
 }
 
+/**
+ * GET /widget/i18n/{lang}.json: the button's texts in a language other than English, fetched by
+ * the button on a page in that language (a public, cacheable file like widget.js).
+ */
+export function widgetTextRoutes(dir: string): Router {
+  const router = Router();
+  router.get('/i18n/:file', (req, res) => {
+    const lang = /^([a-z]{2,3})\.json$/.exec(String(req.params.file))?.[1];
+    const file = lang === undefined ? undefined : path.join(dir, 'widget-i18n', `${lang}.json`);
+    if (file === undefined || !existsSync(file)) throw new CrosslineError('ROUTE_NOT_FOUND');
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.send(readFileSync(file));
+  });
+  return router;
+}
+
 /** GET /demo: a page that embeds the button with the demo site, under a strict CSP. */
 export function demoRoutes(demoKey: () => string | undefined): Router {
   const router = Router();

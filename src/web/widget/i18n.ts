@@ -1,96 +1,41 @@
-/** The button's texts: English, and German. `{site}`, `{time}` are filled in. */
-export const TEXTS = {
-  en: {
-    title: 'Call me back',
-    intro: '{site} calls you back, free of charge.',
-    country: 'Country',
-    phone: 'Your phone number',
-    phoneHint: 'We only use it for this call.',
-    name: 'Your name (optional)',
-    when: 'When should we call?',
-    now: 'Now',
-    later: 'At a time of your choice',
-    slot: 'Time',
-    closedNow: 'We are closed right now; please pick a time.',
-    consent: 'I agree that {site} calls me at this number for this request.',
-    submit: 'Call me',
-    checking: 'One moment…',
-    scheduled: 'Thank you! We will call you at {time}.',
-    'calling-site': 'We are calling {site} now…',
-    'calling-you': 'Calling you…',
-    connected: 'Connected',
-    completed: 'Call ended. Thank you!',
-    retrying: 'No answer — we will try again at {time}',
-    failed: 'Could not connect',
-    canceled: 'The call was canceled.',
-    again: 'New request',
-    errPhone: 'Please enter a valid phone number.',
-    errConsent: 'Please agree to be called.',
-    errSlot: 'Please pick a time.',
-    INVALID_NUMBER: 'Please check the phone number.',
-    NUMBER_DO_NOT_CALL: 'We cannot call this number.',
-    DESTINATION_NOT_ALLOWED: 'We cannot call this number.',
-    PREMIUM_RATE_DENIED: 'We cannot call this number.',
-    OUTSIDE_BUSINESS_HOURS: 'We are closed at that time; please pick another time.',
-    VISITOR_RATE_LIMITED: 'Too many requests. Please try again later.',
-    DESTINATION_RATE_LIMITED: 'Too many requests. Please try again later.',
-    SITE_DAILY_CAP_REACHED: 'We take no more requests today. Please try again tomorrow.',
-    SITE_DISABLED: 'Call-backs are not available at the moment.',
-    ORIGIN_NOT_ALLOWED: 'This call-back button is not set up for this website.',
-    SITE_NOT_FOUND: 'This call-back button is not set up for this website.',
-    generic: 'Something went wrong. Please try again later.',
-  },
-  de: {
-    title: 'Rückruf anfordern',
-    intro: '{site} ruft Sie kostenlos zurück.',
-    country: 'Land',
-    phone: 'Ihre Telefonnummer',
-    phoneHint: 'Wir verwenden sie nur für diesen Anruf.',
-    name: 'Ihr Name (freiwillig)',
-    when: 'Wann sollen wir anrufen?',
-    now: 'Jetzt',
-    later: 'Zu einer Uhrzeit Ihrer Wahl',
-    slot: 'Uhrzeit',
-    closedNow: 'Wir sind gerade nicht erreichbar; bitte wählen Sie eine Uhrzeit.',
-    consent: 'Ich bin einverstanden, dass {site} mich für diese Anfrage unter dieser Nummer anruft.',
-    submit: 'Rufen Sie mich an',
-    checking: 'Einen Moment…',
-    scheduled: 'Danke! Wir rufen Sie um {time} an.',
-    'calling-site': 'Wir rufen jetzt {site} an…',
-    'calling-you': 'Wir rufen Sie an…',
-    connected: 'Verbunden',
-    completed: 'Gespräch beendet. Vielen Dank!',
-    retrying: 'Keine Antwort — wir versuchen es um {time} erneut',
-    failed: 'Verbindung nicht möglich',
-    canceled: 'Der Anruf wurde abgebrochen.',
-    again: 'Neue Anfrage',
-    errPhone: 'Bitte geben Sie eine gültige Telefonnummer ein.',
-    errConsent: 'Bitte stimmen Sie dem Anruf zu.',
-    errSlot: 'Bitte wählen Sie eine Uhrzeit.',
-    INVALID_NUMBER: 'Bitte prüfen Sie die Telefonnummer.',
-    NUMBER_DO_NOT_CALL: 'Diese Nummer können wir nicht anrufen.',
-    DESTINATION_NOT_ALLOWED: 'Diese Nummer können wir nicht anrufen.',
-    PREMIUM_RATE_DENIED: 'Diese Nummer können wir nicht anrufen.',
-    OUTSIDE_BUSINESS_HOURS: 'Zu dieser Zeit sind wir nicht erreichbar; bitte wählen Sie eine andere Uhrzeit.',
-    VISITOR_RATE_LIMITED: 'Zu viele Anfragen. Bitte versuchen Sie es später erneut.',
-    DESTINATION_RATE_LIMITED: 'Zu viele Anfragen. Bitte versuchen Sie es später erneut.',
-    SITE_DAILY_CAP_REACHED: 'Heute nehmen wir keine Anfragen mehr an. Bitte versuchen Sie es morgen erneut.',
-    SITE_DISABLED: 'Rückrufe sind im Moment nicht möglich.',
-    ORIGIN_NOT_ALLOWED: 'Dieser Rückruf-Knopf ist für diese Website nicht eingerichtet.',
-    SITE_NOT_FOUND: 'Dieser Rückruf-Knopf ist für diese Website nicht eingerichtet.',
-    generic: 'Etwas ist schiefgelaufen. Bitte versuchen Sie es später erneut.',
-  },
-} as const;
+/**
+ * The button's texts. English is in the bundle; every other language is a JSON file of the same
+ * keys (src/web/widget/i18n/<lang>.json), served next to widget.js and fetched only by a page in
+ * that language, so a language costs nothing to the pages that do not use it. `{site}`, `{time}`
+ * are filled in.
+ */
+import EN from './i18n/en.json';
 
-export type Lang = keyof typeof TEXTS;
-export type TextKey = keyof (typeof TEXTS)['en'];
+export type TextKey = keyof typeof EN;
+export type Texts = Record<TextKey, string>;
+export type Lang = string;
+
+/** The languages the build found in src/web/widget/i18n (set by src/web/build.ts). */
+declare const CROSSLINE_LANGS: readonly string[];
+
+export const ENGLISH: Texts = EN;
 
 /** The element's `lang`, else the page's, else the browser's first supported language, else English. */
 export function pickLang(element: HTMLElement): Lang {
   const candidates = [element.getAttribute('lang'), element.closest('[lang]')?.getAttribute('lang'), ...navigator.languages];
   for (const tag of candidates) {
-    const base = (tag ?? '').toLowerCase().split('-')[0];
-    if (base === 'en' || base === 'de') return base;
+    const base = (tag ?? '').toLowerCase().split('-')[0] ?? '';
+    if (CROSSLINE_LANGS.includes(base)) return base;
   }
   return 'en';
+}
+
+const loading = new Map<string, Promise<Texts>>();
+
+/** The texts of `lang`, fetched once per page from `api`; English when that fails. */
+export function textsFor(api: string, lang: Lang): Promise<Texts> {
+  if (lang === 'en') return Promise.resolve(ENGLISH);
+  let texts = loading.get(lang);
+  if (!texts) {
+    texts = fetch(`${api}/widget/i18n/${lang}.json`, { credentials: 'omit' })
+      .then((res) => (res.ok ? (res.json() as Promise<Partial<Texts>>) : {}))
+      .then((got) => ({ ...ENGLISH, ...got }), () => ENGLISH);
+    loading.set(lang, texts);
+  }
+  return texts;
 }

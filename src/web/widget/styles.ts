@@ -6,7 +6,6 @@ h2{font-size:1.15em;margin:0 0 .25rem}
 p{margin:.25rem 0 .6rem}
 label,legend{display:block;font-weight:600;margin:.55rem 0 .2rem}
 input[type=tel],input[type=text],select{box-sizing:border-box;width:100%;padding:.5rem .55rem;font:inherit;color:inherit;background:var(--crossline-input-bg,#fff);border:1px solid var(--crossline-border,#6e7781);border-radius:calc(var(--crossline-radius,10px)/2)}
-.row{display:flex;gap:.5rem}.row>select{flex:0 0 40%}.row>input{flex:1}
 fieldset{border:0;padding:0;margin:.4rem 0}
 .choice{display:flex;align-items:center;gap:.4rem;font-weight:400;margin:.25rem 0}
 .choice input{width:1.1rem;height:1.1rem;margin:0}

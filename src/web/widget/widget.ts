@@ -3,10 +3,10 @@
  * no third-party request (the API is the origin this script came from), no inline script or eval
  * (styles through a constructed style sheet), so it works under a strict CSP.
  */
-import { AsYouType, getCountryCallingCode, parsePhoneNumberFromString, type CountryCode, type MetadataJson } from 'libphonenumber-js/core';
+import { AsYouType, getCountryCallingCode, type CountryCode, type MetadataJson, type PhoneNumber } from 'libphonenumber-js/core';
 import { solveChallenge } from 'altcha-lib/v1';
 import { CSS } from './styles.js';
-import { pickLang, TEXTS, type Lang, type TextKey } from './i18n.js';
+import { ENGLISH, pickLang, textsFor, type Lang, type TextKey, type Texts } from './i18n.js';
 
 interface SiteConfig {
   name: string;
@@ -50,6 +50,7 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, 
 
 class CrosslineCallback extends HTMLElement {
   private locale: Lang = 'en';
+  private texts: Texts = ENGLISH;
   private root: ShadowRoot;
   private site: SiteConfig | undefined;
   private stream: EventSource | undefined;
@@ -64,7 +65,7 @@ class CrosslineCallback extends HTMLElement {
   }
 
   private t(key: TextKey, values: Record<string, string> = {}): string {
-    return TEXTS[this.locale][key].replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? '');
+    return this.texts[key].replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? '');
   }
 
   private get api(): string {
@@ -85,13 +86,16 @@ class CrosslineCallback extends HTMLElement {
   }
 
   private async load(): Promise<void> {
+    const site = fetch(`${this.api}/v1/widget/sites/${encodeURIComponent(this.key)}`, { credentials: 'omit' });
+    site.catch(() => undefined);
+    this.texts = await textsFor(this.api, this.locale);
     const card = h('section', { class: 'card', 'aria-labelledby': 'cl-title' });
     const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', id: 'cl-status' });
     card.append(h('h2', { id: 'cl-title' }, this.t('title')), status);
     this.root.replaceChildren(card);
     this.els = { card, status };
     try {
-      const res = await fetch(`${this.api}/v1/widget/sites/${encodeURIComponent(this.key)}`, { credentials: 'omit' });
+      const res = await site;
       const body = (await res.json()) as SiteConfig & ApiError;
       if (!res.ok) return this.fail(body.error?.code);
       this.site = body;
@@ -103,7 +107,7 @@ class CrosslineCallback extends HTMLElement {
   }
 
   private fail(code: string | undefined): void {
-    const key = (code !== undefined && code in TEXTS.en ? code : 'generic') as TextKey;
+    const key = (code !== undefined && code in this.texts ? code : 'generic') as TextKey;
     this.showStatus(this.t(key), 'failed');
   }
 
@@ -162,6 +166,13 @@ class CrosslineCallback extends HTMLElement {
       phoneErr.textContent = '';
       phone.removeAttribute('aria-invalid');
     });
+    // checked when they leave the field, not at every digit (a half-typed number is not wrong yet)
+    phone.addEventListener('change', () => {
+      if (phone.value.trim() && !this.parse(phone.value, country.value)?.isValid()) {
+        phoneErr.textContent = this.t('errPhone');
+        phone.setAttribute('aria-invalid', 'true');
+      }
+    });
     country.addEventListener('change', () => {
       if (phone.value) phone.value = typer().input(phone.value.replace(/[^\d+]/g, ''));
     });
@@ -199,11 +210,18 @@ class CrosslineCallback extends HTMLElement {
     this.els.form = form;
   }
 
+  /** The visitor's number read with the site's phone rules, by the same parser that formats it. */
+  private parse(text: string, country: string): PhoneNumber | undefined {
+    const typer = new AsYouType(country as CountryCode, (this.site as SiteConfig).phoneMetadata);
+    typer.input(text);
+    return typer.getNumber();
+  }
+
   private async submit(f: {
     form: HTMLFormElement; country: HTMLSelectElement; phone: HTMLInputElement; phoneErr: HTMLElement; name: HTMLInputElement;
     later: HTMLInputElement; slot: HTMLSelectElement; slotErr: HTMLElement; consent: HTMLInputElement; consentErr: HTMLElement; submit: HTMLButtonElement;
   }): Promise<void> {
-    const parsed = parsePhoneNumberFromString(f.phone.value, f.country.value as CountryCode, this.site?.phoneMetadata as MetadataJson);
+    const parsed = this.parse(f.phone.value, f.country.value);
     const invalid = (input: HTMLElement, err: HTMLElement, text: string): void => {
       err.textContent = text;
       input.setAttribute('aria-invalid', 'true');
@@ -273,7 +291,10 @@ class CrosslineCallback extends HTMLElement {
   }
 
   private render(status: VisitorStatus): void {
-    const time = status.at ? new Intl.DateTimeFormat(this.locale, { hour: '2-digit', minute: '2-digit' }).format(new Date(status.at)) : '';
+    const at = new Date(status.at ?? 0);
+    // the day as well when it is not today (a slot may be days away)
+    const day: Intl.DateTimeFormatOptions = at.toDateString() === new Date().toDateString() ? {} : { weekday: 'short', day: 'numeric', month: 'short' };
+    const time = status.at ? new Intl.DateTimeFormat(this.locale, { ...day, hour: '2-digit', minute: '2-digit' }).format(at) : '';
     this.showStatus(this.t(status.state, { site: this.site?.name ?? '', time }), status.state);
     if (status.final && !this.els.again) {
       const again = h('button', { type: 'button' }, this.t('again'));

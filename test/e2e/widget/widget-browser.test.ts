@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -9,7 +10,11 @@ import { buildWeb } from '../../../src/web/build.js';
 import { browserUnavailable, launchBrowser, type Browser } from '../../support/browser.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 
-const SHOTS = path.join(__dirname, 'screenshots');
+/**
+ * Where the screenshots go: a scratch folder, so a test run leaves the tree as it was; with
+ * UPDATE_SCREENSHOTS=1 the committed set the README links to (test/e2e/widget/screenshots).
+ */
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? path.join(__dirname, 'screenshots') : mkdtempSync(path.join(tmpdir(), 'crossline-screenshots-'));
 const OPS = 'ops-token-browser-0123456789';
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const skip = browserUnavailable();
@@ -164,8 +169,49 @@ describe('the call-me-back button and the dashboard in a real Chromium', { skip 
     await widget.getByLabel(/I agree/).check();
     await widget.getByRole('button', { name: 'Call me' }).click();
     const seen: string[] = [];
-    await untilStatus(page, /^No answer — we will try again at \d\d:\d\d/, seen, 60_000);
+    await untilStatus(page, /^No answer — we will try again at .*\d\d:\d\d/, seen, 60_000);
     await page.screenshot({ path: path.join(SHOTS, '6-retrying.png') });
+    await page.close();
+  });
+
+  test('a visitor who picks a time is told when they will be called', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(host.origin);
+    const widget = page.locator('crossline-callback');
+    // a number that cannot be right is flagged as soon as they leave the field
+    await widget.getByLabel('Your phone number').fill('202 555');
+    await page.keyboard.press('Tab');
+    await widget.getByText('Please enter a valid phone number.').waitFor();
+    assert.equal(await widget.getByLabel('Your phone number').getAttribute('aria-invalid'), 'true');
+    await widget.getByLabel('Your phone number').fill('202 555 0102');
+    assert.equal(await widget.getByText('Please enter a valid phone number.').count(), 0, 'the error goes once they type');
+    await widget.getByLabel('At a time of your choice').check();
+    const slot = widget.getByLabel('Time', { exact: true });
+    await slot.selectOption({ index: 1 });
+    const at = await slot.inputValue();
+    await widget.getByLabel(/I agree/).check();
+    await widget.getByRole('button', { name: 'Call me' }).click();
+    const seen: string[] = [];
+    await untilStatus(page, /^Thank you! We will call you at .*\d\d:\d\d( [AP]M)?\.$/, seen);
+    await page.screenshot({ path: path.join(SHOTS, '10-scheduled.png') });
+    const placed = (await crossline.api().get('/v1/callbacks?limit=5')).body.items.find((cb: { request: { caller: { number: string } } }) => cb.request.caller.number === '+12025550102');
+    assert.equal(placed?.status, 'scheduled');
+    assert.equal(new Date(placed.request.at).getTime(), new Date(at).getTime(), 'the slot the visitor picked');
+    await page.close();
+  });
+
+  test('a visitor whose number does not exist is told the call could not connect', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(host.origin);
+    const widget = page.locator('crossline-callback');
+    // not in the simulator's phone plan: the switch answers UNALLOCATED_NUMBER, which no retry can help
+    await widget.getByLabel('Your phone number').fill('202 555 0300');
+    await widget.getByLabel(/I agree/).check();
+    await widget.getByRole('button', { name: 'Call me' }).click();
+    const seen: string[] = [];
+    await untilStatus(page, /^Could not connect$/, seen);
+    await widget.getByRole('button', { name: 'New request' }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, '11-failed.png') });
     await page.close();
   });
 
