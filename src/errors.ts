@@ -61,6 +61,7 @@ export const ERROR_CATALOGUE = {
   PIN_CONFLICT: { status: 409, retryable: false, message: 'Another user on a shared number has the same PIN.' },
   INTEREST_NOT_FOUND: { status: 404, retryable: false, message: 'No call-alert registration with this id.' },
   INVALID_INTEREST: { status: 400, retryable: false, message: 'The call-alert registration is not valid.' },
+  TOO_MANY_INTERESTS: { status: 409, retryable: false, message: 'This user keeps as many call-alert registrations as one user may.' },
   LINE_CODE_INVALID: { status: 422, retryable: false, message: 'The code is wrong or has expired: ask for a new one.' },
   INVALID_PROFILE: { status: 400, retryable: false, message: 'The inbound profile is not valid.' },
   SITE_NOT_FOUND: { status: 404, retryable: false, message: 'No site with this id or key.' },

@@ -44,6 +44,7 @@ export function createAlertsModule(options: AlertsModuleOptions = {}): Capabilit
         }
       });
       const alerts = new AlertService({ registry, user, telephony: () => services.telephony });
+      services.alertRegistrations = alerts;
       const notifier = new AlertNotifier({
         redis: ctx.redis, base, registry, sender: options.sender ?? (() => services.messageSender), logger: log,
         ...(options.onAlert !== undefined ? { onAlert: options.onAlert } : {}),

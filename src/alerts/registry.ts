@@ -64,6 +64,16 @@ export class InterestRegistry {
     return items.filter((i): i is Interest => i !== undefined && i.verified);
   }
 
+  /** Rewrites an interest's record (its recipients changed); the indexes stay as they are. */
+  async update(interest: Interest): Promise<void> {
+    await this.redis.set(this.key(interest.id), JSON.stringify(interest), 'XX');
+  }
+
+  /** Whether a code issued for the interest is still outstanding. */
+  async hasCode(interest: Interest): Promise<boolean> {
+    return (await this.redis.exists(`${this.key(interest.id)}:code`)) === 1;
+  }
+
   async markVerified(interest: Interest, by: 'code' | 'operator'): Promise<Interest> {
     const next = { ...interest, verified: true, verifiedBy: by };
     await this.redis.set(this.key(interest.id), JSON.stringify(next), 'XX');

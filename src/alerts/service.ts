@@ -25,6 +25,9 @@ export interface AlertServiceDeps {
   callerId?: string;
 }
 
+/** Registrations one user may keep (REST and message commands alike). */
+export const MAX_INTERESTS_PER_USER = 25;
+
 const invalid = (message: string, path: string): never => {
   throw new CrosslineError('INVALID_INTEREST', message, [{ path, message }]);
 };
@@ -47,6 +50,7 @@ export class AlertService {
       if (!known && !aTarget) invalid('Recipients must be verified addresses of the user (or, for a caller, the SMS numbers of the target lines).', `recipients/${i}`);
     });
     const recipients = input.recipients.map((r) => ({ channel: r.channel, address: r.channel === 'sms' ? (lineOf(r.address) as string) : r.address.toLowerCase() }));
+    if ((await this.of(owner, input.userId)).length >= MAX_INTERESTS_PER_USER) throw new CrosslineError('TOO_MANY_INTERESTS');
     return this.deps.registry.create({ userId: input.userId, kind: input.kind, line, targets, recipients }, owner);
   }
 
@@ -84,6 +88,59 @@ export class AlertService {
 
   list(owner: string): Promise<Interest[]> {
     return this.deps.registry.list(owner);
+  }
+
+  /** One user's registrations, oldest first. */
+  async of(owner: string, userId: string): Promise<Interest[]> {
+    return (await this.deps.registry.list(owner)).filter((i) => i.userId === userId);
+  }
+
+  /**
+   * "Alert me when <line> calls", by message: a callee registration of `line` for the address the
+   * message came from, under the same rules as REST (the user's verified address, the per-user
+   * limit, nothing sent until the line is proven). Asking again for a line already registered adds
+   * the address to that registration instead of making a second one.
+   */
+  async watch(owner: string, userId: string, line: string, to: ChannelAddress): Promise<{ interest: Interest; created: boolean }> {
+    const e164 = lineOf(line) ?? invalid('Not a valid phone number in international form.', 'line');
+    const address = { channel: to.channel, address: to.address.toLowerCase() };
+    const existing = (await this.of(owner, userId)).find((i) => i.kind === 'callee' && i.line === e164);
+    if (existing === undefined) return { interest: await this.register({ userId, kind: 'callee', line: e164, recipients: [address] }, owner), created: true };
+    if (existing.recipients.some((r) => r.channel === address.channel && r.address === address.address)) return { interest: existing, created: false };
+    const user = await this.deps.user(owner, userId);
+    if (!user.verified.some((v) => v.channel === address.channel && v.address === address.address)) invalid('Recipients must be verified addresses of the user.', 'recipients/0');
+    const next = { ...existing, recipients: [...existing.recipients, address] };
+    await this.deps.registry.update(next);
+    return { interest: next, created: false };
+  }
+
+  /** Removes the user's registrations: all of them, or those of `line` (watched or calling). Returns what was removed. */
+  async unwatch(owner: string, userId: string, line?: string): Promise<Interest[]> {
+    const e164 = line === undefined ? undefined : (lineOf(line) ?? invalid('Not a valid phone number in international form.', 'line'));
+    const gone = (await this.of(owner, userId)).filter((i) => e164 === undefined || i.line === e164);
+    for (const interest of gone) await this.deps.registry.remove(interest);
+    return gone;
+  }
+
+  /** Calls the user's pending registration of `line` with a code; undefined when there is none pending. */
+  async sendCodeFor(owner: string, userId: string, line: string): Promise<Interest | undefined> {
+    const e164 = lineOf(line) ?? invalid('Not a valid phone number in international form.', 'line');
+    const pending = (await this.of(owner, userId)).find((i) => i.line === e164 && !i.verified);
+    if (pending === undefined) return undefined;
+    await this.sendCode(pending.id, owner);
+    return pending;
+  }
+
+  /**
+   * A code typed back by message: proves the user's pending registration whose code it is.
+   * 'none' when no code of theirs is outstanding; each wrong try counts against every outstanding code.
+   */
+  async verifyCode(owner: string, userId: string, code: string): Promise<Interest | 'none' | 'wrong'> {
+    const outstanding: Interest[] = [];
+    for (const interest of await this.of(owner, userId)) if (!interest.verified && (await this.deps.registry.hasCode(interest))) outstanding.push(interest);
+    if (outstanding.length === 0) return 'none';
+    for (const interest of outstanding) if (await this.deps.registry.checkCode(interest, code)) return this.deps.registry.markVerified(interest, 'code');
+    return 'wrong';
   }
 
   async remove(id: string, owner: string): Promise<void> {

@@ -60,6 +60,7 @@ export function buildDirectory(ctx: Pick<ModuleContext, 'config' | 'redis' | 'pr
   const messaging = new MessagingIntake({
     directory,
     callbacks: () => services.callbacks,
+    alerts: () => services.alertRegistrations,
     conversations: new ConversationStore(redis, prefixes.spread, config.conversationTtlMinutes * 60),
     senderLimit: senderLimit(redis, prefixes.spread, config.messagesPerSenderPerMinute),
     defaultRegion: config.defaultRegion,

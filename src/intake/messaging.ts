@@ -3,12 +3,12 @@ import { Counter, type Registry } from 'prom-client';
 import { normaliseText, parseNumber } from '../callbacks/request.js';
 import type { CallbackInput, CallbackService } from '../callbacks/ports.js';
 import type { Callback, Requester } from '../callbacks/types.js';
-import type { InboundMessage, MessageHandler, OutboundMessage } from '../channels/types.js';
+import type { ChannelAddress, InboundMessage, MessageHandler, OutboundMessage } from '../channels/types.js';
 import { formatNumber, regionOf, resolveCallee, type Choice } from '../directory/resolve.js';
 import type { Directory, User, VerifyOutcome } from '../directory/types.js';
 import { CrosslineError } from '../errors.js';
 import { isDisplayName, isSpeakableText } from '../telephony/grammar.js';
-import { parseMessage, type CallerSpec, type Command } from './commands/grammar.js';
+import { parseMessage, type CallerSpec, type Command, type LineSpec } from './commands/grammar.js';
 import { describeTime } from './commands/time.js';
 import type { ConversationState, ConversationStore, PendingChoice } from './conversation.js';
 
@@ -17,8 +17,32 @@ export interface SenderLimit {
   consume(key: string): Promise<{ allowed: true } | { allowed: false; firstRefusal: boolean; retryInSec: number }>;
 }
 
+/** A call-alert registration as the messaging intake shows it. */
+export interface AlertRegistration {
+  kind: 'callee' | 'caller';
+  line: string;
+  targets: string[];
+  recipients: ChannelAddress[];
+  verified: boolean;
+  verifiedBy?: 'code' | 'operator';
+}
+
+/**
+ * The call-attempt alerts a user manages by message (seed 000, claim 12); src/alerts implements it
+ * with the rules of its REST registration (verified recipients, per-user limit, proof of the line).
+ */
+export interface AlertRegistrations {
+  watch(owner: string, userId: string, line: string, to: ChannelAddress): Promise<{ interest: AlertRegistration; created: boolean }>;
+  unwatch(owner: string, userId: string, line?: string): Promise<AlertRegistration[]>;
+  of(owner: string, userId: string): Promise<AlertRegistration[]>;
+  sendCodeFor(owner: string, userId: string, line: string): Promise<AlertRegistration | undefined>;
+  verifyCode(owner: string, userId: string, code: string): Promise<AlertRegistration | 'none' | 'wrong'>;
+}
+
 export interface MessagingDeps {
   directory: Directory;
+  /** Call-alert registrations (read per message: the alerts module starts after the directory). */
+  alerts?: () => AlertRegistrations | undefined;
   /** The callback domain (read per message: the API role provides it). */
   callbacks: () => CallbackService | undefined;
   conversations: ConversationStore;
@@ -64,6 +88,11 @@ const HELP = [
   '  cancel                        cancel it',
   '  help                          this text',
   '  verify 123456                 answer a verification code sent to you',
+  '',
+  '  alert me when +1 202 555 0101 calls   be told here of every call to that line of yours',
+  '  prove +1 202 555 0101         have the line called with a code that proves it is yours',
+  '  alerts                        the lines you are alerted of',
+  '  alerts off                    stop them all (or: alerts off for +1 202 555 0101)',
   '',
   'When more than one person fits, I list them: reply with the number.',
 ].join('\n');
@@ -177,8 +206,20 @@ export class MessagingIntake implements MessageHandler {
         return [HELP];
       case 'unknown':
         return [`Sorry, I did not understand that. I only understand a few English commands:\n\n${HELP}`];
-      case 'verify':
-        return [this.verifyText(await deps.directory.verifyFromChannel(message.from, command.code))];
+      case 'verify': {
+        const outcome = await deps.directory.verifyFromChannel(message.from, command.code);
+        // No address of theirs waits for a code: it may be the code spoken to a line they registered.
+        if (outcome.ok === false && outcome.reason === 'no-pending') {
+          const line = await this.alertCode(owner, user, command.code);
+          if (line !== undefined) return [line];
+        }
+        return [this.verifyText(outcome)];
+      }
+      case 'alert-on':
+      case 'alert-off':
+      case 'alert-list':
+      case 'alert-code':
+        return [await this.alert(owner, user, message.from, command)];
       case 'status':
         return [await this.status(owner, user, state)];
       case 'cancel':
@@ -187,6 +228,90 @@ export class MessagingIntake implements MessageHandler {
         return [await this.choose(owner, user, message, state, command.index)];
       case 'call':
         return [await this.call(owner, user, message, state, command)];
+    }
+  }
+
+  /** What an alert command does, as a reply. */
+  private async alert(owner: string, user: User, from: ChannelAddress, command: Extract<Command, { kind: 'alert-on' | 'alert-off' | 'alert-list' | 'alert-code' }>): Promise<string> {
+    const alerts = this.deps.alerts?.();
+    if (alerts === undefined) return 'Call alerts are not available on this service.';
+    const address = { channel: from.channel, address: from.address.toLowerCase() };
+    try {
+      switch (command.kind) {
+        case 'alert-list': {
+          const mine = await alerts.of(owner, user.id);
+          if (mine.length === 0) return 'You have no call alerts. Send "alert me when +1 202 555 0101 calls" (your line\'s number) to set one up.';
+          return `Your call alerts:\n${mine.map((i) => `  ${describeAlert(i)}`).join('\n')}`;
+        }
+        case 'alert-off': {
+          const line = command.line === undefined ? undefined : this.lineOf(user, command.line);
+          if (typeof line === 'object') return line.refusal;
+          const gone = await alerts.unwatch(owner, user.id, line);
+          if (gone.length === 0) return line === undefined ? 'You had no call alerts; nothing changed.' : `You had no call alerts for ${formatNumber(line)}; nothing changed.`;
+          return `Call alerts off: ${[...new Set(gone.map((i) => formatNumber(i.line)))].join(', ')}.`;
+        }
+        case 'alert-on': {
+          const line = this.lineOf(user, command.line);
+          if (typeof line === 'object') return line.refusal;
+          const { interest, created } = await alerts.watch(owner, user.id, line, address);
+          const shown = formatNumber(interest.line);
+          if (interest.verified) return created ? `Call alerts on for ${shown}: I will tell you here of every call to it.` : `Call alerts for ${shown} are on; they reach you here too.`;
+          return `${created ? 'Registered' : 'Already registered'}: I will tell you here of every call to ${shown} once the line is proven yours. Send "prove ${shown}" and I will call it with a six-digit code to send back (or an operator approves it).`;
+        }
+        case 'alert-code': {
+          const line = this.lineOf(user, command.line);
+          if (typeof line === 'object') return line.refusal;
+          const pending = await alerts.sendCodeFor(owner, user.id, line);
+          if (pending === undefined) return `You have no call alert waiting for proof on ${formatNumber(line)}. Send "alert me when ${formatNumber(line)} calls" first, or "alerts" to see yours.`;
+          return `I called ${formatNumber(pending.line)} and said a six-digit code. Send it back here as "verify" and the code.`;
+        }
+      }
+    } catch (err) {
+      if (err instanceof CrosslineError && err.status < 500) {
+        this.deps.logger.info({ owner, userId: user.id, code: err.code }, 'alert command refused');
+        switch (err.code) {
+          case 'TOO_MANY_INTERESTS':
+            return 'You have as many call alerts as one person may keep. Send "alerts" to see them and "alerts off for" a number to remove one.';
+          case 'SWITCH_COMMAND_FAILED':
+            return `I could not reach the line: ${err.message}`;
+          default:
+            return `I could not do that: ${err.details[0]?.message ?? err.message}`;
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** The code spoken to a line, typed back: the reply, or undefined when no line of theirs waits for one. */
+  private async alertCode(owner: string, user: User, code: string): Promise<string | undefined> {
+    const alerts = this.deps.alerts?.();
+    if (alerts === undefined) return undefined;
+    const outcome = await alerts.verifyCode(owner, user.id, code);
+    if (outcome === 'none') return undefined;
+    if (outcome === 'wrong') return 'That is not the code I said on your line. Check it, or send "prove" and the number for a new one.';
+    return `Thank you: ${formatNumber(outcome.line)} is proven yours. Call alerts for it are on.`;
+  }
+
+  /** The E.164 an alert command names: a number as written, or one of the sender's own phones. */
+  private lineOf(user: User, spec: LineSpec): string | { refusal: string } {
+    const mine = user.phones.map((p) => `${p.label} ${formatNumber(p.number)}`).join(', ');
+    switch (spec.kind) {
+      case 'number':
+        try {
+          return parseNumber(spec.text.replace(/^tel:/i, ''), regionOf(user, this.deps.defaultRegion), '/line').e164;
+        } catch {
+          return { refusal: `${spec.text} is not a phone number I can read. Write it in international form, like +1 202 555 0101.` };
+        }
+      case 'label': {
+        const phone = user.phones.find((p) => p.label === spec.label);
+        return phone ? phone.number : { refusal: `You have no ${spec.label} number saved${mine ? `. Your numbers: ${mine}` : ''}. Name the line by its number, like +1 202 555 0101.` };
+      }
+      case 'mine': {
+        const phone = user.phones.find((p) => p.default) ?? user.phones[0];
+        return phone ? phone.number : { refusal: 'I have no phone number of yours. Name the line by its number, like "alert me when +1 202 555 0101 calls".' };
+      }
+      case 'unknown':
+        return { refusal: `Which line? Name it by its number, like "alert me when +1 202 555 0101 calls"${spec.text ? ` ("${spec.text.slice(0, 40)}" is not a number)` : ''}.` };
     }
   }
 
@@ -349,6 +474,13 @@ export class MessagingIntake implements MessageHandler {
     if (!callbacks) throw new CrosslineError('STORE_UNAVAILABLE', 'The callback service is not running in this process.');
     return callbacks;
   }
+}
+
+/** One registration, for a person. */
+function describeAlert(i: AlertRegistration): string {
+  const where = [...new Set(i.recipients.map((r) => r.address))].join(', ');
+  const what = i.kind === 'callee' ? `calls to ${formatNumber(i.line)}` : `failed calls from ${formatNumber(i.line)} to ${i.targets.map(formatNumber).join(', ')}`;
+  return `${what} → ${where}${i.verified ? '' : ' (waiting for proof that the line is yours)'}`;
 }
 
 /** A name as the ESL grammar accepts it, or undefined: a name that fails is left out, never forced in. */

@@ -11,6 +11,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { AlertNotifier, InterestRegistry, type Attempt } from '../../src/alerts/index.js';
+import { MAX_INTERESTS_PER_USER } from '../../src/alerts/service.js';
 import { createApp, loadOpenApi } from '../../src/api/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createAlertsModule } from '../../src/alerts/module.js';
@@ -160,5 +161,15 @@ describe('call-attempt alerts', () => {
     const list = await request(app).get('/v1/alerts/interests').set(auth);
     assert.equal(list.body.items.length, 1);
     assert.equal((await request(app).delete(`/v1/alerts/interests/${id}`).set(auth)).status, 204);
+  });
+
+  it('one user keeps at most MAX_INTERESTS_PER_USER registrations; the next is refused with TOO_MANY_INTERESTS', async (t) => {
+    const { app } = await startAlerts(t);
+    const body = (n: number): Record<string, unknown> => ({ userId: 'ada', kind: 'callee', line: `+1202555${3000 + n}`, recipients: [{ channel: 'xmpp', address: 'ada@im.example.com' }] });
+    for (let n = 0; n < MAX_INTERESTS_PER_USER; n++) assert.equal((await request(app).post('/v1/alerts/interests').set(auth).send(body(n))).status, 201);
+    const refused = await request(app).post('/v1/alerts/interests').set(auth).send(body(MAX_INTERESTS_PER_USER));
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'TOO_MANY_INTERESTS');
+    assert.equal((await request(app).post('/v1/alerts/interests').set(auth).send({ ...body(99), userId: 'bob' })).status, 201, 'another user is not held by Ada\'s');
   });
 });

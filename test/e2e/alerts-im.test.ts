@@ -51,4 +51,28 @@ describe('call-attempt alerts end to end: XMPP and e-mail', { skip }, () => {
     const to = Array.isArray(mail.to) ? mail.to[0]?.text : mail.to?.text;
     assert.equal(to, ADA_EMAIL);
   });
+
+  it('registered by IM command ("alert me when … calls", "prove …", the code back): a call to the line reaches Ada\'s client', async () => {
+    const { crossline } = world;
+    await world.say('alert me when +1 202 555 0171 calls');
+    await world.chat((b) => b.startsWith('Registered: I will tell you here of every call to +1 202 555 0171'));
+    await world.say('prove +1 202 555 0171');
+    await world.chat((b) => b.startsWith('I called +1 202 555 0171'), 20_000);
+    const spoken = crossline.sim.commands.map((c) => c.text).filter((x) => x.includes('Your Crossline code is')).pop() ?? '';
+    const code = (/code is ((?:\d ){5}\d)/.exec(spoken)?.[1] ?? '').replace(/ /g, '');
+    assert.match(code, /^\d{6}$/);
+    await world.say(`verify ${code}`);
+    await world.chat((b) => b.startsWith('Thank you: +1 202 555 0171 is proven yours'));
+    await world.say('alerts');
+    assert.match(await world.chat((b) => b.startsWith('Your call alerts:')), /calls to \+1 202 555 0171 → ada@localhost$/m);
+
+    const placed = Date.now();
+    await crossline.sim.inboundCall({ from: '+12025550101', to: '+12025550171', socket: world.socket });
+    const alert = await world.chat((b) => b.startsWith('Call from +12025550101 to +12025550171'));
+    assert.match(alert, /^Call from \+12025550101 to \+12025550171 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.$/);
+    assert.ok(Date.now() - placed < 5000);
+
+    await world.say('alerts off');
+    assert.match(await world.chat((b) => b.startsWith('Call alerts off:')), /\+1 202 555 0171/);
+  });
 });

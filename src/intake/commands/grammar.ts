@@ -13,7 +13,18 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'verify'; code: string }
   | { kind: 'choose'; index: number }
+  /** "alert me when +1 202 555 0101 calls": alerts of calls to one of the sender's lines (seed 000, claim 12). */
+  | { kind: 'alert-on'; line: LineSpec }
+  /** "alerts off" (every registration of the sender), "alerts off for +1 202 555 0101" (that line's). */
+  | { kind: 'alert-off'; line?: LineSpec }
+  /** "alerts": the sender's registrations. */
+  | { kind: 'alert-list' }
+  /** "prove +1 202 555 0101": call the line with a code that proves it is the sender's. */
+  | { kind: 'alert-code'; line: LineSpec }
   | { kind: 'unknown' };
+
+/** The line an alert command names: a number, one of the sender's own phones by label, or "my line". */
+export type LineSpec = { kind: 'number'; text: string } | { kind: 'label'; label: PhoneLabel } | { kind: 'mine' } | { kind: 'unknown'; text: string };
 
 export interface ParseContext {
   now: Date;
@@ -34,8 +45,66 @@ const ORDINALS: Record<string, number> = { first: 1, '1st': 1, second: 2, '2nd':
 /** The call verbs, as people (mis)type them: the words a `call` command may start with. */
 const CALL_VERBS = String.raw`(?:call back|call-back|callback|callbak|ring up|telephone|calll|call|caal|cal|cll|clal|cakk|ca11|ring|rign|phone|phnoe|phoen|fone|dial|dail|tel)`;
 
+/** The verbs of "alert me …": what people write to be told of calls. */
+const ALERT_VERBS = String.raw`(?:alert|alret|allert|alrt|notify|tell|warn|ping|message|text|e-?mail|inform|let)\s+me(?:\s+know)?`;
+/** What a watched line does in "alert me when <line> …". */
+const RINGS = String.raw`(?:calls|rings|is called|is ringing|gets (?:a )?calls?|receives (?:a )?calls?|has (?:a|an incoming) call)`;
+/** A phone number as written: digits with spaces, dots, dashes, brackets, an optional + or tel:. */
+const NUMBER_TEXT = /^(?:tel:)?\+?\(?\d[\d ().\-/]{5,}\d$/i;
+
+/** The line an alert command names. */
+function lineSpec(text: string | undefined): LineSpec | undefined {
+  const t = (text ?? '').trim().replace(/[\s.,!?:;]+$/, '');
+  if (t === '') return undefined;
+  if (NUMBER_TEXT.test(t)) return { kind: 'number', text: t };
+  if (/^(?:my|our)\s+(?:phone|number|line|phone number|phone line)$/i.test(t)) return { kind: 'mine' };
+  const own = /^(?:my|our)\s+(.+)$/i.exec(t);
+  const label = own?.[1] !== undefined ? labelOf(own[1]) : undefined;
+  if (label) return { kind: 'label', label };
+  return { kind: 'unknown', text: t };
+}
+
 /** The grammar, first match wins. Patterns see one normalised line (see {@link normaliseLine}). */
 const RULES: readonly Rule[] = [
+  // Before `call`: "call alerts on …" is about alerts, not a call to someone named "alerts".
+  {
+    kind: 'alert-list',
+    patterns: [/^(?:(?:list|show|show me|see|view|check|which|what(?: are)?)\s+)?(?:(?:my|all(?: my)?|the|current)\s+)?(?:call\s+)?(?:alerts|alerst|alrets|allerts)(?:\s+(?:list|status|do i have|are on|are set(?: up)?|have i set(?: up)?))?$/i],
+    build: () => ({ kind: 'alert-list' }),
+  },
+  {
+    kind: 'alert-off',
+    patterns: [
+      /^(?:call\s+)?alerts?\s+off(?:\s+(?:for|on|to)?\s*(.+))?$/i,
+      /^(?:stop|turn off|switch off|disable|remove|delete|cancel|end|no more|unsubscribe(?: from)?)\s+(?:(?:all|my|the|any)\s+)*(?:call\s+)?alerts?(?:\s+(?:for|on|to|about)\s+(?:calls\s+(?:to|on)\s+)?(.+))?$/i,
+      /^(?:stop|don'?t|do not|quit)\s+(?:alerting|notifying|telling|messaging|texting)\s+me(?:\s+(?:of|about|for|on|when)\s+(?:calls\s+(?:to|on)\s+)?(.+?)(?:\s+(?:calls|rings|is called))?)?$/i,
+    ],
+    build: (m) => {
+      const line = lineSpec(m[1]);
+      return { kind: 'alert-off', ...(line ? { line } : {}) };
+    },
+  },
+  {
+    kind: 'alert-code',
+    patterns: [
+      /^(?:prove|verify|confirm|check)\s+(?:(?:my|the|that)\s+)?(?:line|number|phone|phone number)\s+(.+)$/i,
+      /^prove\s+(?:that\s+)?(.+?)(?:\s+is mine)?$/i,
+      /^(?:send|call|ring)\s+(?:me\s+)?(?:the\s+|a\s+)?(?:line\s+|alert\s+)?code\s+(?:to|on|for)\s+(.+)$/i,
+    ],
+    build: (m) => ({ kind: 'alert-code', line: lineSpec(m[1]) ?? { kind: 'unknown', text: '' } }),
+  },
+  {
+    kind: 'alert-on',
+    patterns: [
+      new RegExp(String.raw`^${ALERT_VERBS}\s+(?:when(?:ever)?|if|each time|every time|as soon as)\s+(?:someone\s+calls\s+|anyone\s+calls\s+|there is a call (?:to|on)\s+)?(.+?)(?:\s+${RINGS})?$`, 'i'),
+      new RegExp(String.raw`^${ALERT_VERBS}\s+(?:of|about|on|for)\s+(?:(?:all|any|every|incoming)\s+)*calls?\s+(?:to|on|for)\s+(.+)$`, 'i'),
+      /^(?:(?:turn on|switch on|enable|start|set up|setup|add)\s+)?(?:call\s+)?alerts?\s+(?:on|for|to)\s+(?:calls\s+(?:to|on)\s+)?(.+)$/i,
+      /^(?:watch|monitor)\s+(?:calls\s+(?:to|on)\s+)?(.+)$/i,
+      /^(?:(?:turn|switch)\s+)?(?:call\s+)?alerts?\s+on$/i,
+      /^(?:turn on|switch on|enable|start)\s+(?:call\s+)?alerts?$/i,
+    ],
+    build: (m) => ({ kind: 'alert-on', line: lineSpec(m[1]) ?? { kind: 'mine' } }),
+  },
   {
     kind: 'verify',
     patterns: [/^(?:verify|verification|confirm|code|verification code|my code is|the code is)\s*(?:code)?\s*[:#-]?\s*(\d{6})$/i, /^(\d{6})$/],
@@ -92,6 +161,8 @@ const KEYWORDS: ReadonlyArray<{ word: string; as: string }> = [
   { word: 'status', as: 'status' },
   { word: 'help', as: 'help' },
   { word: 'verify', as: 'verify' },
+  { word: 'alert', as: 'alert' },
+  { word: 'alerts', as: 'alerts' },
 ];
 const KEYWORD_INDEX = new Fuse(KEYWORDS, { keys: ['word'], includeScore: true, threshold: 0.34, ignoreLocation: true, minMatchCharLength: 3 });
 

@@ -6,6 +6,7 @@ import type { OpenApi } from '../../api/openapi.js';
 import type { CallbackService, CallCenterDirectory, CallCenterPacer } from '../../callbacks/ports.js';
 import type { Config } from '../../config/index.js';
 import type { Directory } from '../../directory/types.js';
+import type { AlertRegistrations } from '../../intake/messaging.js';
 import type { CallCenterQueueSources, QueueService } from '../../queues/index.js';
 import type { KeyPrefixes, RedisClient } from '../../store/index.js';
 import type { MessageHandler, MessageSender, SenderDirectory } from '../../channels/types.js';
@@ -55,6 +56,8 @@ export interface Services {
   xmpp?: XmppChannel;
   /** The port the SMTP intake listens on (channels module, API role). */
   smtpPort?: number;
+  /** Call-alert registrations a user manages by message ("alert me when … calls"; alerts module). */
+  alertRegistrations?: AlertRegistrations;
 }
 
 /** Which door an HTTP mount sits behind. */

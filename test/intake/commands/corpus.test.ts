@@ -26,6 +26,10 @@ describe('the command grammar over the phrase corpus', () => {
         assert.equal(command.code, expect.code);
       } else if (command.kind === 'choose' && expect.kind === 'choose') {
         assert.equal(command.index, expect.index);
+      } else if ((command.kind === 'alert-on' || command.kind === 'alert-code' || command.kind === 'alert-off') && 'line' in expect) {
+        assert.deepEqual(command.line, expect.line);
+      } else if (command.kind === 'alert-off') {
+        assert.equal(command.line, undefined);
       }
     });
   }
