@@ -1,3 +1,4 @@
+// @serial: a burst ten times over a simulated switch's capacity (test/run-suite.sh)
 /**
  * The guard end to end below the callback flow: a simulated switch with a small capacity and a reply
  * latency that grows with load, a burst ten times over its capacity, and every leg asking the shared

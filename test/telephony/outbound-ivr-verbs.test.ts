@@ -1,3 +1,4 @@
+// @serial: its second half drives the one real FreeSWITCH of the run (test/run-suite.sh)
 /**
  * The IVR verbs of an outbound-socket call against the simulator's scripted callers: keys pressed
  * at play_and_get_digits, a recording that silence ends (and one the caller cuts short), ringback

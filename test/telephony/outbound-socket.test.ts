@@ -1,3 +1,4 @@
+// @serial: its second half drives the one real FreeSWITCH of the run (test/run-suite.sh)
 /**
  * The outbound-socket module against the simulator: an inbound call whose dialplan runs
  * `socket <host:port> async full` arrives at our server, which answers it, speaks, collects digits

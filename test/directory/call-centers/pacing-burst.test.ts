@@ -1,3 +1,4 @@
+// @serial: a burst of hundreds of callbacks through the whole Crossline, paced in real time (test/run-suite.sh)
 /**
  * Pacing under a burst, through the whole Crossline (API, BullMQ workers, simulator): a burst of
  * callbacks to one call center drains at its pace. None is lost, none is dialled twice, none starts
