@@ -117,7 +117,15 @@ export function createChannelsModule(options: ChannelsModuleOptions = {}): Capab
       await close();
       throw err;
     }
-    return { http, close };
+    const smtpPort = services.smtpPort;
+    return {
+      http,
+      close,
+      banner: (apiUrl) => [
+        ...(smtpPort === undefined ? [] : [`  E-mail    SMTP on ${m.smtpHost}:${smtpPort} takes "call …" messages to ${m.emailAddress} from verified users (README: People and "call X" by message)`]),
+        ...(m.smtpRelayUrl === undefined && apiUrl !== undefined ? [`  Outbox    ${apiUrl}/v1/outbox (the replies, with no SMTP_RELAY_URL)`] : []),
+      ],
+    };
   },
   };
 }

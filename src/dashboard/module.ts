@@ -59,6 +59,7 @@ export const dashboardModule: CapabilityModule = {
       async close() {
         await Promise.allSettled(queues.map((q) => q.close()));
       },
+      banner: (apiUrl) => (apiUrl === undefined ? [] : [`  Dashboard ${apiUrl}/dashboard (sign in with the operations token)`]),
     };
   },
 };

@@ -49,6 +49,8 @@ export interface Runtime {
   /** The webhook signing secret in force (generated when WEBHOOK_SECRET is unset). */
   readonly webhookSecret: string;
   readonly webhookSecretGenerated: boolean;
+  /** What the capability modules want `npm start` to print (their `banner` lines). */
+  readonly moduleBanner: readonly string[];
   /** Stops everything, in order; safe to call twice; runs every step even if one fails. */
   close(): Promise<void>;
 }
@@ -273,6 +275,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
 
     const api = loadOpenApi();
     const mounts: HttpMount[] = [];
+    const banners: Array<(apiUrl: string | undefined) => string[]> = [];
     const moduleContext: ModuleContext = { config, roles, redis: commands, prefixes, api, logger, services, metrics: metricsRegistry };
     for (const module of options.modules ?? CAPABILITY_MODULES) {
       const started = await module.start({ ...moduleContext, logger: logger.child({ component: module.name }) });
@@ -281,6 +284,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         onClose(module.name, stop);
       }
       mounts.push(...(started.http ?? []));
+      if (started.banner) banners.push(started.banner.bind(started));
     }
 
     let apiUrl: string | undefined;
@@ -316,6 +320,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       apiUrl,
       webhookSecret,
       webhookSecretGenerated: config.webhookSecret === undefined,
+      moduleBanner: banners.flatMap((lines) => lines(apiUrl)),
       close,
     };
   } catch (err) {

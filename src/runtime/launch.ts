@@ -17,11 +17,14 @@ export async function launch(roles: Roles, env: NodeJS.ProcessEnv = process.env)
     throw err;
   }
   let generatedKey: string | undefined;
+  let generatedOpsToken: string | undefined;
   if (roles.api && config.apiKeys.length === 0) {
     // Only the all-in-one embedded default makes up a key; a production API must be given its keys.
     if (roles.workers === false) return exitWith(2, 'Invalid configuration:\n  API_KEYS: set at least one API key (comma-separated).');
     generatedKey = `dev_${randomBytes(18).toString('base64url')}`;
-    config = loadConfig(env, { apiKeys: [generatedKey] });
+    // The same for the operator's token, so that the dashboard and /metrics open in the default too.
+    generatedOpsToken = config.opsToken === undefined ? `ops_${randomBytes(18).toString('base64url')}` : undefined;
+    config = loadConfig(env, { apiKeys: [generatedKey], ...(generatedOpsToken ? { opsToken: generatedOpsToken } : {}) });
   }
   const logger = pino({ level: config.logLevel, base: { service: 'crossline', pid: process.pid } });
 
@@ -48,7 +51,7 @@ export async function launch(roles: Roles, env: NodeJS.ProcessEnv = process.env)
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
-  process.stdout.write(bannerText(config, roles, runtime, generatedKey));
+  process.stdout.write(bannerText(config, roles, runtime, generatedKey, generatedOpsToken));
 }
 
 function exitWith(code: number, message: string): void {
@@ -59,8 +62,14 @@ function exitWith(code: number, message: string): void {
 // Credentials in a URL (redis://:password@host, esl://:password@host) are not for the terminal.
 const withoutCredentials = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@');
 
-/** What `npm start` prints: where everything is, and no secret but the API key it generated. */
-export function bannerText(config: Readonly<Config>, roles: Roles, runtime: Pick<Runtime, 'redis' | 'simulator' | 'apiUrl' | 'webhookSecretGenerated'>, generatedKey: string | undefined): string {
+/** What `npm start` prints: where everything is, and no secret but the API key and operations token it generated. */
+export function bannerText(
+  config: Readonly<Config>,
+  roles: Roles,
+  runtime: Pick<Runtime, 'redis' | 'simulator' | 'apiUrl' | 'webhookSecretGenerated' | 'moduleBanner'>,
+  generatedKey: string | undefined,
+  generatedOpsToken?: string,
+): string {
   const lines: string[] = ['', `Crossline is up (${[roles.api ? 'API' : '', roles.workers ? 'workers' : ''].filter(Boolean).join(' + ')}).`];
   lines.push(`  Redis     ${withoutCredentials(runtime.redis.url)} (${runtime.redis.origin}${runtime.redis.origin === 'spawned' ? ': a private redis-server for this run' : ''})`);
   if (roles.workers) {
@@ -78,6 +87,8 @@ export function bannerText(config: Readonly<Config>, roles: Roles, runtime: Pick
     const key = generatedKey ?? '<one of API_KEYS>';
     lines.push(`  API       ${runtime.apiUrl}   docs: ${runtime.apiUrl}/docs`);
     if (generatedKey) lines.push(`  API key   ${generatedKey} (generated for this run; set API_KEYS to choose your own)`);
+    if (generatedOpsToken) lines.push(`  Ops token ${generatedOpsToken} (generated for this run: dashboard, /metrics; set OPS_TOKEN to choose your own)`);
+    lines.push(...runtime.moduleBanner);
     lines.push(
       '',
       'Ring +1 202 555 0101 (answers), then +1 202 555 0100 (answers), then bridge them:',

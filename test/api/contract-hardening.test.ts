@@ -155,6 +155,7 @@ describe('the start-up banner', () => {
         simulator: undefined,
         apiUrl: 'http://127.0.0.1:8080',
         webhookSecretGenerated: true,
+        moduleBanner: [],
       },
       'dev_generated-key',
     );

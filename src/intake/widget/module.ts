@@ -105,6 +105,10 @@ export const widgetModule: CapabilityModule = {
       { door: 'ops', path: '/v1/admin/sites', router: adminSiteRoutes({ sites, volume, owners: () => config.apiKeys.map(apiKeyId) }) },
       { door: 'api-key', path: '/v1/do-not-call', router: doNotCallRoutes({ sites, defaultRegion: config.defaultRegion }) },
     ];
-    return { http };
+    return {
+      http,
+      banner: (apiUrl) =>
+        demoKey === undefined || apiUrl === undefined ? [] : [`  Demo      ${apiUrl}/demo (the call-me-back button on a page: type +1 202 555 0101)`],
+    };
   },
 };

@@ -99,6 +99,11 @@ export interface StartedModule {
   http?: HttpMount[];
   /** Stops what the module started; called once, in reverse start order. */
   close?(): Promise<void>;
+  /**
+   * Lines `npm start` prints for a newcomer (where to find what this capability serves), given
+   * where the API listens (undefined in a workers-only process). No secrets.
+   */
+  banner?(apiUrl: string | undefined): string[];
 }
 
 /** One capability's part of the composition root: `start(ctx) → close`. */
