@@ -1476,6 +1476,20 @@ export interface components {
              *     the timeline); nothing is dialled on a provider error.
              */
             maxWaitSeconds?: number;
+            /**
+             * @description Keep-your-place, for a callee that is a call center whose queue is a mod_callcenter queue
+             *     on Crossline's switch and that has `keepPlace` set up (default: the center's
+             *     `keepPlace.byDefault`). Instead of dialling the center's number, the call-center leg is
+             *     sent into the queue (`loopback/<extension>/<context>`) with `cc_base_score` = the seconds
+             *     since this callback was asked for, so it stands in line as if the customer had joined
+             *     then (status `waiting-for-agent`, timeline `queue-joined`; no worker is held). The moment
+             *     an agent picks it up (`agent-answered`), the caller is rung while the agent hears
+             *     "Connecting you to <caller name>"; when the caller answers, the two are bridged. If the
+             *     caller does not answer, the agent hears that the caller did not answer and is released,
+             *     and the callback is retried or fails per `retry`. `true` for a center without
+             *     keep-your-place set up, or with `order: caller-first`, is `400 VALIDATION_FAILED`.
+             */
+            keepPlace?: boolean;
         };
         /**
          * @description The caller's daily window, "between 2 and 4 pm my time": attempts start only between
@@ -1622,6 +1636,21 @@ export interface components {
             pacing?: components["schemas"]["Pacing"];
             confirmation?: components["schemas"]["ConfirmationPolicy"];
             answeringMachine?: components["schemas"]["AnsweringMachinePolicy"];
+            keepPlace?: components["schemas"]["KeepPlacePolicy"];
+        };
+        /**
+         * @description Keep-your-place for a center whose `queue` is `freeswitch`: `extension` (in `context`) is the
+         *     dialplan extension of Crossline's switch that runs `callcenter <queue>` (freeswitch-conf:
+         *     `7000` in `default` joins `support@default`). With `byDefault`, every callback to the center
+         *     keeps its place unless its request says `keepPlace: false`; otherwise a request opts in with
+         *     `keepPlace: true`. Without a `freeswitch` queue: `400 VALIDATION_FAILED`.
+         */
+        KeepPlacePolicy: {
+            extension: string;
+            /** @default default */
+            context?: string;
+            /** @default false */
+            byDefault?: boolean;
         };
         CallCenter: {
             name: components["schemas"]["Slug"];
@@ -1646,6 +1675,11 @@ export interface components {
                 action: "hangup-and-retry" | "leave-message";
                 message?: components["schemas"]["SpeakableText"];
             };
+            keepPlace?: {
+                extension: string;
+                context: string;
+                byDefault: boolean;
+            };
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
         };
@@ -1668,10 +1702,10 @@ export interface components {
         /** @enum {string} */
         LegRole: "callee" | "caller";
         /**
-         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it. `announcement-started`, `hangup-requested`, `bridge-requested`: intents, recorded before the command goes to the switch (a worker taking over after a crash finds out what became of one with no outcome after it before it acts; see the README, "Crash safety: resume rules"). `waiting-for-switch`: a leg is not dialled yet because the switch is at capacity; `detail` gives the reason (`SWITCH_SPS_BUDGET`, `SWITCH_SESSIONS_FULL`, `SWITCH_SLOW`, `SWITCH_CPU_LOW`, or `SWITCH_REFUSED` when the switch refused the leg at once); it uses up no attempt. `waiting-for-hours`: a callback to a call center waits for the center to open or for the caller's window (`detail` gives the time; status `scheduled`, `nextAttemptAt` set). `waiting-for-pacing`: it waits for the center's pacing (`detail`: `CALL_CENTER_IN_PROGRESS_LIMIT` or `CALL_CENTER_ORIGINATE_RATE`); neither uses up an attempt or holds a worker. `rescheduled`: moved by PATCH. `ivr-prompt-ended` / `ivr-prompt-timeout`: a `waitForSilence` step heard its prompt end, or reached its limit and went on. `machine-detection`: the verdict (`person`, `machine` or `unknown`, with the greeting heard) of answering-machine detection; `machine-message-left`: the message was spoken after the beep. `party-confirmed` / `party-not-confirmed`: press-1 confirmation. A leg with such a check records `leg-answered` with the detail "checking" first; the callee counts as answered (`callee-answered`) only once it passed. `waiting-for-agent`: the call center's expected wait is longer than `maxWaitSeconds` (`detail` gives both); `agent-near`: it came down to it and the call is placed; `queue-lookup-failed`: the queue could not be read (`detail` says why), the callback keeps waiting and nothing is dialled.
+         * @description `dtmf-started`: the IVR digits were handed to the switch; `dtmf-sent`: every digit and pause has been played out to the callee (the caller is rung only after it; `detail` holds the digits). `announcement-failed`: the switch did not play an announcement (`detail` says why, e.g. its TTS module is missing); the call goes on without it. `announcement-started`, `hangup-requested`, `bridge-requested`: intents, recorded before the command goes to the switch (a worker taking over after a crash finds out what became of one with no outcome after it before it acts; see the README, "Crash safety: resume rules"). `waiting-for-switch`: a leg is not dialled yet because the switch is at capacity; `detail` gives the reason (`SWITCH_SPS_BUDGET`, `SWITCH_SESSIONS_FULL`, `SWITCH_SLOW`, `SWITCH_CPU_LOW`, or `SWITCH_REFUSED` when the switch refused the leg at once); it uses up no attempt. `waiting-for-hours`: a callback to a call center waits for the center to open or for the caller's window (`detail` gives the time; status `scheduled`, `nextAttemptAt` set). `waiting-for-pacing`: it waits for the center's pacing (`detail`: `CALL_CENTER_IN_PROGRESS_LIMIT` or `CALL_CENTER_ORIGINATE_RATE`); neither uses up an attempt or holds a worker. `rescheduled`: moved by PATCH. `ivr-prompt-ended` / `ivr-prompt-timeout`: a `waitForSilence` step heard its prompt end, or reached its limit and went on. `machine-detection`: the verdict (`person`, `machine` or `unknown`, with the greeting heard) of answering-machine detection; `machine-message-left`: the message was spoken after the beep. `party-confirmed` / `party-not-confirmed`: press-1 confirmation. A leg with such a check records `leg-answered` with the detail "checking" first; the callee counts as answered (`callee-answered`) only once it passed. `waiting-for-agent`: the call center's expected wait is longer than `maxWaitSeconds` (`detail` gives both); `agent-near`: it came down to it and the call is placed; `queue-lookup-failed`: the queue could not be read (`detail` says why), the callback keeps waiting and nothing is dialled. Keep-your-place (see `keepPlace`): `queue-joined`: the call-center leg joined the center's queue (`detail`: the queue, the member and the seconds of place it carries; status `waiting-for-agent`); `agent-answered`: an agent picked it up (`detail`: the agent) and the caller is rung; `queue-left`: it left the queue without an agent (`detail` says why).
          * @enum {string}
          */
-        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "waiting-for-switch" | "waiting-for-hours" | "waiting-for-pacing" | "rescheduled" | "waiting-for-agent" | "agent-near" | "queue-lookup-failed" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "ivr-prompt-ended" | "ivr-prompt-timeout" | "machine-detection" | "machine-message-left" | "party-confirmed" | "party-not-confirmed" | "announcement-started" | "hangup-requested" | "bridge-requested" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
+        TimelineEvent: "created" | "scheduled" | "queued" | "attempt-started" | "waiting-for-switch" | "waiting-for-hours" | "waiting-for-pacing" | "rescheduled" | "waiting-for-agent" | "agent-near" | "queue-lookup-failed" | "queue-joined" | "agent-answered" | "queue-left" | "leg-dialing" | "leg-answered" | "leg-failed" | "leg-ended" | "announcement-played" | "announcement-failed" | "dtmf-started" | "dtmf-sent" | "caller-no-answer-message-played" | "ivr-prompt-ended" | "ivr-prompt-timeout" | "machine-detection" | "machine-message-left" | "party-confirmed" | "party-not-confirmed" | "announcement-started" | "hangup-requested" | "bridge-requested" | "bridged" | "attempt-failed" | "retry-scheduled" | "resumed" | "cancel-requested" | "completed" | "failed" | "canceled";
         /**
          * Format: date-time
          * @description UTC, ISO 8601.
@@ -1694,12 +1728,18 @@ export interface components {
                 name: components["schemas"]["Slug"];
                 route?: components["schemas"]["Slug"];
                 numbers: components["schemas"]["E164Number"][];
+                /** @description Keep-your-place (see the request's `keepPlace`) - the queue the call-center leg joins, through `loopback/<extension>/<context>`. */
+                keepPlace?: {
+                    queue: string;
+                    extension: string;
+                    context: string;
+                };
             };
         };
         /** @description One outbound call of an attempt. */
         Leg: {
             role: components["schemas"]["LegRole"];
-            /** @description The E.164 number or SIP URI dialled. */
+            /** @description The E.164 number or SIP URI dialled; `queue:<name>` for a keep-your-place leg sent into the call center's queue. */
             endpoint: string;
             /** @description The switch's channel UUID. */
             uuid: components["schemas"]["Uuid"];

@@ -49,6 +49,21 @@ export interface AnsweringMachinePolicy {
   message?: string;
 }
 
+/**
+ * Keep-your-place: the call-center leg is originated into the center's mod_callcenter queue on
+ * Crossline's switch (`loopback/<extension>/<context>`, the extension that runs
+ * `callcenter <queue>`) and waits there with the customer's place in line; the caller is rung the
+ * moment an agent picks up. Only with a `freeswitch` queue source.
+ */
+export interface KeepPlacePolicy {
+  /** The dialplan extension that joins the queue (`7000`). */
+  extension: string;
+  /** Its dialplan context. @defaultValue 'default' */
+  context: string;
+  /** Callbacks to the center keep their place unless the request says `keepPlace: false`. @defaultValue false */
+  byDefault: boolean;
+}
+
 export interface CallCenter {
   /** Lower-case slug, unique per owner, as callbacks name it (`acme`). */
   name: string;
@@ -66,6 +81,8 @@ export interface CallCenter {
   pacing?: Pacing;
   confirmation: ConfirmationPolicy;
   answeringMachine: AnsweringMachinePolicy;
+  /** Absent: callbacks dial the center's numbers and walk its IVR (no place is kept). */
+  keepPlace?: KeepPlacePolicy;
   createdAt: string;
   updatedAt: string;
 }
@@ -77,6 +94,8 @@ export interface CallCenterRef {
   route?: string;
   /** Every number of the center when the callback was accepted; attempt n dials numbers[(n - 1) % length]. */
   numbers: string[];
+  /** Keep-your-place: the queue the call-center leg joins instead of dialling a number. */
+  keepPlace?: { queue: string; extension: string; context: string };
 }
 
 /** CALL_CENTER_NOT_FOUND naming the centers the owner does have (`details[0].known`). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CrosslineError, isCrosslineError } from '../errors.js';
-import { parseHangupCause, type DialRequest, type HangupCause, type LegResult, type Telephony } from '../telephony/types.js';
+import { parseHangupCause, type DialRequest, type HangupCause, type LegResult, type QueueEndpoint, type Telephony } from '../telephony/types.js';
 import { admitAttempt, releasePacing, renewPacing, retryDueAt } from './attempt-admission.js';
 import { calleeEndpointFor } from './call-center.js';
 import { holdForAgent, type AgentWaitDeps } from './agent-wait.js';
@@ -14,7 +14,7 @@ import { gateOf, telephonyOf } from './switch-of.js';
 import { isFinal, record, transition } from './state-machine.js';
 import type { Attempt, Callback, CallbackStatus, Endpoint, Leg, LegRole, TimelineEntry, TimelineEvent } from './types.js';
 import { DONE, waitFor, type AttemptOutcome } from './wait.js';
-import { confirmParty, detectMachine, leaveMessage, walkIvr, type StepContext } from './attempt/steps/index.js';
+import { confirmParty, detectMachine, holdPlace, keepsPlace, leaveMessage, queueEndpointOf, walkIvr, type KeepPlaceConfig, type StepContext } from './attempt/steps/index.js';
 import { ivrStepsOf } from './ivr.js';
 
 /**
@@ -45,6 +45,11 @@ export interface FlowDeps {
     callerNoAnswer: string;
     /** Spoken to the caller when the callee cannot be reached (caller-first order). */
     calleeUnavailable: string;
+    /**
+     * Keep-your-place: spoken to the agent who picked the place up while the caller rings;
+     * `{caller}` is replaced by the caller's name (or "your caller"). @defaultValue 'Connecting you to {caller}.'
+     */
+    agentConnecting?: string;
   };
   /** Caller id presented when the request gives none. */
   defaultCallerId: string | undefined;
@@ -61,6 +66,11 @@ export interface FlowDeps {
   pacer?: CallCenterPacer;
   /** Holding a maxWaitSeconds callback until an agent is near. @defaultValue none: never held */
   agentWait?: AgentWaitDeps['agentWait'];
+  /**
+   * Keep-your-place: where queue legs stand in their queues, and how long they may wait there.
+   * @defaultValue none: a keep-your-place callback's attempt fails (its queue cannot be watched)
+   */
+  keepPlace?: KeepPlaceConfig;
   clock: () => Date;
   logger: Logger;
 }
@@ -100,6 +110,14 @@ class SwitchCapacityWait extends Error {
   }
 }
 
+/** A keep-your-place leg is still in line: the job sleeps and looks again (or is woken by the pickup). */
+class QueuePlaceWait extends Error {
+  constructor(readonly retryInMs: number) {
+    super('waiting in the queue for an agent');
+    this.name = 'QueuePlaceWait';
+  }
+}
+
 class CanceledError extends Error {
   constructor() {
     super('callback canceled');
@@ -115,7 +133,8 @@ export class AttemptStillOpenError extends Error {
   }
 }
 
-const endpointText = (endpoint: Endpoint): string => (endpoint.kind === 'number' ? endpoint.e164 : endpoint.uri);
+const endpointText = (endpoint: Endpoint | QueueEndpoint): string =>
+  endpoint.kind === 'number' ? endpoint.e164 : endpoint.kind === 'sip' ? endpoint.uri : `queue:${endpoint.queue}`;
 const other = (role: LegRole): LegRole => (role === 'callee' ? 'caller' : 'callee');
 
 /**
@@ -141,6 +160,11 @@ export async function runAttempt(deps: FlowDeps, callbackId: string, attemptNumb
     bridged = await new AttemptRun(deps, callback, attemptNumber).run();
   } catch (err) {
     if (err instanceof SwitchCapacityWait) return waitFor('switch-capacity', err.retryInMs);
+    if (err instanceof QueuePlaceWait) {
+      // The attempt is in progress while it waits in line: its pacing slot is kept.
+      await renewPacing(deps, callbackId);
+      return waitFor('queue-place', err.retryInMs);
+    }
     throw err;
   }
   if (bridged) return reconcileConversation(deps, callbackId, attemptNumber);
@@ -303,6 +327,8 @@ class AttemptRun {
     if (existing) {
       // Waking from a wait for the switch is not a takeover: nothing was dialled.
       if (this.callback.timeline.at(-1)?.event === 'waiting-for-switch' && existing.legs.every((l) => l.state === 'reserved')) return existing;
+      // Nor is waking in a queue (keep-your-place): the leg waits there by design, and is looked at again.
+      if (this.waitsInQueue(existing)) return existing;
       this.note('resumed', { detail: 'a worker took over this attempt' });
       await this.commit();
       return existing;
@@ -322,6 +348,12 @@ class AttemptRun {
     return attempt;
   }
 
+  /** A keep-your-place attempt whose call-center leg is in its queue and no agent has picked it up yet. */
+  private waitsInQueue(attempt: Attempt): boolean {
+    if (!keepsPlace(this.callback) || this.callback.status !== 'waiting-for-agent') return false;
+    return attempt.legs.length === 1 && attempt.legs[0]?.role === 'callee' && attempt.legs[0].state === 'answered';
+  }
+
   /** The attempt ended but this job was run again (crash after the save): make sure the next one is queued. */
   private async ensureFollowUp(): Promise<void> {
     const { status, nextAttemptAt, attempts } = this.callback;
@@ -339,10 +371,21 @@ class AttemptRun {
     const secondRole = other(firstRole);
     const first = await this.reachLeg(attempt, firstRole, this.cancel.signal);
     if (first.result.outcome === 'failed') return this.attemptFailed(attempt, first.result.cause, firstRole);
-    const firstUp = await this.afterAnswer(attempt, first.leg);
-    if (firstUp !== 'up') return this.notReached(attempt, first.leg, firstUp);
+    let connecting: Promise<void> | undefined;
+    if (keepsPlace(this.callback)) {
+      // The call-center leg waits in the queue; the caller is rung once an agent has picked it up.
+      const agent = await this.holdPlace(attempt, first.leg);
+      if (agent === undefined) return this.attemptFailed(attempt, first.leg.hangupCause ?? 'NO_ANSWER', firstRole);
+      connecting = (await this.tellAgent(attempt, first.leg))?.said;
+    } else {
+      const firstUp = await this.afterAnswer(attempt, first.leg);
+      if (firstUp !== 'up') return this.notReached(attempt, first.leg, firstUp);
+    }
 
-    const second = await this.reachSecondLeg(attempt, secondRole, first.leg);
+    const reached = await this.reachSecondLeg(attempt, secondRole, first.leg);
+    // The agent hears who is being rung while the caller rings; what is said next waits for it to end.
+    await connecting;
+    const second = reached;
     if (second === 'first-hung-up') return this.attemptFailed(attempt, first.leg.hangupCause ?? 'UNKNOWN', firstRole);
     if (second.result.outcome === 'failed') {
       await this.dismissWaitingLeg(attempt, first.leg);
@@ -393,8 +436,9 @@ class AttemptRun {
     }
     if (!this.telephony.status().connected) throw new CrosslineError('SWITCH_UNAVAILABLE');
     const { callee, caller } = this.callback.request;
-    // A call center's numbers are dialled in turn from one attempt to the next.
-    const party = role === 'callee' ? { ...callee, endpoint: calleeEndpointFor(callee, attempt.number) } : caller;
+    // A call center's numbers are dialled in turn from one attempt to the next; a kept place is its queue.
+    const queue = role === 'callee' ? queueEndpointOf(this.callback, this.deps.clock().getTime()) : undefined;
+    const party = role === 'callee' ? { ...callee, endpoint: queue ?? calleeEndpointFor(callee, attempt.number) } : caller;
     // The first leg asks the switch's budget for room for the whole call (its own session and the
     // other party's, which is dialled later): a second leg that had to wait for room while the first
     // party holds could wait for ever, each call holding what the others need.
@@ -499,7 +543,7 @@ class AttemptRun {
    * was lost: the leg is followed by its UUID and only the switch's word on it counts, so a slow
    * switch uses up no attempt. 'refused' when the switch refused to create the channel at once.
    */
-  private async dialLeg(leg: Leg, endpoint: Endpoint, signal: AbortSignal): Promise<LegResult | 'refused'> {
+  private async dialLeg(leg: Leg, endpoint: Endpoint | QueueEndpoint, signal: AbortSignal): Promise<LegResult | 'refused'> {
     const sentAt = this.deps.clock().getTime();
     let result: LegResult;
     try {
@@ -524,9 +568,11 @@ class AttemptRun {
     await gateOf(this.deps, attempt)?.release(leg.uuid).catch((err: unknown) => this.log.warn({ err, uuid: leg.uuid }, 'switch slot not released; it lapses by itself'));
   }
 
-  private dialRequest(leg: Leg, role: LegRole, endpoint: Endpoint): DialRequest {
+  private dialRequest(leg: Leg, role: LegRole, endpoint: Endpoint | QueueEndpoint): DialRequest {
     const { request } = this.callback;
-    const callerIdNumber = request.callerId ?? this.deps.defaultCallerId;
+    // A queue member shows the agent the customer's own number (CC-Member-CID-Number).
+    const customer = endpoint.kind === 'queue' && request.caller.endpoint.kind === 'number' ? request.caller.endpoint.e164 : undefined;
+    const callerIdNumber = customer ?? request.callerId ?? this.deps.defaultCallerId;
     // Each party sees the other's name, so the phone shows who the call is for.
     const callerIdName = (role === 'callee' ? request.caller.name : request.callee.name) ?? 'Crossline';
     return {
@@ -575,6 +621,12 @@ class AttemptRun {
     leg.answeredAt = this.now();
     // A leg with a person check counts as answered only once it passed (checkPerson).
     const checked = this.callback.request.humanCheck?.[leg.role] !== undefined;
+    if (leg.role === 'callee' && keepsPlace(this.callback)) {
+      // The queue took the leg: nobody is on it until an agent picks it up (holdPlace).
+      this.note('leg-answered', { role: leg.role, uuid: leg.uuid, detail: 'answered into the queue' });
+      await this.commit();
+      return;
+    }
     if (leg.role === 'callee' && !checked) this.move('callee-answered', 'leg-answered', { role: leg.role, uuid: leg.uuid });
     else this.note('leg-answered', { role: leg.role, uuid: leg.uuid, ...(checked ? { detail: 'answered; checking that a person is there' } : {}) });
     // A status change (or a person check to come) is saved now; a bare note rides on the next
@@ -684,6 +736,50 @@ class AttemptRun {
     this.move('failed', 'failed', { role: leg.role, hangupCause: 'NO_ANSWER', detail: 'an answering machine answered; the message was left' });
     await this.commit();
     return false;
+  }
+
+  /**
+   * Keep-your-place: holds the call-center leg's place in its queue until an agent picks it up (the
+   * agent's name), or it leaves the queue (undefined; the leg is recorded ended). Still in line, the
+   * job sleeps (QueuePlaceWait) and holds no worker.
+   */
+  private async holdPlace(attempt: Attempt, leg: Leg): Promise<string | undefined> {
+    const config = this.deps.keepPlace;
+    if (!config) {
+      this.log.error('keep-your-place callback but no queue watcher is configured');
+      await this.hangupLeg(leg, 'NORMAL_CLEARING');
+      return undefined;
+    }
+    const outcome = await holdPlace(this.stepContext(attempt, leg), config, attempt.switchId, async (detail) => {
+      this.move('waiting-for-agent', 'queue-joined', { role: leg.role, uuid: leg.uuid, detail });
+      await this.commit();
+    });
+    if (outcome.kind === 'wait') throw new QueuePlaceWait(outcome.wakeInMs);
+    return outcome.kind === 'picked-up' ? outcome.agent : undefined;
+  }
+
+  /**
+   * The agent who picked the place up hears "connecting you to <caller>" (at most once, written
+   * ahead as every announcement); resolves when it has been said. Never throws: the call goes on
+   * without it.
+   */
+  private async tellAgent(attempt: Attempt, leg: Leg): Promise<{ said: Promise<void> } | undefined> {
+    if (this.announced(attempt, leg.role, 'announcement-played')) return undefined;
+    // Only what speak may say: a display name may hold characters the TTS grammar refuses.
+    const name = this.callback.request.caller.name?.replace(/[^\p{L}\p{M}\p{N} .,'-]/gu, ' ').trim() || 'your caller';
+    const text = (this.deps.messages.agentConnecting ?? 'Connecting you to {caller}.').replace('{caller}', name);
+    // Started before the caller is dialled; its outcome is recorded once the caller's leg is settled.
+    this.note('announcement-started', { role: leg.role, uuid: leg.uuid, detail: 'announcement' });
+    await this.commit();
+    const said = this.telephony.play(leg.uuid, { kind: 'speak', text }, this.cancel.signal).then(
+      (result) => {
+        if (result.outcome === 'played') this.note('announcement-played', { role: leg.role, uuid: leg.uuid, detail: 'to the agent' });
+        else if (result.outcome === 'failed') this.note('announcement-failed', { role: leg.role, uuid: leg.uuid, detail: `announcement: ${result.reason}` });
+      },
+      (err: unknown) => {
+        this.log.warn({ err }, 'agent announcement not played');
+      },
+    );    return { said };
   }
 
   /** The context the call steps (attempt/steps) run in, for one leg of this attempt. */

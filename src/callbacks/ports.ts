@@ -54,6 +54,8 @@ export interface CallbackInput {
   order?: 'callee-first' | 'caller-first';
   /** Hold the callback until the call center's expected wait is at most this many seconds. */
   maxWaitSeconds?: number;
+  /** Keep-your-place in the call center's queue (default: the center's keepPlace.byDefault). */
+  keepPlace?: boolean;
 }
 
 /** What an intake other than the public REST body adds to a request. */
@@ -187,6 +189,11 @@ export class RevisionConflictError extends CrosslineError {
 /** Where the domain puts attempts; implemented over BullMQ in `queue/`. */
 export interface AttemptScheduler {
   enqueue(callbackId: string, attempt: number, delayMs: number): Promise<void>;
+  /**
+   * Runs a sleeping attempt job now instead of at its wake-up (an agent picked a kept place up, a
+   * cancel): true when it was asleep and is due now. @defaultValue absent: the job wakes on its own time
+   */
+  wake?(callbackId: string, attempt: number): Promise<boolean>;
   /** Takes a not-yet-started attempt off the queue: 'removed', 'active' (a worker holds it) or 'missing'. */
   remove(callbackId: string, attempt: number): Promise<'removed' | 'active' | 'missing'>;
 }
@@ -195,6 +202,32 @@ export interface AttemptScheduler {
  * Carries "cancel callback X" from intake to whichever worker drives it, now or later;
  * implemented over Redis in `store/`.
  */
+/** The member a keep-your-place leg became in its queue (its loopback twin, `CC-Member-Session-UUID`). */
+export interface QueuePlace {
+  queue: string;
+  /** The member leg's UUID (loopback-b). */
+  sessionUuid: string;
+  /** The queue entry's UUID (CC-Member-UUID). */
+  memberUuid: string;
+}
+
+/**
+ * Where keep-your-place legs stand in their mod_callcenter queues; the queues capability implements
+ * it from the switch's callcenter::info events and its member lists.
+ */
+export interface QueuePlaces {
+  /**
+   * The member `legUuid` became (mod_callcenter's member-queue-start names its loopback twin's
+   * `other_loopback_leg_uuid`), waiting up to `timeoutMs`; undefined if the queue never took it.
+   */
+  memberOf(legUuid: string, timeoutMs: number, signal: AbortSignal, switchId?: string): Promise<QueuePlace | undefined>;
+  /**
+   * Where the member stands now: still `waiting` (offered or not), `answered` by an agent (with its
+   * name), or `gone` (abandoned, timed out, or no longer listed). Throws when the switch cannot be asked.
+   */
+  standing(place: QueuePlace, switchId?: string): Promise<{ state: 'waiting' } | { state: 'answered'; agent: string } | { state: 'gone' }>;
+}
+
 export interface CancelSignal {
   /** Asks for the cancel: seen by a worker that picks the callback up later, and at once by the one driving it now. */
   request(id: string): Promise<void>;

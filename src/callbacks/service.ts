@@ -68,6 +68,13 @@ export class DefaultCallbackService implements CallbackService {
         { path: '/maxWaitSeconds', message: center ? `call center ${center.name} has no queue source (queue.type none)` : 'only for callee.callCenter' },
       ]);
     }
+    if (ref) {
+      const keep = keepPlaceOf(input, center, request.order);
+      if (keep) ref.keepPlace = keep;
+    }
+    if (ref === undefined && input.keepPlace === true) {
+      throw new CrosslineError('VALIDATION_FAILED', undefined, [{ path: '/keepPlace', message: 'keep-your-place needs a callee that is a call center (callee.callCenter)' }]);
+    }
     if (input.window !== undefined) request.window = parseCallWindow(input.window, '/window');
     assertCallerIdAllowed(request.callerId, owner, deps.policy.callerIds);
     if (request.webhook !== undefined) await deps.webhookGuard(request.webhook);
@@ -282,6 +289,25 @@ export class DefaultCallbackService implements CallbackService {
       this.deps.logger.warn({ err, callbackId: callback.id }, 'status notification could not be queued');
     }
   }
+}
+
+/**
+ * Keep-your-place for a callback to `center`: the request's `keepPlace`, else the center's default.
+ * The queue leg is the first leg, so caller-first order cannot keep a place.
+ */
+function keepPlaceOf(input: CallbackInput, center: CallCenter | undefined, order: CallbackRequest['order']): CallCenterRef['keepPlace'] {
+  const policy = center?.keepPlace;
+  const wanted = input.keepPlace ?? policy?.byDefault ?? false;
+  if (!wanted) return undefined;
+  if (!center || !policy || center.queue.type !== 'freeswitch') {
+    throw new CrosslineError('VALIDATION_FAILED', undefined, [
+      { path: '/keepPlace', message: center ? `call center ${center.name} has no keep-your-place set up (keepPlace with a freeswitch queue)` : 'only for callee.callCenter' },
+    ]);
+  }
+  if (order === 'caller-first') {
+    throw new CrosslineError('VALIDATION_FAILED', undefined, [{ path: '/keepPlace', message: 'keep-your-place rings the caller once an agent picks up: not with order caller-first' }]);
+  }
+  return { queue: center.queue.queue, extension: policy.extension, context: policy.context };
 }
 
 /**

@@ -12,7 +12,8 @@ const TRANSITIONS: Readonly<Record<CallbackStatus, readonly CallbackStatus[]>> =
   scheduled: ['queued', 'waiting-for-agent', 'calling-callee', 'calling-caller', 'failed', 'canceled'],
   queued: ['waiting-for-agent', 'calling-callee', 'calling-caller', 'scheduled', 'failed', 'canceled'],
   'waiting-for-agent': ['queued', 'calling-callee', 'calling-caller', 'scheduled', 'failed', 'canceled'],
-  'calling-callee': ['callee-answered', 'scheduled', 'queued', 'failed', 'canceled'],
+  // Keep-your-place: the call-center leg answered into the queue and waits there for an agent.
+  'calling-callee': ['callee-answered', 'waiting-for-agent', 'scheduled', 'queued', 'failed', 'canceled'],
   'callee-answered': ['calling-caller', 'bridged', 'scheduled', 'queued', 'failed', 'canceled'],
   'calling-caller': ['calling-callee', 'bridged', 'scheduled', 'queued', 'failed', 'canceled'],
   bridged: ['completed', 'failed', 'canceled'],

@@ -173,6 +173,15 @@ export type TimelineEvent =
   | 'agent-near'
   /** The call center's queue could not be read (detail: why); the callback keeps waiting, nothing is dialled. */
   | 'queue-lookup-failed'
+  /**
+   * Keep-your-place: the call-center leg joined the center's mod_callcenter queue (detail: the
+   * queue, the member, and the seconds of score it carries from when the customer asked).
+   */
+  | 'queue-joined'
+  /** Keep-your-place: an agent picked the member up (detail: the agent); the caller is rung now. */
+  | 'agent-answered'
+  /** Keep-your-place: the member left the queue before any agent picked it up (detail: why). */
+  | 'queue-left'
   | 'leg-dialing'
   | 'leg-answered'
   | 'leg-failed'

@@ -12,9 +12,10 @@
  * `switch-capacity`: the switch's originate budget, before the first leg of an attempt is dialled;
  * `call-center-hours`: a call center's opening (or the caller's window); `call-center-pacing`: a
  * call center's pacing (in-progress limit, originates a minute), before a new attempt starts;
- * `agent`: the call center's expected wait to come down to the caller's maxWaitSeconds.
+ * `agent`: the call center's expected wait to come down to the caller's maxWaitSeconds;
+ * `queue-place`: keep-your-place, the call-center leg waits in the queue for an agent to pick it up.
  */
-export type WaitStep = 'call-end' | 'switch-capacity' | 'call-center-hours' | 'call-center-pacing' | 'agent';
+export type WaitStep = 'call-end' | 'switch-capacity' | 'call-center-hours' | 'call-center-pacing' | 'agent' | 'queue-place';
 
 export interface Wait {
   step: WaitStep;

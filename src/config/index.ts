@@ -168,6 +168,11 @@ export interface Config {
   callerNoAnswerMessage: string;
   /** What the caller hears when the callee cannot be reached (caller-first order). */
   calleeUnavailableMessage: string;
+  /**
+   * Keep-your-place: what the agent who picked a kept place up hears while the caller rings;
+   * `{caller}` becomes the caller's name. @defaultValue 'Connecting you to {caller}.'
+   */
+  agentConnectingMessage: string;
   /** Shared secret that signs webhooks (HMAC-SHA256). Generated at boot when unset, and logged as such. */
   webhookSecret: string | undefined;
   /** Allow webhook URLs that resolve to loopback/private/link-local addresses. @defaultValue false */
@@ -230,8 +235,18 @@ export interface Config {
    */
   agentWaitRecheckMinMs: number;
   agentWaitRecheckMaxMs: number;
-  /** Longest a callback is held for an agent before it fails (ALLOTTED_TIMEOUT), minutes. @defaultValue 240 */
+  /**
+   * Longest a callback is held for an agent before it fails (ALLOTTED_TIMEOUT), minutes; also the
+   * longest a kept place waits in its queue without an agent. @defaultValue 240
+   */
   agentWaitMaxHoldMinutes: number;
+  /**
+   * Keep-your-place: how often a place waiting in its queue is looked at, ms (an agent picking it up
+   * wakes it at once; this catches what was not heard). @defaultValue 15000
+   */
+  keepPlaceRecheckMs: number;
+  /** Keep-your-place: how long the queue has to take the call-center leg once it answered, ms. @defaultValue 10000 */
+  keepPlaceJoinTimeoutMs: number;
   /** Handle time a call-center queue's expected wait assumes before Crossline has seen a call end, s. @defaultValue 300 */
   queueDefaultHandleSeconds: number;
   /** How long a call center's HTTP queue provider has to answer, ms. @defaultValue 3000 */
@@ -335,6 +350,7 @@ const schema = {
       pattern: "^[A-Za-z0-9 .,'?!-]{1,200}$",
       default: 'Sorry, the person who asked for this call did not answer. We will try again later. Goodbye.',
     },
+    AGENT_CONNECTING_MESSAGE: { type: 'string', pattern: "^[A-Za-z0-9 .,'?!{}-]{1,200}$", default: 'Connecting you to {caller}.' },
     CALLEE_UNAVAILABLE_MESSAGE: {
       type: 'string',
       pattern: "^[A-Za-z0-9 .,'?!-]{1,200}$",
@@ -368,6 +384,8 @@ const schema = {
     AGENT_WAIT_RECHECK_MIN_MS: { type: 'integer', minimum: 50, maximum: 600000, default: 5000 },
     AGENT_WAIT_RECHECK_MAX_MS: { type: 'integer', minimum: 50, maximum: 3600000, default: 60000 },
     AGENT_WAIT_MAX_HOLD_MINUTES: { type: 'integer', minimum: 1, maximum: 1440, default: 240 },
+    KEEP_PLACE_RECHECK_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 15000 },
+    KEEP_PLACE_JOIN_TIMEOUT_MS: { type: 'integer', minimum: 500, maximum: 120000, default: 10000 },
     QUEUE_DEFAULT_HANDLE_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
     QUEUE_PROVIDER_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 30000, default: 3000 },
     SIMULATOR_TIME_SCALE: { type: 'number', exclusiveMinimum: 0, maximum: 100, default: 1 },
@@ -556,6 +574,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     ttsEngine: String(v.TTS_ENGINE),
     ttsVoice: String(v.TTS_VOICE),
     callerNoAnswerMessage: String(v.CALLER_NO_ANSWER_MESSAGE),
+    agentConnectingMessage: String(v.AGENT_CONNECTING_MESSAGE),
     calleeUnavailableMessage: String(v.CALLEE_UNAVAILABLE_MESSAGE),
     webhookSecret: v.WEBHOOK_SECRET === undefined ? undefined : String(v.WEBHOOK_SECRET),
     webhookAllowPrivate: v.WEBHOOK_ALLOW_PRIVATE === 'true' || v.WEBHOOK_ALLOW_PRIVATE === '1',
@@ -581,6 +600,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     agentWaitRecheckMinMs: Number(v.AGENT_WAIT_RECHECK_MIN_MS),
     agentWaitRecheckMaxMs: Math.max(Number(v.AGENT_WAIT_RECHECK_MIN_MS), Number(v.AGENT_WAIT_RECHECK_MAX_MS)),
     agentWaitMaxHoldMinutes: Number(v.AGENT_WAIT_MAX_HOLD_MINUTES),
+    keepPlaceRecheckMs: Number(v.KEEP_PLACE_RECHECK_MS),
+    keepPlaceJoinTimeoutMs: Number(v.KEEP_PLACE_JOIN_TIMEOUT_MS),
     queueDefaultHandleSeconds: Number(v.QUEUE_DEFAULT_HANDLE_SECONDS),
     queueProviderTimeoutMs: Number(v.QUEUE_PROVIDER_TIMEOUT_MS),
     simulatorTimeScale: Number(v.SIMULATOR_TIME_SCALE),

@@ -66,6 +66,18 @@ export class AttemptQueue implements AttemptScheduler {
     return removed === 1 ? 'removed' : 'active';
   }
 
+  async wake(callbackId: string, attempt: number): Promise<boolean> {
+    const job = await this.queue.getJob(attemptJobId(callbackId, attempt));
+    if (!job || (await job.getState()) !== 'delayed') return false;
+    try {
+      await job.promote();
+      return true;
+    } catch {
+      // It left the delayed set meanwhile (woken by its own timer, or by another process).
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

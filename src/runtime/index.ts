@@ -33,7 +33,7 @@ import {
 } from '../store/index.js';
 import { LegFactsStore } from '../store/leg-facts.js';
 import { EslTelephony } from '../telephony/index.js';
-import { callCenterNameOf, queueNearness } from '../queues/index.js';
+import { callCenterNameOf, queueNearness, QueuePlaceWatcher } from '../queues/index.js';
 import type { TelephonyStatus } from '../telephony/types.js';
 import { loadOpenApi } from '../api/index.js';
 import { CAPABILITY_MODULES, type CapabilityModule, type HttpMount, type ModuleContext, type Roles, type Services } from './modules/index.js';
@@ -173,6 +173,22 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
       telephony = connected;
       services.telephony = connected;
 
+      // Keep-your-place: every switch's queue events; an agent picking a kept place up wakes its job.
+      const places = new QueuePlaceWatcher({
+        switches: pool.members().map((m) => ({ id: m.id, queues: m.telephony as EslTelephony })),
+        wake: (callbackId, attempt) => scheduler.wake(callbackId, attempt),
+        logger: logger.child({ component: 'queue-places' }),
+      });
+      places.start();
+      onClose('queue-places', async () => places.stop());
+      // A kept place asleep in its queue hears a cancel at once: its job is woken, and ends it.
+      const stopWakingCanceled = await cancelSignal.watchAll((id) => {
+        void repository
+          .get(id)
+          .then((cb) => (cb && cb.status === 'waiting-for-agent' && cb.attempts.some((a) => !a.endedAt) ? scheduler.wake(id, cb.attempts.length) : false))
+          .catch((err: unknown) => logger.warn({ err, callbackId: id }, 'canceled place not woken; its job sees the cancel at its wake-up'));
+      });
+      onClose('queue-place-cancels', async () => stopWakingCanceled());
       const flow: FlowDeps = {
         repository,
         telephony: connected,
@@ -181,9 +197,15 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         notifier,
         cancelSignal,
         gate: first.gate,
-        messages: { callerNoAnswer: config.callerNoAnswerMessage, calleeUnavailable: config.calleeUnavailableMessage },
+        messages: { callerNoAnswer: config.callerNoAnswerMessage, calleeUnavailable: config.calleeUnavailableMessage, agentConnecting: config.agentConnectingMessage },
         defaultCallerId: config.defaultCallerId,
         callEndReconcileMs: config.callEndReconcileMs,
+        keepPlace: {
+          places,
+          joinTimeoutMs: config.keepPlaceJoinTimeoutMs,
+          recheckMs: config.keepPlaceRecheckMs,
+          maxHoldMs: config.agentWaitMaxHoldMinutes * 60_000,
+        },
         legFacts: new LegFactsStore(commands, config.keyPrefix, { retentionSec: config.callbackRetentionDays * 86_400 }),
         callCenters,
         pacer,

@@ -12,11 +12,23 @@
  * Members are served highest score first, score = base_score + seconds in the queue (so a member
  * joining with `cc_base_score` = N seconds stands in line as if it had joined N seconds earlier).
  *
+ * Agents are picked as the `longest-idle-agent` strategy does (mod_callcenter.c: ORDER BY tier
+ * level, last_offered_call, tier position), among those Available, Waiting, past their wrap-up and
+ * their ready_time. An agent that lets an offer ring out (its contact's leg_timeout) is a no-answer
+ * as the real module handles one: the member goes back to Waiting, the agent's no_answer_count
+ * grows, its ready_time moves by no_answer_delay_time, at max_no_answer it is put On Break
+ * (agent-status-change), then `bridge-agent-fail` (CC-Hangup-Cause NO_ANSWER, no channel data) and
+ * agent-state-change Waiting.
+ *
+ * A member joins either through the test API (joinQueue) or as the real switch does: an originate
+ * to `loopback/<ext>/<context>` whose extension runs `answer` + `callcenter <queue>` (ext 7000 of
+ * context default → support@default, as on the test bundle): the loopback-a leg answers, and the
+ * member is its loopback-b leg, which carries the A leg's origination variables (cc_base_score
+ * among them) and `other_loopback_leg_uuid`; the A leg hanging up takes the member out.
+ *
  * What is not modelled: the member's and the agent's own channel life-cycle events (CHANNEL_CREATE,
- * CHANNEL_BRIDGE… of loopback/<ext>-b and of the agent leg; a Crossline connection filters them out
- * on a real switch too: they carry no `crossline` variable), tiers' levels and positions (every
- * agent serves every queue it is tiered to), strategies other than longest-waiting-first, and an
- * agent that does not answer (mod_callcenter's no-answer and reject delays).
+ * CHANNEL_BRIDGE… of loopback/<ext>-b and of the agent leg); strategies other than
+ * longest-idle-agent; tier rules (tier-rules-apply false, the default).
  */
 import { randomUUID } from 'node:crypto';
 import { profileHeaders, emptyTimes, type CallerProfile } from './caller-profile.js';
@@ -55,6 +67,26 @@ export interface AgentSpec {
   wrapUpSec?: number;
   /** @defaultValue 'Available' */
   status?: 'Available' | 'On Break' | 'Logged Out';
+  /** Its tier's level in each of its queues (lower is offered first). @defaultValue 1 */
+  level?: number;
+  /** Its tier's position (lower first among agents of one level and idle time). @defaultValue 1 */
+  position?: number;
+  /** How many offers it lets ring out (no answer) before it answers one; Infinity: never answers. @defaultValue 0 */
+  missOffers?: number;
+  /** Its contact's leg_timeout: an offer not answered within it is a no-answer, simulated s. @defaultValue 10 */
+  legTimeoutSec?: number;
+  /** max_no_answer: put On Break after this many no-answers in a row (0: never). @defaultValue 3 */
+  maxNoAnswer?: number;
+  /** no_answer_delay_time: not offered again for this long after a no-answer, simulated s. @defaultValue 0 */
+  noAnswerDelaySec?: number;
+}
+
+/** The dialplan's queue extensions and the member legs they make (dial.ts). */
+export interface QueueDialplan {
+  /** The queue `loopback/<extension>/<context>` reaches, if that extension runs `callcenter`. */
+  queueAt(extension: string, context: string): string | undefined;
+  join(queue: string, spec: MemberSpec, hooks?: { sessionUuid?: string }): string;
+  leave(sessionUuid: string): void;
 }
 
 /** A member that joins a queue without a Crossline leg (another customer calling in). */
@@ -65,6 +97,8 @@ export interface MemberSpec {
   baseScore?: number;
   /** The dialled extension, for the member leg's name (`loopback/<ext>-b`). @defaultValue '7000' */
   extension?: string;
+  /** The extension's dialplan context. @defaultValue 'default' */
+  context?: string;
   /** Variables of the member leg (a loopback-b leg carries its A leg's origination variables). */
   variables?: ReadonlyArray<readonly [string, string]>;
 }
@@ -78,12 +112,22 @@ interface Agent {
   talkMs: number | undefined;
   wrapUpSec: number;
   status: string;
+  level: number;
+  position: number;
+  missOffers: number;
+  legTimeoutSec: number;
+  maxNoAnswer: number;
+  noAnswerDelaySec: number;
+  noAnswerCount: number;
+  cancelRing: (() => void) | undefined;
   state: 'Waiting' | 'Receiving' | 'In a queue call' | 'Idle';
   /** Real ms (Date.now) before which it is in wrap-up. */
   readyAt: number;
   lastBridgeStart: number;
   lastBridgeEnd: number;
   lastOffered: number;
+  /** Real ms of the last offer, to order offers made in the same second. */
+  lastOfferedMs: number;
   lastStatusChange: number;
   callsAnswered: number;
   talkTime: number;
@@ -108,6 +152,7 @@ interface Member {
   abandonedEpoch: number;
   agent: Agent | undefined;
   extension: string;
+  context: string;
   variables: Header[];
   createdMicros: number;
   bridgeEpoch: number;
@@ -141,6 +186,8 @@ const SITES: Record<string, readonly [string, number]> = {
   'bridge-agent-start': ['outbound_agent_thread_run', 1934],
   'bridge-agent-end': ['outbound_agent_thread_run', 2062],
   'member-queue-end': ['outbound_agent_thread_run', 2098],
+  // Not captured: the line of its switch_event_fire in 1.10.12 counted from the source (member-queue-end's + 76).
+  'bridge-agent-fail': ['outbound_agent_thread_run', 2174],
   // An abandon is reported by the member's own thread (checked on the real switch).
   'member-queue-end/cancel': ['callcenter_function', 3274],
   presence: ['cc_send_presence', 3392],
@@ -154,7 +201,9 @@ const words = (arg: string | undefined): string[] => {
   return out;
 };
 
-export class CallCenter {
+export class CallCenter implements QueueDialplan {
+  /** `<extension>@<context>` → queue: the dialplan extensions that run `callcenter <queue>`. */
+  private readonly extensions = new Map<string, string>([['7000@default', 'support@default']]);
   /** Queues whose content a test fixed with set(): they report it as it is. */
   private readonly fixed = new Map<string, QueueState>([['support@default', { waiting: 0 }]]);
   private readonly agents = new Map<string, Agent>();
@@ -164,6 +213,15 @@ export class CallCenter {
   /** Connects the emulation to the switch's event bus and clock. */
   attach(ctx: SwitchContext): void {
     this.ctx = ctx;
+  }
+
+  /** Routes `loopback/<extension>/<context>` into `queue` (as a dialplan extension running `callcenter`). */
+  setExtension(extension: string, context: string, queue: string): void {
+    this.extensions.set(`${extension}@${context}`, queue);
+  }
+
+  queueAt(extension: string, context: string): string | undefined {
+    return this.extensions.get(`${extension}@${context}`);
   }
 
   /** Fixes what a queue reports (count and agents), without running it. */
@@ -177,7 +235,9 @@ export class CallCenter {
     const agent: Agent = {
       name: spec.name, number, contact: `[leg_timeout=10,ignore_early_media=true]sofia/internal/${number}`,
       queues: new Set(spec.queues), answerAfterMs: spec.answerAfterMs ?? 1000, talkMs: spec.talkMs, wrapUpSec: spec.wrapUpSec ?? 10,
-      status: spec.status ?? 'Available', state: 'Waiting', readyAt: 0, lastBridgeStart: 0, lastBridgeEnd: 0, lastOffered: 0,
+      status: spec.status ?? 'Available', level: spec.level ?? 1, position: spec.position ?? 1, missOffers: spec.missOffers ?? 0,
+      legTimeoutSec: spec.legTimeoutSec ?? 10, maxNoAnswer: spec.maxNoAnswer ?? 3, noAnswerDelaySec: spec.noAnswerDelaySec ?? 0,
+      noAnswerCount: 0, cancelRing: undefined, state: 'Waiting', readyAt: 0, lastBridgeStart: 0, lastBridgeEnd: 0, lastOffered: 0, lastOfferedMs: 0,
       lastStatusChange: epoch(), callsAnswered: 0, talkTime: 0, member: undefined, legUuid: undefined, calledAt: 0, answeredAt: 0,
     };
     this.agents.set(spec.name, agent);
@@ -191,7 +251,7 @@ export class CallCenter {
     const member: Member = {
       uuid: randomUUID(), sessionUuid: hooks.sessionUuid ?? randomUUID(), queue, cidNumber: spec.cidNumber, cidName: spec.cidName,
       baseScore: spec.baseScore ?? 0, joined: Math.floor(now / 1000), joinedMs: now, state: 'Waiting', agent: undefined,
-      extension: spec.extension ?? '7000', variables: [...(spec.variables ?? [])], createdMicros: nowMicros(), bridgeEpoch: 0,
+      extension: spec.extension ?? '7000', context: spec.context ?? 'default', variables: [...(spec.variables ?? [])], createdMicros: nowMicros(), bridgeEpoch: 0,
       cancelTalk: undefined, onBridge: hooks.onBridge, abandonedEpoch: 0,
     };
     this.fixed.delete(queue);
@@ -219,6 +279,7 @@ export class CallCenter {
     }
     // Abandoned members stay listed (session_uuid emptied) until discard-abandoned-after (60 s), as on the real switch.
     member.state = 'Abandoned';
+    member.agent?.cancelRing?.();
     member.abandonedEpoch = epoch();
     this.ctx?.clock.after(DISCARD_ABANDONED_AFTER_MS, () => this.remove(member));
     if (member.agent) this.freeAgent(member.agent, false);
@@ -300,8 +361,10 @@ export class CallCenter {
     const waiting = this.members
       .filter((m) => m.state === 'Waiting')
       .sort((a, b) => score(b, now) - score(a, now) || a.joinedMs - b.joinedMs);
+    // longest-idle-agent: ORDER BY level, last_offered_call, position.
+    const agents = [...this.agents.values()].sort((a, b) => a.level - b.level || a.lastOffered - b.lastOffered || a.lastOfferedMs - b.lastOfferedMs || a.position - b.position);
     for (const member of waiting) {
-      const agent = [...this.agents.values()].find(
+      const agent = agents.find(
         (a) => a.queues.has(member.queue) && a.status.startsWith('Available') && a.state === 'Waiting' && a.member === undefined && a.readyAt <= now,
       );
       if (agent) this.offer(member, agent);
@@ -316,6 +379,7 @@ export class CallCenter {
     agent.member = member;
     agent.state = 'Receiving';
     agent.lastOffered = epoch();
+    agent.lastOfferedMs = Date.now();
     agent.calledAt = epoch();
     agent.legUuid = randomUUID();
     this.agentState(agent);
@@ -324,11 +388,40 @@ export class CallCenter {
       ['CC-Agent-System', 'single_box'], ['CC-Member-UUID', member.uuid], ['CC-Member-Session-UUID', member.sessionUuid],
       ['CC-Member-CID-Name', member.cidName], ['CC-Member-CID-Number', member.cidNumber],
     ]);
-    this.ctx?.clock.after(agent.answerAfterMs, () => this.bridge(member, agent));
+    if (agent.missOffers > 0) {
+      agent.missOffers--;
+      agent.cancelRing = this.ctx?.clock.after(agent.legTimeoutSec * 1000, () => this.noAnswer(member, agent));
+      return;
+    }
+    agent.cancelRing = this.ctx?.clock.after(agent.answerAfterMs, () => this.bridge(member, agent));
+  }
+
+  /** The offer rang out (the contact's leg_timeout): mod_callcenter's no-answer path. */
+  private noAnswer(member: Member, agent: Agent): void {
+    if (agent.member !== member || member.state !== 'Trying') return;
+    agent.cancelRing = undefined;
+    member.state = 'Waiting';
+    member.agent = undefined;
+    agent.noAnswerCount++;
+    if (agent.maxNoAnswer > 0 && agent.noAnswerCount >= agent.maxNoAnswer) {
+      agent.status = 'On Break';
+      agent.lastStatusChange = epoch();
+      this.fire('agent-status-change', [], [['CC-Agent', agent.name], ['CC-Action', 'agent-status-change'], ['CC-Agent-Status', agent.status]]);
+    }
+    if (agent.noAnswerDelaySec > 0) agent.readyAt = Date.now() + agent.noAnswerDelaySec * 1000 * (this.ctx?.clock.timeScale ?? 1);
+    this.fire('bridge-agent-fail', [], [
+      ['CC-Queue', member.queue], ['CC-Action', 'bridge-agent-fail'], ['CC-Hangup-Cause', 'NO_ANSWER'], ['CC-Agent', agent.name],
+      ['CC-Agent-System', 'single_box'], ['CC-Agent-Called-Time', String(agent.calledAt)], ['CC-Agent-Aborted-Time', String(epoch())],
+      ['CC-Member-UUID', member.uuid], ['CC-Member-Session-UUID', member.sessionUuid], ['CC-Member-CID-Name', member.cidName],
+      ['CC-Member-CID-Number', member.cidNumber], ['CC-Member-Joined-Time', String(member.joined)],
+    ]);
+    this.freeAgent(agent, false);
   }
 
   private bridge(member: Member, agent: Agent): void {
     if (agent.member !== member || member.state !== 'Trying') return;
+    agent.cancelRing = undefined;
+    agent.noAnswerCount = 0;
     member.state = 'Answered';
     member.bridgeEpoch = epoch();
     agent.answeredAt = epoch();
@@ -365,7 +458,7 @@ export class CallCenter {
       ['CC-Member-Session-UUID', member.sessionUuid], ['CC-Member-CID-Name', member.cidName], ['CC-Member-CID-Number', member.cidNumber],
     ]);
     this.remove(member);
-    this.fire('member-queue-end', this.memberLegData(member, true), [
+    this.fire('member-queue-end', this.memberLegData(member, true, agent), [
       ['CC-Queue', member.queue], ['CC-Action', 'member-queue-end'], ['CC-Hangup-Cause', 'SUCCESS'], ['CC-Cause', 'Terminated'],
       ['CC-Agent', agent.name], ['CC-Agent-System', 'single_box'], ['CC-Agent-UUID', agent.legUuid ?? ''],
       ['CC-Agent-Called-Time', String(agent.calledAt)], ['CC-Agent-Answered-Time', String(agent.answeredAt)],
@@ -376,6 +469,8 @@ export class CallCenter {
   }
 
   private freeAgent(agent: Agent, afterCall: boolean): void {
+    agent.cancelRing?.();
+    agent.cancelRing = undefined;
     agent.member = undefined;
     agent.state = 'Waiting';
     agent.legUuid = undefined;
@@ -426,16 +521,24 @@ export class CallCenter {
   }
 
   /** The member leg (`loopback/<ext>-b`) as switch_channel_event_set_data writes it. */
-  private memberLegData(member: Member, ended: boolean): Header[] {
+  private memberLegData(member: Member, ended: boolean, bridgedTo?: Agent): Header[] {
     const name = `loopback/${member.extension}-b`;
-    const profile: CallerProfile = {
-      direction: 'inbound', logicalDirection: 'inbound', username: '', dialplan: 'xml', callerIdName: member.cidName,
-      callerIdNumber: member.cidNumber, origCallerIdName: member.cidName, origCallerIdNumber: member.cidNumber,
-      calleeIdName: 'Outbound Call', calleeIdNumber: 'default', networkAddr: '', ani: member.cidNumber,
-      destinationNumber: member.extension, uniqueId: member.sessionUuid, source: 'mod_loopback', transferSource: '', context: 'default',
-      channelName: name, profileIndex: 1, times: { ...emptyTimes(member.createdMicros), answered: member.createdMicros },
-    };
+    const profile = this.memberProfile(member, false);
     if (ended) profile.times.hangup = nowMicros();
+    let other: Header[] = [];
+    if (bridgedTo) {
+      // Bridged to its agent (uuid_bridge): a second profile made at the answer, the agent as its originatee (p-callcenter).
+      const answered = bridgedTo.answeredAt * 1_000_000;
+      Object.assign(profile, {
+        profileIndex: 2, calleeIdName: bridgedTo.number, calleeIdNumber: bridgedTo.number,
+        transferSource: `${bridgedTo.answeredAt}:${randomUUID()}:uuid_br:${bridgedTo.legUuid ?? ''}`,
+      });
+      Object.assign(profile.times, { profileCreated: answered, bridged: answered + 40_000 });
+      const agentProfile = this.agentProfile(bridgedTo, member);
+      agentProfile.logicalDirection = 'inbound';
+      agentProfile.times.profileCreated = answered;
+      other = [['Other-Type', 'originatee'], ...profileHeaders('Other-Leg', agentProfile, false)];
+    }
     const out: Header[] = [
       ['Channel-State', ended ? 'CS_REPORTING' : 'CS_EXECUTE'], ['Channel-Call-State', ended ? 'HANGUP' : 'ACTIVE'],
       ['Channel-State-Number', ended ? '12' : '4'], ['Channel-Name', name], ['Unique-ID', member.sessionUuid],
@@ -445,6 +548,7 @@ export class CallCenter {
       ['Channel-Read-Codec-Name', 'L16'], ['Channel-Read-Codec-Rate', '8000'], ['Channel-Read-Codec-Bit-Rate', '128000'],
       ['Channel-Write-Codec-Name', 'L16'], ['Channel-Write-Codec-Rate', '8000'], ['Channel-Write-Codec-Bit-Rate', '128000'],
       ...profileHeaders('Caller', profile, true),
+      ...other,
     ];
     const vars: Header[] = [
       ['direction', 'inbound'], ['uuid', member.sessionUuid], ['session_id', String(this.ctx?.nextSessionId() ?? 1)], ['channel_name', name],
@@ -457,18 +561,42 @@ export class CallCenter {
     return [...out, ...vars.map(([n, v]) => [`variable_${n}`, v] as const)];
   }
 
-  /** The agent leg (`sofia/internal/<number>`), outbound, answered (or hung up at the end). */
-  private agentLegData(agent: Agent, member: Member, ended: boolean): Header[] {
+  /** The member leg's caller profile; `asOtherLeg`: as a bridge partner's Other-Leg-* shows it (times zeroed). */
+  private memberProfile(member: Member, asOtherLeg: boolean): CallerProfile {
+    const times = asOtherLeg ? emptyTimes(0) : { ...emptyTimes(member.createdMicros), answered: member.createdMicros };
+    return {
+      direction: 'inbound', logicalDirection: 'inbound', username: '', dialplan: 'xml', callerIdName: member.cidName,
+      callerIdNumber: member.cidNumber, origCallerIdName: member.cidName, origCallerIdNumber: member.cidNumber,
+      calleeIdName: 'Outbound Call', calleeIdNumber: member.context, networkAddr: '', ani: member.cidNumber,
+      destinationNumber: member.extension, uniqueId: member.sessionUuid, source: 'mod_loopback', transferSource: '', context: member.context,
+      channelName: `loopback/${member.extension}-b`, profileIndex: 1, times,
+    };
+  }
+
+  /** The agent leg's caller profile (outbound, answered). */
+  private agentProfile(agent: Agent, member: Member): CallerProfile {
     const name = `sofia/internal/${agent.number}`;
     const uuid = agent.legUuid ?? '';
-    const profile: CallerProfile = {
+    return {
       direction: 'outbound', logicalDirection: 'outbound', username: '', dialplan: '', callerIdName: member.cidName,
       callerIdNumber: member.cidNumber, origCallerIdName: member.cidName, origCallerIdNumber: member.cidNumber,
       calleeIdName: agent.number, calleeIdNumber: agent.number, networkAddr: '127.0.0.1', ani: member.cidNumber,
       destinationNumber: agent.number, uniqueId: uuid, source: 'src/switch_ivr_originate.c', transferSource: '', context: 'default',
       channelName: name, profileIndex: 1, times: { ...emptyTimes(agent.calledAt * 1_000_000), answered: agent.answeredAt * 1_000_000, progress: agent.calledAt * 1_000_000 },
     };
-    if (ended) profile.times.hangup = nowMicros();
+  }
+
+  /** The agent leg (`sofia/internal/<number>`), outbound, answered (or hung up at the end). */
+  private agentLegData(agent: Agent, member: Member, ended: boolean): Header[] {
+    const name = `sofia/internal/${agent.number}`;
+    const uuid = agent.legUuid ?? '';
+    const profile = this.agentProfile(agent, member);
+    if (ended) {
+      // After the uuid_bridge to the member: a second profile, made at the answer, with the transfer (p-callcenter).
+      const answered = agent.answeredAt * 1_000_000;
+      Object.assign(profile, { profileIndex: 2, transferSource: `${agent.answeredAt}:${randomUUID()}:uuid_br:${member.sessionUuid}` });
+      Object.assign(profile.times, { profileCreated: answered, hangup: nowMicros(), bridged: answered + 40_000 });
+    }
     const out: Header[] = [
       ['Channel-State', ended ? 'CS_REPORTING' : 'CS_CONSUME_MEDIA'], ['Channel-Call-State', ended ? 'HANGUP' : 'ACTIVE'],
       ['Channel-State-Number', ended ? '12' : '7'], ['Channel-Name', name], ['Unique-ID', uuid], ['Call-Direction', 'outbound'],
@@ -477,6 +605,8 @@ export class CallCenter {
       ['Channel-Read-Codec-Name', 'PCMU'], ['Channel-Read-Codec-Rate', '8000'], ['Channel-Read-Codec-Bit-Rate', '64000'],
       ['Channel-Write-Codec-Name', 'PCMU'], ['Channel-Write-Codec-Rate', '8000'], ['Channel-Write-Codec-Bit-Rate', '64000'],
       ...profileHeaders('Caller', profile, true),
+      // The bridge's other leg (the member, loopback-b) once it has been bridged: its profile, times zeroed.
+      ...(ended ? ([['Other-Type', 'originator'], ...profileHeaders('Other-Leg', this.memberProfile(member, true), false)] as Header[]) : []),
     ];
     const vars: Header[] = [
       ['direction', 'outbound'], ['uuid', uuid], ['call_uuid', uuid], ['channel_name', name], ['cc_queue', member.queue],

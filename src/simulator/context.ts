@@ -3,6 +3,7 @@
  * the phone plan. One per simulator.
  */
 import type { SwitchCapacity } from './capacity.js';
+import type { QueueDialplan } from './callcenter.js';
 import type { Channel } from './channel.js';
 import type { SimClock } from './clock.js';
 import type { SwitchEvent } from './event.js';
@@ -31,6 +32,8 @@ export interface SwitchContext {
   sessionsSinceStart(): number;
   /** µs epoch of the simulator's start. */
   readonly startedAt: number;
+  /** mod_callcenter's queues and the dialplan extensions that join them (loopback originates). */
+  readonly queues?: QueueDialplan;
   /** Told of each leg once it is destroyed (mod_json_cdr's post, when a CDR URL is set). */
   legDestroyed?: (ch: Channel) => void;
 }

@@ -11,6 +11,7 @@ import { answer, createOutboundLeg, ring } from './leg.js';
 import type { Resolution } from './phone-plan.js';
 import { startFarEnd, type FarEndScript } from './far-end.js';
 import type { SipPeer } from './sofia-vars.js';
+import { enterQueue } from './queue-leg.js';
 
 /** How long the far end takes to send its first response, simulated ms. */
 const RESPONSE_MS = 20;
@@ -67,6 +68,12 @@ export function dial(ctx: SwitchContext, spec: DialSpec, done: DialCallback): vo
   if (phoneOnSwitch) {
     ctx.nextSessionId();
     ctx.capacity.phoneUp(ch.uuid);
+  }
+  const queue = target.endpoint === 'loopback' ? ctx.queues?.queueAt(target.user, target.context) : undefined;
+  if (target.endpoint === 'loopback' && queue !== undefined && ctx.queues) {
+    const where = { extension: target.user, context: target.context, callerIdName: spec.callerIdName, callerIdNumber: spec.callerIdNumber, variables: spec.variables };
+    enterQueue(ctx, ctx.queues, ch, queue, where);
+    return;
   }
   const unallocated = target.endpoint === 'loopback' ? 'NO_ROUTE_DESTINATION' : 'UNALLOCATED_NUMBER';
   drivePhone(ctx, ch, peer, ctx.plan.resolve(target.user, isNumber), unallocated);

@@ -169,6 +169,11 @@ export interface EslSimulator {
    * run (members offered, callcenter::info events as the real module fires them).
    */
   addAgent(spec: AgentSpec): void;
+  /**
+   * Makes `loopback/<extension>/<context>` join `queue` (a dialplan extension running `answer` and
+   * `callcenter <queue>`); ext 7000 of context default joins support@default from the start.
+   */
+  setQueueExtension(extension: string, context: string, queue: string): void;
   /** A caller (not a Crossline leg) joins a queue; returns its member session UUID. */
   joinQueue(queue: string, member: MemberSpec): string;
   /** That caller hangs up: an abandon while waiting, or the end of its call with the agent. */

@@ -67,6 +67,7 @@ export class SimulatorServer implements EslSimulator {
       fire: (event) => this.broadcast(event),
       nextSessionId: () => ++this.sessionCount,
       sessionsSinceStart: () => this.sessionCount,
+      queues: this.callCenter,
     };
     this.callCenter.attach(this.ctx);
     if (options.cdrUrl !== undefined) {
@@ -140,6 +141,10 @@ export class SimulatorServer implements EslSimulator {
 
   addAgent(spec: AgentSpec): void {
     this.callCenter.addAgent(spec);
+  }
+
+  setQueueExtension(extension: string, context: string, queue: string): void {
+    this.callCenter.setExtension(extension, context, queue);
   }
 
   joinQueue(queue: string, member: MemberSpec): string {

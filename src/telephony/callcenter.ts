@@ -4,6 +4,7 @@
  * telephony/ reads a pipe-separated table.
  */
 import { CrosslineError } from '../errors.js';
+import type { DialTags } from './types.js';
 
 /** `support@default`: a queue name as mod_callcenter takes it, never anything that could split an ESL command. */
 export const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}@[A-Za-z0-9_.-]{1,64}$/;
@@ -55,7 +56,11 @@ export type QueueEvent =
       at: number;
       /** The leg Crossline originated when the member is a loopback-b leg (other_loopback_leg_uuid). */
       crosslineLeg?: string;
+      /** That leg's tags (callback_id, role, attempt), which the loopback-b member inherits. */
+      tags?: DialTags;
     }
+  /** An agent offered the member did not take it (bridge-agent-fail: NO_ANSWER, USER_BUSY…); the member waits on. */
+  | { type: 'agent-missed'; queue: string; memberUuid: string; sessionUuid: string; agent: string; at: number; cause: string }
   | { type: 'agent-answered'; queue: string; memberUuid: string; sessionUuid: string; agent: string; agentUuid: string; at: number; joinedAt: number }
   | { type: 'agent-call-ended'; queue: string; memberUuid: string; agent: string; at: number; answeredAt: number }
   | { type: 'member-left'; queue: string; memberUuid: string; sessionUuid: string; at: number; cause: string }

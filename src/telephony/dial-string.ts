@@ -7,7 +7,8 @@
  */
 import { CrosslineError, type ErrorCode } from '../errors.js';
 import { isDisplayName, isE164, isSipUri, isUuid } from './grammar.js';
-import type { DialRequest, DialTags, Endpoint } from './types.js';
+import { isQueueName } from './callcenter.js';
+import type { DialRequest, DialTags, Endpoint, QueueEndpoint } from './types.js';
 
 /** Gateway and profile names as FreeSWITCH configs spell them (same rule as the config schema). */
 const SWITCH_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -41,6 +42,13 @@ export interface OriginateVariables {
   tags: DialTags;
   /** End the leg when a bridge it is in ends. */
   hangup_after_bridge?: boolean;
+  /** A queue leg's place in line: its member's score starts at this many seconds (mod_callcenter). */
+  cc_base_score?: number;
+  /**
+   * A queue leg is bridged to the caller while its loopback twin is bridged to the agent: mod_loopback
+   * must not bow out (it would replace both loopback legs, and Crossline's leg with them).
+   */
+  loopback_bowout?: false;
   /** Marks the leg as Crossline's: the event socket filters the switch's events on it (esl/events.ts). */
   crossline: true;
 }
@@ -54,6 +62,8 @@ export const ORIGINATE_VARIABLES: readonly (keyof OriginateVariables)[] = [
   'origination_caller_id_name',
   'tags',
   'hangup_after_bridge',
+  'cc_base_score',
+  'loopback_bowout',
   'crossline',
 ];
 
@@ -97,7 +107,18 @@ export function formatNumber(e164: string, format: DialStringOptions['numberForm
  * - `sips:user@host`: `sofia/<profile>/sips:user@host`. Sofia keeps a `sips:` scheme and signals
  *   over TLS, so the profile must have TLS enabled; there is no separate TLS profile setting.
  */
-export function buildDialString(endpoint: Endpoint, options: DialStringOptions): string {
+/** A dialplan extension a queue leg is sent to: digits, letters and + _ . - only. */
+const EXTENSION = /^[A-Za-z0-9+_.-]{1,32}$/;
+/** Most seconds a place in line may be kept (a year): beyond it the score is a bug. */
+const MAX_BASE_SCORE = 366 * 86_400;
+
+export function buildDialString(endpoint: Endpoint | QueueEndpoint, options: DialStringOptions): string {
+  if (endpoint.kind === 'queue') {
+    if (!isQueueName(endpoint.queue)) refuse('INVALID_QUEUE', 'A queue name is name@domain, letters, digits and ._- only.');
+    if (!EXTENSION.test(endpoint.extension)) refuse('INTERNAL', 'The queue extension is not a valid dialplan extension.');
+    checkSwitchName(endpoint.context, 'queue context');
+    return `loopback/${endpoint.extension}/${endpoint.context}`;
+  }
   if (endpoint.kind === 'number') {
     checkSwitchName(options.gateway, 'dial gateway');
     return `sofia/gateway/${options.gateway}/${formatNumber(endpoint.e164, options.numberFormat)}`;
@@ -169,8 +190,15 @@ export function originateVariables(request: DialRequest, options: DialStringOpti
     ...(request.callerIdName !== undefined ? { origination_caller_id_name: request.callerIdName } : {}),
     tags,
     hangup_after_bridge: true,
+    ...(request.endpoint.kind === 'queue' ? { cc_base_score: queueScore(request.endpoint), loopback_bowout: false as const } : {}),
     crossline: true,
   };
+}
+
+function queueScore(endpoint: QueueEndpoint): number {
+  const score = endpoint.baseScore;
+  if (!Number.isInteger(score) || score < 0 || score > MAX_BASE_SCORE) refuse('INTERNAL', 'A queue base score is a whole number of seconds up to a year.', 'baseScore');
+  return score;
 }
 
 /** Throws unless `command` is one line of printable text (the last guard before the socket). */

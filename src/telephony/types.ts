@@ -46,10 +46,26 @@ export type Announcement =
 export type DialTags = Readonly<Record<string, string>>;
 
 /** One outbound leg, built only from validated values. */
+/**
+ * A mod_callcenter queue on the switch itself, reached through the dialplan extension that joins it
+ * (`loopback/<extension>/<context>`): the leg answers at once and waits in the queue as a member,
+ * whose score starts at `baseScore` seconds (cc_base_score).
+ */
+export interface QueueEndpoint {
+  kind: 'queue';
+  /** `support@default`, validated by QUEUE_NAME (callcenter.ts). */
+  queue: string;
+  /** The extension that runs `callcenter <queue>`, validated by the dial-string grammar. */
+  extension: string;
+  context: string;
+  /** Seconds the member stands in line ahead of its join time. */
+  baseScore: number;
+}
+
 export interface DialRequest {
   /** The leg's UUID, chosen and stored by the caller before dialling (origination_uuid). */
   uuid: string;
-  endpoint: Endpoint;
+  endpoint: Endpoint | QueueEndpoint;
   /** Presented caller id, E.164. */
   callerIdNumber?: string;
   /** Presented caller name, validated by DISPLAY_NAME. */

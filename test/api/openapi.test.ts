@@ -24,7 +24,7 @@ const EVENTS: Record<TimelineEvent, true> = {
   'caller-no-answer-message-played': true,
   'ivr-prompt-ended': true, 'ivr-prompt-timeout': true, 'machine-detection': true, 'machine-message-left': true,
   'party-confirmed': true, 'party-not-confirmed': true,
-  'waiting-for-agent': true, 'agent-near': true, 'queue-lookup-failed': true,
+  'waiting-for-agent': true, 'agent-near': true, 'queue-lookup-failed': true, 'queue-joined': true, 'agent-answered': true, 'queue-left': true,
   'announcement-started': true,
   'hangup-requested': true,
   'bridge-requested': true, bridged: true, 'attempt-failed': true, 'retry-scheduled': true,

@@ -47,7 +47,7 @@ class ScriptedTelephony implements Telephony {
   }
 
   async dial(request: DialRequest, signal?: AbortSignal): Promise<LegResult> {
-    const number = request.endpoint.kind === 'number' ? request.endpoint.e164 : request.endpoint.uri;
+    const number = request.endpoint.kind === 'number' ? request.endpoint.e164 : request.endpoint.kind === 'sip' ? request.endpoint.uri : request.endpoint.queue;
     this.log.push(`dial ${request.tags.role} ${number}`);
     this.open(request.uuid, 'ringing');
     const behaviour = this.script.get(number) ?? (async () => ({ outcome: 'answered' }) as LegResult);

@@ -44,7 +44,7 @@ class ScriptedSwitch {
   }
   async dial(request: DialRequest): Promise<LegResult> {
     this.dialled.push(request);
-    const number = request.endpoint.kind === 'number' ? request.endpoint.e164 : request.endpoint.uri;
+    const number = request.endpoint.kind === 'number' ? request.endpoint.e164 : request.endpoint.kind === 'sip' ? request.endpoint.uri : request.endpoint.queue;
     const behaviour = this.script.get(number);
     if (behaviour) return behaviour(request);
     this.channels.set(request.uuid, 'answered');

@@ -64,7 +64,7 @@ for (const format of ['plain', 'json'] as const) {
         const want = expected[i];
         assert.ok(want);
         // Header names and order match, with the channel data of the right leg (member or agent).
-        const drop = (s: string[]): string[] => s.filter((n) => !/^(Caller|Other)-(Network-Addr|Transfer-Source|Dialplan|Username)$/.test(n) && !n.startsWith('Other-'));
+        const drop = (s: string[]): string[] => s.filter((n) => !/^(Caller|Other-Leg)-(Network-Addr|Dialplan|Username)$/.test(n));
         assert.deepEqual(drop(shape(e.headers)), drop(shape(want.headers)), `${action(e)}: header order`);
         assert.equal(e.headers[0]?.[0], 'Event-Subclass');
         assert.equal(header(e.headers, 'Event-Calling-Function'), header(want.headers, 'Event-Calling-Function'));
@@ -124,6 +124,82 @@ test('callcenter_config lists members and agents as the real module prints them,
     assert.match(after.find((l) => l.includes('|Bob|')) ?? '', /^sales@default\|single_box\|[0-9a-f-]{36}\|\|\+12025550108\|Bob\|\d+\|\d+\|0\|0\|\d+\|0\|0\|\|\|Abandoned\|\d+$/);
     assert.equal(await api('callcenter_config queue count members sales@default'), '2\n');
     assert.equal(await api('callcenter_config queue list members nosuch@default'), '+OK\n');
+  } finally {
+    client.close();
+    await sim.close();
+  }
+});
+
+test('an originate to loopback/7000/default joins support@default as the real switch does: the loopback-b member carries the origination variables (cc_base_score) and other_loopback_leg_uuid, and leaves when the A leg hangs up', async () => {
+  const sim = await createEslSimulator({ timeScale: 0.05 });
+  const client = await rawClient(sim, 'plain', 'CHANNEL_ANSWER CUSTOM callcenter::info');
+  const cc = (): DecodedEvent[] => callcenter(eventsOf(client.bytes()));
+  try {
+    sim.addAgent({ name: '1000@default', queues: ['support@default'], status: 'On Break' });
+    const a = '6f1c5e0a-1111-4c2b-9d6e-000000000001';
+    client.send(`bgapi originate {origination_uuid=${a},cc_base_score=600,origination_caller_id_number=+12025550109,origination_caller_id_name=Ada}loopback/7000/default &park()`);
+    await until(() => cc().some((e) => action(e) === 'member-queue-start'));
+    const answers = eventsOf(client.bytes()).filter((e) => header(e.headers, 'Event-Name') === 'CHANNEL_ANSWER');
+    assert.equal(header(answers[0]?.headers ?? [], 'Unique-ID'), a);
+    assert.equal(header(answers[0]?.headers ?? [], 'Channel-Name'), 'loopback/7000-a');
+    const start = cc().find((e) => action(e) === 'member-queue-start');
+    const h = (name: string): string | undefined => header(start?.headers ?? [], name);
+    const session = h('CC-Member-Session-UUID');
+    assert.notEqual(session, a);
+    assert.equal(h('Unique-ID'), session);
+    assert.equal(h('Channel-Name'), 'loopback/7000-b');
+    assert.equal(h('variable_other_loopback_leg_uuid'), a);
+    assert.equal(h('variable_loopback_leg'), 'B');
+    assert.equal(h('variable_cc_base_score'), '600');
+    assert.equal(h('CC-Member-CID-Name'), 'Ada');
+    // The variables stand where loopback puts them: after the codecs, before call_uuid (p-callcenter).
+    const names = (start?.headers ?? []).map(([n]) => n);
+    assert.ok(names.indexOf('variable_write_rate') < names.indexOf('variable_origination_uuid'));
+    assert.ok(names.indexOf('variable_loopback_leg') < names.indexOf('variable_call_uuid'));
+    client.send('api callcenter_config queue list members support@default');
+    await until(() => client.bytes().toString().includes('|Ada|'));
+    assert.match(client.bytes().toString(), /\|Ada\|\d+\|\d+\|0\|0\|0\|600\|0\|\|\|Waiting\|\d+/);
+    client.send(`bgapi uuid_kill ${a}`);
+    await until(() => cc().some((e) => action(e) === 'member-queue-end'));
+    const end = cc().find((e) => action(e) === 'member-queue-end');
+    assert.equal(header(end?.headers ?? [], 'CC-Cause'), 'Cancel');
+    assert.equal(header(end?.headers ?? [], 'CC-Member-Session-UUID'), session);
+  } finally {
+    client.close();
+    await sim.close();
+  }
+});
+
+test('an agent that lets an offer ring out is a no-answer as in mod_callcenter: bridge-agent-fail (NO_ANSWER), the member waits again and goes to the next agent; tiers: a level-1 agent is offered before a level-2 one', async () => {
+  const sim = await createEslSimulator({ timeScale: 0.02 });
+  const client = await rawClient(sim, 'plain', 'CUSTOM callcenter::info');
+  const cc = (): DecodedEvent[] => callcenter(eventsOf(client.bytes()));
+  try {
+    // Level 2 joins first (idle longest), but level 1 is offered first; it never answers and is put On Break after one miss.
+    sim.addAgent({ name: '1002@default', queues: ['sales@default'], number: '+12025550122', level: 2, answerAfterMs: 500, talkMs: 1000 });
+    sim.addAgent({ name: '1001@default', queues: ['sales@default'], number: '+12025550121', level: 1, missOffers: Number.POSITIVE_INFINITY, legTimeoutSec: 10, maxNoAnswer: 1 });
+    const member = sim.joinQueue('sales@default', { cidNumber: '+12025550108', cidName: 'Bob' });
+    await until(() => cc().some((e) => action(e) === 'bridge-agent-start'));
+    const seq = cc().map((e) => `${action(e)} ${header(e.headers, 'CC-Agent') ?? ''} ${header(e.headers, 'CC-Agent-Status') ?? header(e.headers, 'CC-Agent-State') ?? ''}`.trim());
+    const from = seq.indexOf('agent-offering 1001@default');
+    assert.ok(from >= 0, seq.join('\n'));
+    assert.deepEqual(seq.slice(from, from + 6), [
+      'agent-offering 1001@default',
+      'agent-status-change 1001@default On Break',
+      'bridge-agent-fail 1001@default',
+      'agent-state-change 1001@default Waiting',
+      'agent-state-change 1002@default Receiving',
+      'agent-offering 1002@default',
+    ]);
+    const fail = cc().find((e) => action(e) === 'bridge-agent-fail');
+    const failHeaders = (fail?.headers ?? []).map(([n]) => n).filter((n) => n.startsWith('CC-'));
+    // mod_callcenter.c's order; no channel data on this event.
+    assert.deepEqual(failHeaders, ['CC-Queue', 'CC-Action', 'CC-Hangup-Cause', 'CC-Agent', 'CC-Agent-System', 'CC-Agent-Called-Time', 'CC-Agent-Aborted-Time', 'CC-Member-UUID', 'CC-Member-Session-UUID', 'CC-Member-CID-Name', 'CC-Member-CID-Number', 'CC-Member-Joined-Time']);
+    assert.equal(header(fail?.headers ?? [], 'CC-Hangup-Cause'), 'NO_ANSWER');
+    assert.equal(header(fail?.headers ?? [], 'Unique-ID'), undefined);
+    assert.equal(header(fail?.headers ?? [], 'CC-Member-Session-UUID'), member);
+    const bridged = cc().find((e) => action(e) === 'bridge-agent-start');
+    assert.equal(header(bridged?.headers ?? [], 'CC-Agent'), '1002@default');
   } finally {
     client.close();
     await sim.close();

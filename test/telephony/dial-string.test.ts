@@ -210,3 +210,31 @@ describe('dial-string builder rejections', () => {
     }
   });
 });
+
+describe('keep-your-place queue legs', () => {
+  const queue = (over: Partial<{ queue: string; extension: string; context: string; baseScore: number }> = {}) =>
+    ({ kind: 'queue', queue: 'support@default', extension: '7000', context: 'default', baseScore: 95, ...over }) as const;
+
+  it('sends the leg into the queue through loopback/<extension>/<context>, with its place (cc_base_score) and no loopback bow-out', () => {
+    assert.equal(
+      buildOriginateArgs(request({ endpoint: queue() }), options),
+      `{origination_uuid=${LEG},originate_timeout=30,ignore_early_media=true,` +
+        `origination_caller_id_number=+12025550199,origination_caller_id_name=Crossline,` +
+        `crossline_callback_id=${CALLBACK},crossline_role=callee,crossline_attempt=1,hangup_after_bridge=true,` +
+        'cc_base_score=95,loopback_bowout=false,crossline=true}loopback/7000/default &park()',
+    );
+  });
+
+  it('refuses an extension, context, queue or score that could reach further than the queue', () => {
+    for (const extension of ['7000 &bridge(sofia/gateway/x/1)', '7000/public', '', '7000;x', 'x'.repeat(33)]) {
+      assert.throws(() => buildOriginateArgs(request({ endpoint: queue({ extension }) }), options), refusedWith('INTERNAL'), extension);
+    }
+    for (const context of ['default/x', 'de fault', '']) {
+      assert.throws(() => buildOriginateArgs(request({ endpoint: queue({ context }) }), options), refusedWith('INTERNAL'), context);
+    }
+    assert.throws(() => buildOriginateArgs(request({ endpoint: queue({ queue: 'support@default api status' }) }), options), refusedWith('INVALID_QUEUE'));
+    for (const baseScore of [-1, 1.5, 366 * 86_400 + 1, Number.NaN]) {
+      assert.throws(() => buildOriginateArgs(request({ endpoint: queue({ baseScore }) }), options), refusedWith('INTERNAL'), String(baseScore));
+    }
+  });
+});

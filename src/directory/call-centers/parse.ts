@@ -1,5 +1,5 @@
 import { assertDestinationAllowed, parseNumber, type FraudPolicy } from '../../callbacks/index.js';
-import type { AnsweringMachinePolicy, CallCenter, CallCenterRoute, ConfirmationPolicy, Pacing, QueueSource } from '../../callbacks/call-center.js';
+import type { AnsweringMachinePolicy, CallCenter, CallCenterRoute, ConfirmationPolicy, KeepPlacePolicy, Pacing, QueueSource } from '../../callbacks/call-center.js';
 import { parseBusinessHours, type WeeklyRange } from '../../callbacks/policies/hours.js';
 import { normaliseText } from '../../callbacks/request.js';
 import { CrosslineError, type ErrorCode } from '../../errors.js';
@@ -20,6 +20,20 @@ export interface CallCenterInput {
   pacing?: Pacing;
   confirmation?: Partial<ConfirmationPolicy>;
   answeringMachine?: Partial<AnsweringMachinePolicy>;
+  keepPlace?: Partial<KeepPlacePolicy> & { extension: string };
+}
+
+/** A dialplan extension and context, as the queue leg's dial string takes them (telephony/dial-string.ts). */
+const EXTENSION = /^[A-Za-z0-9+_.-]{1,32}$/;
+const CONTEXT = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function keepPlacePolicy(input: CallCenterInput['keepPlace'], queue: QueueSource): KeepPlacePolicy | undefined {
+  if (input === undefined) return undefined;
+  if (queue.type !== 'freeswitch') throw invalid('VALIDATION_FAILED', '/keepPlace', 'keep-your-place needs a queue of type freeswitch (a mod_callcenter queue on the switch)');
+  if (!EXTENSION.test(input.extension)) throw invalid('VALIDATION_FAILED', '/keepPlace/extension', 'a dialplan extension: letters, digits and + _ . - only, at most 32');
+  const context = input.context ?? 'default';
+  if (!CONTEXT.test(context)) throw invalid('VALIDATION_FAILED', '/keepPlace/context', 'a dialplan context: letters, digits and _ . - only, at most 64');
+  return { extension: input.extension, context, byDefault: input.byDefault ?? false };
 }
 
 /** Names, aliases and route names: lower-case letters, digits and inner `-`, 1-64. */
@@ -124,6 +138,8 @@ export function parseCallCenterInput(input: CallCenterInput, policy: { defaultRe
   if (action === 'leave-message' && amdMessage === undefined) throw invalid('VALIDATION_FAILED', '/answeringMachine/message', 'leave-message needs the message to leave');
   const answeringMachine: AnsweringMachinePolicy = { detection: input.answeringMachine?.detection ?? 'off', action, ...(amdMessage !== undefined ? { message: amdMessage } : {}) };
   const stamp = now.toISOString();
+  const queue = queueSource(input.queue);
+  const keepPlace = keepPlacePolicy(input.keepPlace, queue);
   return {
     name,
     aliases,
@@ -131,10 +147,11 @@ export function parseCallCenterInput(input: CallCenterInput, policy: { defaultRe
     numbers,
     routes,
     ...(hours !== undefined ? { hours } : {}),
-    queue: queueSource(input.queue),
+    queue,
     ...(pacing !== undefined ? { pacing } : {}),
     confirmation,
     answeringMachine,
+    ...(keepPlace !== undefined ? { keepPlace } : {}),
     createdAt: previous?.createdAt ?? stamp,
     updatedAt: stamp,
   };

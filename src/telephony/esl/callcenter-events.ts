@@ -4,6 +4,7 @@
  */
 import type { Event as EslEvent } from 'drachtio-modesl';
 import type { QueueEvent } from '../callcenter.js';
+import { tagsOf } from './events.js';
 
 export const CALLCENTER_SUBCLASS = 'callcenter::info';
 
@@ -26,9 +27,12 @@ export function toQueueEvent(event: EslEvent): QueueEvent | undefined {
   switch (h('CC-Action')) {
     case 'member-queue-start': {
       const leg = event.getHeader('variable_other_loopback_leg_uuid');
+      // A loopback-b member carries its A leg's origination variables: Crossline's tags, when the A leg is Crossline's.
+      const tags = leg ? tagsOf(event) : undefined;
       return {
         type: 'member-joined', queue: h('CC-Queue'), memberUuid: h('CC-Member-UUID'), sessionUuid: h('CC-Member-Session-UUID'), at,
         ...(leg ? { crosslineLeg: leg } : {}),
+        ...(tags ? { tags } : {}),
       };
     }
     case 'bridge-agent-start':
@@ -41,6 +45,8 @@ export function toQueueEvent(event: EslEvent): QueueEvent | undefined {
         type: 'agent-call-ended', queue: h('CC-Queue'), memberUuid: h('CC-Member-UUID'), agent: h('CC-Agent'), at,
         answeredAt: seconds(event.getHeader('CC-Agent-Answered-Time')),
       };
+    case 'bridge-agent-fail':
+      return { type: 'agent-missed', queue: h('CC-Queue'), memberUuid: h('CC-Member-UUID'), sessionUuid: h('CC-Member-Session-UUID'), agent: h('CC-Agent'), at, cause: h('CC-Hangup-Cause') };
     case 'member-queue-end':
       return { type: 'member-left', queue: h('CC-Queue'), memberUuid: h('CC-Member-UUID'), sessionUuid: h('CC-Member-Session-UUID'), at, cause: h('CC-Cause') };
     case 'agent-state-change':

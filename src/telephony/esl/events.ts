@@ -107,7 +107,7 @@ function executeDetails(event: EslEvent): { applicationUuid?: string; at?: numbe
 const VARIABLE_PREFIX = `variable_${TAG_PREFIX}`;
 
 /** The leg's tags from its `variable_crossline_<name>` headers; undefined when it has none. */
-function tagsOf(event: EslEvent): DialTags | undefined {
+export function tagsOf(event: EslEvent): DialTags | undefined {
   let tags: Record<string, string> | undefined;
   for (const { name, value } of event.headers) {
     if (!name.startsWith(VARIABLE_PREFIX) || typeof value !== 'string') continue;

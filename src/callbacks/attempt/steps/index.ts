@@ -6,3 +6,4 @@ export { walkIvr } from './walk-ivr.js';
 export { detectMachine, type MachineVerdict } from './detect-machine.js';
 export { confirmParty, type ConfirmOutcome } from './confirm-party.js';
 export { leaveMessage } from './leave-message.js';
+export { holdPlace, keepsPlace, queueEndpointOf, type KeepPlaceConfig, type PlaceOutcome } from './hold-place.js';
