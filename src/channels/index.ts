@@ -1,5 +1,5 @@
 /**
- * The message channels: e-mail and XMPP today (SMS next), one {@link Channel} interface, and the
+ * The message channels: e-mail, XMPP and SMS (SMPP), one {@link Channel} interface, and the
  * queued {@link MessageSender} every capability sends through (once per `dedupKey`).
  */
 export type * from './types.js';
@@ -12,3 +12,5 @@ export { Outbox, OUTBOX_CAPACITY } from './email/outbox.js';
 export type { OutboxEntry } from './email/outbox.js';
 export { XmppChannel, bareJid } from './xmpp/channel.js';
 export type { ChatMessage, PresenceChange, PresenceShow, ResourcePresence, XmppChannelOptions, XmppStatus } from './xmpp/channel.js';
+export { SmsChannel, SmsLog, smsKeyBase } from './sms/index.js';
+export type { SmsChannelOptions, SmsRecord, SmsStatus, SmsPart } from './sms/index.js';

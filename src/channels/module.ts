@@ -4,6 +4,8 @@ import type { SenderDirectory } from './types.js';
 import { createEmailIntake, createSenderAuthenticator, inboundEmailRoutes, outboxRoutes, startSmtpIntake, type DnsResolver } from '../intake/email/index.js';
 import { createMessageIntake, intakeMetrics } from '../intake/messages.js';
 import { attachXmppIntake } from '../intake/xmpp/index.js';
+import { attachSmsIntake } from '../intake/sms/index.js';
+import { SmsChannel, smsKeyBase } from './sms/index.js';
 import type { CapabilityModule, HttpMount, ModuleContext, StartedModule } from '../runtime/modules/types.js';
 
 /** The default SMTP port; in use, only a warning (see MessagingConfig.smtpPort). */
@@ -66,6 +68,29 @@ export function createChannelsModule(options: ChannelsModuleOptions = {}): Capab
           onChat: (listener) => channel.onChat((chat) => listener({ id: chat.id, from: chat.from.address, body: chat.body })),
         };
       }
+      let sms: SmsChannel | undefined;
+      if (m.sms !== undefined && roles.workers) {
+        const s = m.sms;
+        const keyBase = smsKeyBase(ctx.prefixes);
+        const channel = new SmsChannel({
+          link: { host: s.host, port: s.port, tls: s.tls, systemId: s.systemId, password: s.password, systemType: s.systemType, enquireLinkMs: s.enquireLinkSec * 1000 },
+          source: { address: s.sourceAddr, ton: s.sourceTon, npi: s.sourceNpi },
+          redis,
+          keyBase,
+          fraud: { allowedCountries: config.allowedCountries, deniedPrefixes: config.deniedPrefixes, allowedPrefixes: config.allowedPrefixes, allowedSipDomains: config.allowedSipDomains, defaultRegion: config.defaultRegion },
+          defaultRegion: config.defaultRegion,
+          ratePerSecond: s.ratePerSecond,
+          maxParts: s.maxParts,
+          concat: s.concat,
+          metrics: ctx.metrics,
+          logger: logger.child({ part: 'sms' }),
+        });
+        sms = channel;
+        closers.push(() => channel.close());
+        const detach = attachSmsIntake({ channel, messages, redis, keyBase, logger: logger.child({ part: 'sms-intake' }) });
+        closers.push(async () => detach());
+        await channel.start();
+      }
       if (roles.workers) {
         const email = createEmailChannel({
           from: m.emailAddress,
@@ -73,7 +98,7 @@ export function createChannelsModule(options: ChannelsModuleOptions = {}): Capab
           logger: logger.child({ part: 'email' }),
         });
         closers.push(() => email.close());
-        const channels: Channel[] = [email, ...(xmpp ? [xmpp] : [])];
+        const channels: Channel[] = [email, ...(xmpp ? [xmpp] : []), ...(sms ? [sms] : [])];
         const worker = createMessageWorker({
           connection: redis,
           prefix: prefixes.queue(MESSAGE_QUEUE),

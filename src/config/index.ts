@@ -72,6 +72,34 @@ export interface MessagingConfig {
   floodPerMinute: number;
   /** Send attempts per outbound message (MESSAGE_MAX_ATTEMPTS). @defaultValue 8 */
   messageMaxAttempts: number;
+  /** Text messages over SMPP (SMPP_URL and the SMPP_* keys); undefined: SMS off. @defaultValue undefined */
+  sms: SmsConfig | undefined;
+}
+
+/** The SMS channel's SMSC account (src/channels/sms). */
+export interface SmsConfig {
+  /** From SMPP_URL `smpp://system_id:password@host:port` (`ssmpp://`: TLS). Never logged. */
+  host: string;
+  /** @defaultValue 2775 (smpp), 3550 (ssmpp) */
+  port: number;
+  tls: boolean;
+  systemId: string;
+  password: string;
+  /** SMPP_SYSTEM_TYPE. @defaultValue '' */
+  systemType: string;
+  /** SMPP_SOURCE_ADDR: the number, short code or alphanumeric sender id messages come from (required with SMPP_URL). */
+  sourceAddr: string;
+  /** SMPP_SOURCE_TON / SMPP_SOURCE_NPI. @defaultValue from the address: +E.164 1/1, short code 3/0, alphanumeric 5/0 */
+  sourceTon: number;
+  sourceNpi: number;
+  /** submit_sm per second across all processes (SMPP_RATE_PER_SECOND). @defaultValue 10 */
+  ratePerSecond: number;
+  /** Parts one message may take; longer texts are cut (SMPP_MAX_PARTS). @defaultValue 6 */
+  maxParts: number;
+  /** How long parts are joined: 'udh' (header in the message) or 'sar' (TLVs; the SMSC builds the header) (SMPP_CONCAT). @defaultValue 'udh' */
+  concat: 'udh' | 'sar';
+  /** enquire_link interval, s (SMPP_ENQUIRE_LINK_SEC). @defaultValue 30 */
+  enquireLinkSec: number;
 }
 
 /**
@@ -404,6 +432,15 @@ const schema = {
     XMPP_PASSWORD: { type: 'string', minLength: 1 },
     INTAKE_FLOOD_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 60 },
     MESSAGE_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 30, default: 8 },
+    SMPP_URL: { type: 'string', pattern: '^s?smpp://[^:@/\\s]{1,64}:[^@/\\s]{1,64}@[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/?$' },
+    SMPP_SYSTEM_TYPE: { type: 'string', pattern: '^[A-Za-z0-9_-]{0,12}$', default: '' },
+    SMPP_SOURCE_ADDR: { type: 'string', pattern: '^(\\+[1-9][0-9]{6,14}|[0-9]{3,8}|[A-Za-z0-9][A-Za-z0-9 ._-]{0,10})$' },
+    SMPP_SOURCE_TON: { type: 'integer', minimum: 0, maximum: 6 },
+    SMPP_SOURCE_NPI: { type: 'integer', minimum: 0, maximum: 18 },
+    SMPP_RATE_PER_SECOND: { type: 'integer', minimum: 1, maximum: 10000, default: 10 },
+    SMPP_MAX_PARTS: { type: 'integer', minimum: 1, maximum: 255, default: 6 },
+    SMPP_CONCAT: { enum: ['udh', 'sar'], default: 'udh' },
+    SMPP_ENQUIRE_LINK_SEC: { type: 'integer', minimum: 5, maximum: 3600, default: 30 },
     WIDGET_SECRET: { type: 'string', pattern: '^[!-~]{16,256}$' },
     WIDGET_CHALLENGE_MAX_NUMBER: { type: 'integer', minimum: 1000, maximum: 10000000, default: 50000 },
     WIDGET_PER_IP_PER_HOUR: { type: 'integer', minimum: 1, maximum: 1000000, default: 10 },
@@ -480,6 +517,32 @@ export function parseCallerIds(text: string, apiKeys: readonly string[]): Caller
   return Object.freeze(policy);
 }
 
+/** SMPP_URL and the SMPP_* keys; undefined when SMPP_URL is unset (SMS off). Throws ConfigError. */
+function parseSmsConfig(v: Record<string, string | number | undefined>): SmsConfig | undefined {
+  if (v.SMPP_URL === undefined) return undefined;
+  if (v.SMPP_SOURCE_ADDR === undefined) throw new ConfigError(['SMPP_SOURCE_ADDR: required with SMPP_URL (the number or sender id text messages come from)']);
+  const url = new URL(String(v.SMPP_URL));
+  const tls = url.protocol === 'ssmpp:';
+  const sourceAddr = String(v.SMPP_SOURCE_ADDR);
+  // TON/NPI by the kind of address (SMPP 3.4 §5.2.5/5.2.6): international, network-specific short code, alphanumeric.
+  const [ton, npi] = sourceAddr.startsWith('+') ? [1, 1] : /^[0-9]+$/.test(sourceAddr) ? [3, 0] : [5, 0];
+  return {
+    host: url.hostname,
+    port: url.port === '' ? (tls ? 3550 : 2775) : Number(url.port),
+    tls,
+    systemId: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    systemType: String(v.SMPP_SYSTEM_TYPE),
+    sourceAddr,
+    sourceTon: v.SMPP_SOURCE_TON === undefined ? ton : Number(v.SMPP_SOURCE_TON),
+    sourceNpi: v.SMPP_SOURCE_NPI === undefined ? npi : Number(v.SMPP_SOURCE_NPI),
+    ratePerSecond: Number(v.SMPP_RATE_PER_SECOND),
+    maxParts: Number(v.SMPP_MAX_PARTS),
+    concat: v.SMPP_CONCAT === 'sar' ? 'sar' : 'udh',
+    enquireLinkSec: Number(v.SMPP_ENQUIRE_LINK_SEC),
+  };
+}
+
 /**
  * Reads the known keys from `env`, coerces, validates and freezes them.
  * Unknown keys are ignored (the environment holds much else); invalid ones throw {@link ConfigError}.
@@ -521,6 +584,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     throw new ConfigError(['INTAKE_FLOOD_PER_MINUTE: must not be less than MESSAGES_PER_SENDER_PER_MINUTE (the sender would be dropped before being asked to slow down)']);
   }
   const opt = (value: string | number | undefined): string | undefined => (value === undefined ? undefined : String(value));
+  const sms = parseSmsConfig(v);
   const messaging: MessagingConfig = {
     emailAddress: String(v.EMAIL_ADDRESS).toLowerCase(),
     smtpEnabled: v.SMTP_ENABLED === 'true' || v.SMTP_ENABLED === '1',
@@ -537,6 +601,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     xmppPassword: opt(v.XMPP_PASSWORD),
     floodPerMinute: Number(v.INTAKE_FLOOD_PER_MINUTE),
     messageMaxAttempts: Number(v.MESSAGE_MAX_ATTEMPTS),
+    sms,
   };
   const defaultRegion = String(v.DEFAULT_REGION);
   const allowedCountries = list(v.ALLOWED_COUNTRIES);
