@@ -63,6 +63,7 @@ export const ERROR_CATALOGUE = {
   INVALID_INTEREST: { status: 400, retryable: false, message: 'The call-alert registration is not valid.' },
   TOO_MANY_INTERESTS: { status: 409, retryable: false, message: 'This user keeps as many call-alert registrations as one user may.' },
   LINE_CODE_INVALID: { status: 422, retryable: false, message: 'The code is wrong or has expired: ask for a new one.' },
+  SMS_NOT_FOUND: { status: 404, retryable: false, message: 'No text message with this id (they are kept 7 days).' },
   INVALID_PROFILE: { status: 400, retryable: false, message: 'The inbound profile is not valid.' },
   SITE_NOT_FOUND: { status: 404, retryable: false, message: 'No site with this id or key.' },
   SITE_DISABLED: { status: 403, retryable: false, message: 'This site does not take callback requests at the moment.' },

@@ -36,6 +36,8 @@ export function createAlertsModule(options: AlertsModuleOptions = {}): Capabilit
             verified: [
               ...found.emails.filter((a) => a.verifiedAt !== undefined).map((a) => ({ channel: 'email' as const, address: a.address })),
               ...found.jids.filter((a) => a.verifiedAt !== undefined).map((a) => ({ channel: 'xmpp' as const, address: a.address })),
+              // A mobile verified by a code sent to it by SMS (the SMS channel, SMPP_URL).
+              ...found.phones.filter((p) => p.verifiedAt !== undefined).map((p) => ({ channel: 'sms' as const, address: p.number })),
             ],
           };
         } catch (error) {

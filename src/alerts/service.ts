@@ -44,7 +44,8 @@ export class AlertService {
     if (input.kind === 'callee' && targets.length > 0) invalid('Only a caller registration has targets.', 'targets');
     if (input.recipients.length === 0) invalid('At least one recipient.', 'recipients');
     input.recipients.forEach((r, i) => {
-      const known = user.verified.some((v) => v.channel === r.channel && v.address === r.address.toLowerCase());
+      const address = r.channel === 'sms' ? (lineOf(r.address) ?? '') : r.address.toLowerCase();
+      const known = user.verified.some((v) => v.channel === r.channel && v.address === address);
       // A caller's list may name the lines they call (their SMS numbers); anything else must be the user's own verified address.
       const aTarget = input.kind === 'caller' && r.channel === 'sms' && targets.includes(lineOf(r.address) ?? '');
       if (!known && !aTarget) invalid('Recipients must be verified addresses of the user (or, for a caller, the SMS numbers of the target lines).', `recipients/${i}`);

@@ -1064,6 +1064,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Text messages sent and their delivery (OPS_TOKEN)
+         * @description The text messages Crossline sent through the SMSC (`SMPP_URL`), newest first (kept 7 days,
+         *     the last 10000): each part as the SMSC accepted it (its message id) and what the delivery
+         *     receipts said. `status`: `sending` (parts not yet accepted, being retried), `submitted`
+         *     (every part accepted, no receipt yet), `enroute`, `delivered` (every part), `undeliverable`
+         *     (a receipt said UNDELIV, EXPIRED, REJECTD or DELETED for a part), `failed` (given up: a
+         *     permanent SMSC error or a destination the toll-fraud policy refuses). The text is not kept.
+         *     404 when SMS is not configured.
+         */
+        get: operations["listSms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/sms/{smsId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Crossline's id of the message (stable per message; also in the worker's "message sent" log line). */
+                smsId: string;
+            };
+            cookie?: never;
+        };
+        /** One text message and its delivery (OPS_TOKEN) */
+        get: operations["getSms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1174,6 +1220,40 @@ export interface components {
             /** @enum {string} */
             channel: "email" | "xmpp" | "sms";
             address: string;
+        };
+        SmsMessage: {
+            /** @description Crossline's id of the message. */
+            id: string;
+            to: components["schemas"]["E164Number"];
+            /** @description What it was: `reply`, `verify`, `alert`, `callback` (a status message), `notice`, … */
+            purpose: string;
+            /**
+             * @description GSM 03.38 default alphabet, or UCS-2 when a character is not in it.
+             * @enum {string}
+             */
+            encoding: "gsm7" | "ucs2";
+            partCount: number;
+            createdAt: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            status: "sending" | "submitted" | "enroute" | "delivered" | "undeliverable" | "failed";
+            /** @description Why it was given up (`failed`). */
+            failure?: string;
+            parts: {
+                seq: number;
+                /** @description The SMSC's message id (submit_sm_resp). */
+                smscMessageId?: string;
+                submittedAt?: components["schemas"]["Timestamp"];
+                /** @enum {string} */
+                state: "pending" | "submitted" | "enroute" | "delivered" | "undeliverable";
+                /**
+                 * @description The delivery receipt's state.
+                 * @enum {string}
+                 */
+                stat?: "DELIVRD" | "EXPIRED" | "DELETED" | "UNDELIV" | "ACCEPTD" | "UNKNOWN" | "REJECTD" | "ENROUTE";
+                /** @description The receipt's error code (`err:`, or the network_error_code TLV as type:code). */
+                error?: string;
+                doneAt?: components["schemas"]["Timestamp"];
+            }[];
         };
         AlertInterestInput: {
             userId: string;
@@ -1993,6 +2073,9 @@ export interface components {
                 number: components["schemas"]["E164Number"];
                 label: components["schemas"]["PhoneLabel"];
                 default: boolean;
+                /** @description A user's number is verified once a code sent to it by SMS was answered (the SMS channel, `SMPP_URL`); only then may texts from it ask for calls, and alerts go to it. */
+                verified: boolean;
+                verifiedAt?: components["schemas"]["Timestamp"];
             }[];
             sipUris: string[];
             timeZone: string;
@@ -2212,7 +2295,7 @@ export interface components {
          *     A job that fails with a `retryable` code (429, 5xx) is tried again; the others are final.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_IVR" | "INVALID_IVR_VALUE" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL" | "USER_NOT_FOUND" | "CONTACT_NOT_FOUND" | "INVALID_ADDRESS" | "LOGIN_NAME_TAKEN" | "DIRECTORY_FULL" | "ADDRESS_TAKEN" | "ADDRESS_ALREADY_VERIFIED" | "ADDRESS_NOT_ON_USER" | "VERIFICATION_FAILED" | "VERIFICATION_RATE_LIMITED" | "VERIFICATION_UNAVAILABLE" | "SITE_NOT_FOUND" | "SITE_DISABLED" | "ORIGIN_NOT_ALLOWED" | "CHALLENGE_FAILED" | "CHALLENGE_REPLAYED" | "STATUS_TOKEN_INVALID" | "NUMBER_DO_NOT_CALL" | "OUTSIDE_BUSINESS_HOURS" | "VISITOR_RATE_LIMITED" | "SITE_DAILY_CAP_REACHED" | "INTEREST_NOT_FOUND" | "INVALID_INTEREST" | "LINE_CODE_INVALID" | "TOO_MANY_INTERESTS";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_NUMBER" | "INVALID_SIP_URI" | "INVALID_DTMF" | "INVALID_IVR" | "INVALID_IVR_VALUE" | "INVALID_ANNOUNCEMENT" | "INVALID_CALLER_ID" | "INVALID_NAME" | "INVALID_WEBHOOK_URL" | "INVALID_QUEUE" | "INVALID_MAX_WAIT" | "INVALID_SCHEDULE" | "MALFORMED_JSON" | "MALFORMED_REQUEST" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "UNAUTHENTICATED" | "CALLBACK_NOT_FOUND" | "CALL_CENTER_NOT_FOUND" | "CALL_CENTER_ROUTE_NOT_FOUND" | "CALL_CENTER_EXISTS" | "TOO_MANY_CALL_CENTERS" | "CALL_CENTER_CLOSED" | "CALLBACK_STARTED" | "INVALID_HOURS" | "INVALID_TIME_ZONE" | "SWITCH_NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CALLBACK_FINISHED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_USE" | "INVALID_IDEMPOTENCY_KEY" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "DESTINATION_NOT_ALLOWED" | "PREMIUM_RATE_DENIED" | "CALLER_ID_NOT_ALLOWED" | "SIP_DOMAIN_NOT_ALLOWED" | "WEBHOOK_URL_NOT_ALLOWED" | "RATE_LIMITED" | "DESTINATION_RATE_LIMITED" | "DAILY_QUOTA_EXCEEDED" | "QUEUE_PROVIDER_FAILED" | "SWITCH_UNAVAILABLE" | "SWITCH_TIMEOUT" | "SWITCH_COMMAND_FAILED" | "STORE_UNAVAILABLE" | "PROFILE_NOT_FOUND" | "VOICEMAIL_NOT_FOUND" | "MEDIA_LINK_INVALID" | "NUMBER_TAKEN" | "PIN_REQUIRED" | "PIN_CONFLICT" | "INVALID_PROFILE" | "INTERNAL" | "USER_NOT_FOUND" | "CONTACT_NOT_FOUND" | "INVALID_ADDRESS" | "LOGIN_NAME_TAKEN" | "DIRECTORY_FULL" | "ADDRESS_TAKEN" | "ADDRESS_ALREADY_VERIFIED" | "ADDRESS_NOT_ON_USER" | "VERIFICATION_FAILED" | "VERIFICATION_RATE_LIMITED" | "VERIFICATION_UNAVAILABLE" | "SITE_NOT_FOUND" | "SITE_DISABLED" | "ORIGIN_NOT_ALLOWED" | "CHALLENGE_FAILED" | "CHALLENGE_REPLAYED" | "STATUS_TOKEN_INVALID" | "NUMBER_DO_NOT_CALL" | "OUTSIDE_BUSINESS_HOURS" | "VISITOR_RATE_LIMITED" | "SITE_DAILY_CAP_REACHED" | "INTEREST_NOT_FOUND" | "INVALID_INTEREST" | "LINE_CODE_INVALID" | "TOO_MANY_INTERESTS" | "SMS_NOT_FOUND";
     };
     responses: {
         /** @description `INTEREST_NOT_FOUND` (also for another key's registrations). */
@@ -4463,6 +4546,74 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["AlertNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSms: {
+        parameters: {
+            query?: {
+                /** @description How many messages, newest first. */
+                limit?: number;
+                /** @description Only the messages to this number. */
+                to?: components["schemas"]["E164Number"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The newest messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["SmsMessage"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Crossline's id of the message (stable per message; also in the worker's "message sent" log line). */
+                smsId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsMessage"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description `SMS_NOT_FOUND`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];

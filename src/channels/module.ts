@@ -5,7 +5,7 @@ import { createEmailIntake, createSenderAuthenticator, inboundEmailRoutes, outbo
 import { createMessageIntake, intakeMetrics } from '../intake/messages.js';
 import { attachXmppIntake } from '../intake/xmpp/index.js';
 import { attachSmsIntake } from '../intake/sms/index.js';
-import { SmsChannel, smsKeyBase } from './sms/index.js';
+import { SmsChannel, SmsLog, smsAdminRoutes, smsKeyBase } from './sms/index.js';
 import type { CapabilityModule, HttpMount, ModuleContext, StartedModule } from '../runtime/modules/types.js';
 
 /** The default SMTP port; in use, only a warning (see MessagingConfig.smtpPort). */
@@ -15,7 +15,9 @@ const DEFAULT_SMTP_PORT = 2525;
  * Messaging channels and intakes: the e-mail channel (relay or local outbox) and the XMPP bot send
  * what the message queue holds (workers role); the SMTP server and `POST /v1/inbound/email` take
  * e-mail in (API role), the bot takes chat in; both hand authenticated messages to
- * `services.messaging`. Offers `services.xmpp` (presence, IM offers) when IM is configured.
+ * `services.messaging`. Offers `services.xmpp` (presence, IM offers) when IM is configured. With
+ * SMPP_URL, the SMS channel binds to the SMSC (workers role): it sends what the queue holds for
+ * `sms` addresses and hands texts to the same intake; `/v1/admin/sms` shows delivery (API role).
  */
 export interface ChannelsModuleOptions {
   /** DNS behind the DKIM/SPF/DMARC checks (tests publish their own keys). @defaultValue the system resolver */
@@ -137,6 +139,7 @@ export function createChannelsModule(options: ChannelsModuleOptions = {}): Capab
         }
         http.push({ door: 'api-key', path: '/v1/inbound/email', router: inboundEmailRoutes({ api: ctx.api, intake, mailbox: m.emailAddress, maxBytes: m.smtpMaxBytes }) });
         http.push({ door: 'api-key', path: '/v1/outbox', router: outboxRoutes({ api: ctx.api, outbox }) });
+        if (m.sms !== undefined) http.push({ door: 'ops', path: '/v1/admin/sms', router: smsAdminRoutes({ api: ctx.api, log: new SmsLog(redis, smsKeyBase(ctx.prefixes)) }) });
       }
     } catch (err) {
       await close();

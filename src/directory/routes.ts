@@ -14,7 +14,7 @@ export interface PersonView {
   loginName?: string;
   emails: Array<{ address: string; verified: boolean; verifiedAt?: string }>;
   jids: Array<{ address: string; verified: boolean; verifiedAt?: string }>;
-  phones: Array<{ number: string; label: string; default: boolean }>;
+  phones: Array<{ number: string; label: string; default: boolean; verified: boolean; verifiedAt?: string }>;
   sipUris: string[];
   timeZone: string;
   region?: string;
@@ -36,7 +36,13 @@ export function toPersonView(p: Person): PersonView {
     ...(p.loginName !== undefined ? { loginName: p.loginName } : {}),
     emails: p.emails.map(addressView),
     jids: p.jids.map(addressView),
-    phones: p.phones.map((ph) => ({ number: ph.number, label: ph.label, default: ph.default })),
+    phones: p.phones.map((ph) => ({
+      number: ph.number,
+      label: ph.label,
+      default: ph.default,
+      verified: ph.verifiedAt !== undefined,
+      ...(ph.verifiedAt !== undefined ? { verifiedAt: ph.verifiedAt } : {}),
+    })),
     sipUris: p.sipUris,
     timeZone: p.timeZone,
     ...(p.region !== undefined ? { region: p.region } : {}),

@@ -1,5 +1,5 @@
 import { IANAZone } from 'luxon';
-import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Logger } from 'pino';
 import { normaliseText, parseNumber } from '../callbacks/request.js';
 import type { ChannelAddress, MessageSender, SenderStanding } from '../channels/types.js';
@@ -47,9 +47,14 @@ export interface DirectoryServiceDeps {
 const invalid = (code: ErrorCode, path: string, message: string): CrosslineError => new CrosslineError(code, undefined, [{ path, message }]);
 const notFound = (kind: PersonKind): CrosslineError => new CrosslineError(kind === 'user' ? 'USER_NOT_FOUND' : 'CONTACT_NOT_FOUND');
 
-/** Normalises a channel address as the channels do: e-mail and JIDs lower-cased (a JID bare). */
+/** Normalises a channel address as the channels do: e-mail and JIDs lower-cased (a JID bare), phone numbers E.164. */
 export function normaliseAddress(address: ChannelAddress): ChannelAddress {
   const text = address.address.trim().toLowerCase();
+  if (address.channel === 'sms') {
+    // A phone number as the SMS channel names senders: E.164 ("+1 202 555 0101" → "+12025550101").
+    const parsed = /^\+[0-9 ().-]{6,32}$/.test(text) ? parsePhoneNumberFromString(text) : undefined;
+    return { channel: 'sms', address: parsed?.isValid() ? parsed.number : text };
+  }
   return { channel: address.channel, address: address.channel === 'xmpp' ? (text.split('/')[0] ?? '') : text };
 }
 

@@ -43,8 +43,8 @@ describe('/v1/users and /v1/contacts', () => {
     assert.equal(created.body.loginName, 'ada');
     assert.deepEqual(created.body.emails, [{ address: 'ada@example.com', verified: false }]);
     assert.deepEqual(created.body.phones, [
-      { number: '+12025550101', label: 'mobile', default: false },
-      { number: '+12025550102', label: 'work', default: true },
+      { number: '+12025550101', label: 'mobile', default: false, verified: false },
+      { number: '+12025550102', label: 'work', default: true, verified: false },
     ]);
     assert.equal(created.body.owner, undefined);
     assert.equal(created.body.revision, undefined);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import smpp, { PDU, type MessageField, type Server, type Session } from 'smpp';
 
 /**
@@ -55,12 +56,12 @@ export class TestSmsc extends EventEmitter {
     this.setMaxListeners(0);
   }
 
-  static async start(options: { systemId?: string; password?: string } = {}): Promise<TestSmsc> {
+  static async start(options: { systemId?: string; password?: string; port?: number } = {}): Promise<TestSmsc> {
     const systemId = options.systemId ?? 'crossline';
     const password = options.password ?? 'secret12';
     let smsc: TestSmsc | undefined;
     const server = smpp.createServer({}, (session) => smsc?.accept(session));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
     smsc = new TestSmsc(server, (server.address() as AddressInfo).port, systemId, password);
     return smsc;
   }
@@ -234,3 +235,28 @@ export class TestSmsc extends EventEmitter {
     });
   }
 }
+
+/**
+ * `npx tsx test/support/smsc.ts [port]`: the test SMSC on its own, for trying the SMS channel
+ * against `npm start` (README, "Text messages"). It prints what Crossline sends and answers each
+ * with a delivery receipt; a line typed as `+12025550123 call Ada` is sent to Crossline as an MO
+ * text from that number.
+ */
+async function main(): Promise<void> {
+  const port = Number(process.argv[2] ?? 2775);
+  const smsc = await TestSmsc.start({ port, systemId: process.env.SMSC_SYSTEM_ID ?? 'crossline', password: process.env.SMSC_PASSWORD ?? 'secret12' });
+  console.log(`test SMSC on ${smsc.url.replace(/:[^:@]*@/, ':***@')} — type "+<number> <text>" to send a text to Crossline`);
+  smsc.on('bind', () => console.log('bound'));
+  smsc.on('submit', (part: SubmittedPart) => {
+    console.log(`→ +${part.destinationAddr}${part.concat ? ` [${part.concat.seq}/${part.concat.total}]` : ''}: ${part.text}`);
+    setTimeout(() => void smsc.deliverReceipt(part, 'DELIVRD').catch(() => undefined), 500);
+  });
+  const to = process.env.SMSC_TO ?? '+12025550199';
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const m = /^\s*(\+?[0-9]{6,16})\s+(.+)$/.exec(line);
+    if (!m) return console.log('type: +12025550123 call Ada');
+    smsc.deliverMo(m[1]!, to, m[2]!).then((status) => console.log(`← ${m[1]}: ${m[2]} (answered ${status})`), (err: Error) => console.log(err.message));
+  });
+}
+
+if (require.main === module) void main();

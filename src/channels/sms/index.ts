@@ -6,6 +6,7 @@ export type { ConcatMode, SmsChannelOptions, SmsListener, SmsSource } from './ch
 export { SmppLink, LinkError } from './link.js';
 export type { LinkStatus, SmppLinkOptions } from './link.js';
 export { SmsLog } from './log.js';
+export { smsAdminRoutes } from './routes.js';
 export type { SmsPart, SmsRecord, SmsStatus } from './log.js';
 export { encodeSms, isGsm7, concatUdh, decodeSms } from './encoding.js';
 export type { EncodedSms, SmsEncoding } from './encoding.js';
