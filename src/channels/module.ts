@@ -152,6 +152,7 @@ export function createChannelsModule(options: ChannelsModuleOptions = {}): Capab
       banner: (apiUrl) => [
         ...(smtpPort === undefined ? [] : [`  E-mail    SMTP on ${m.smtpHost}:${smtpPort} takes "call …" messages to ${m.emailAddress} from verified users (README: People and "call X" by message)`]),
         ...(m.smtpRelayUrl === undefined && apiUrl !== undefined ? [`  Outbox    ${apiUrl}/v1/outbox (the replies, with no SMTP_RELAY_URL)`] : []),
+        ...(m.sms === undefined ? [] : [`  SMS       SMPP to ${m.sms.host}:${m.sms.port} as ${m.sms.sourceAddr}: texts from verified numbers take "call …"${apiUrl !== undefined ? `; delivery at ${apiUrl}/v1/admin/sms` : ''} (README: Text messages)`]),
       ],
     };
   },
