@@ -934,6 +934,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/call-centers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every call center's queue and expected wait (operator)
+         * @description Each call center of every API key with its queue as `GET /v1/call-centers/{id}/queue` reads
+         *     it (source `none` for a center without a queue). A center whose queue cannot be read now (an
+         *     ACD that does not answer, the switch down) is listed with the error instead, so one bad
+         *     provider does not hide the others. At most 200 centers.
+         */
+        get: operations["adminListCallCenterQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dashboard": {
         parameters: {
             query?: never;
@@ -2270,6 +2293,17 @@ export interface components {
             dailyCap: number;
             /** @description Requests accepted per hour, last 24 hours, oldest first. */
             hourly: number[];
+        };
+        AdminCallCenterQueue: {
+            /** @description The API key id that owns the call center. */
+            owner: string;
+            callCenter: string;
+            queue?: components["schemas"]["QueueReading"];
+            /** @description Why the queue could not be read now (instead of `queue`). */
+            error?: {
+                code: components["schemas"]["ErrorCode"];
+                message: string;
+            };
         };
         Error: {
             error: {
@@ -4346,6 +4380,32 @@ export interface operations {
                 content: {
                     "application/json": {
                         items: components["schemas"]["AdminSite"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminListCallCenterQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call centers, by API key and name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminCallCenterQueue"][];
                     };
                 };
             };

@@ -9,7 +9,8 @@ import { apiKeyId } from '../config/index.js';
 import { WEBHOOK_QUEUE } from '../notify/index.js';
 import { ATTEMPT_QUEUE } from '../queue/index.js';
 import type { CapabilityModule } from '../runtime/modules/types.js';
-import { adminCallbackRoutes, dashboardRoutes, operatorSessionDoor } from './routes.js';
+import { CallCenterQueueView } from './call-centers.js';
+import { adminCallbackRoutes, adminCallCenterRoutes, dashboardRoutes, operatorSessionDoor } from './routes.js';
 import { OperatorSessions } from './session.js';
 import { OperatorView } from './stats.js';
 import path from 'node:path';
@@ -20,7 +21,7 @@ const SESSION_TTL_SEC = 8 * 3600;
 /**
  * The operator dashboard (`/dashboard`, needs OPS_TOKEN): sign-in with the operator token, a
  * signed session cookie, pages that read the /v1/admin operations (which it adds:
- * /v1/admin/callbacks, /v1/admin/stats) and Bull Board, read-only, for the queues.
+ * /v1/admin/callbacks, /v1/admin/stats, /v1/admin/call-centers) and Bull Board, read-only, for the queues.
  */
 export const dashboardModule: CapabilityModule = {
   name: 'dashboard',
@@ -39,6 +40,14 @@ export const dashboardModule: CapabilityModule = {
     createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: true })), serverAdapter: board, options: { uiConfig: { boardTitle: 'Crossline queues' } } });
     const view = new OperatorView(callbacks, () => config.apiKeys.map(apiKeyId));
     const admin = adminCallbackRoutes(ctx.api, view);
+    // read when asked: the services are those of the capabilities running in this process
+    const callCenterQueues = new CallCenterQueueView({
+      owners: () => config.apiKeys.map(apiKeyId),
+      callCenters: () => ctx.services.callCenters,
+      sources: () => ctx.services.callCenterQueueSources,
+      queues: () => ctx.services.queues,
+      logger: ctx.logger.child({ module: 'dashboard' }),
+    });
     return {
       http: [
         {
@@ -55,6 +64,7 @@ export const dashboardModule: CapabilityModule = {
         { door: 'public', path: '/v1/admin', router: operatorSessionDoor(sessions) },
         { door: 'ops', path: '/v1/admin/callbacks', router: admin.callbacks },
         { door: 'ops', path: '/v1/admin/stats', router: admin.stats },
+        { door: 'ops', path: '/v1/admin/call-centers', router: adminCallCenterRoutes(callCenterQueues) },
       ],
       async close() {
         await Promise.allSettled(queues.map((q) => q.close()));

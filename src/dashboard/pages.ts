@@ -37,7 +37,7 @@ export function dashboardPage(csrf: string): string {
 <header>
 <h1>Crossline operator dashboard</h1>
 <nav aria-label="Dashboard">
-<a href="#callbacks">Callbacks</a> <a href="#outcomes">Outcomes</a> <a href="#switches">Switches</a> <a href="#sites">Sites</a> <a href="/dashboard/queues/">Queues (Bull Board)</a>
+<a href="#callbacks">Callbacks</a> <a href="#outcomes">Outcomes</a> <a href="#switches">Switches</a> <a href="#call-centers">Call centers</a> <a href="#sites">Sites</a> <a href="/dashboard/queues/">Queues (Bull Board)</a>
 </nav>
 <form method="post" action="/dashboard/logout" class="logout">
 <input type="hidden" name="csrf" value="${escape(csrf)}">
@@ -47,6 +47,7 @@ export function dashboardPage(csrf: string): string {
 <main>
 <p id="live" class="live" role="status" aria-live="polite"></p>
 <section id="switches" aria-labelledby="switches-h"><h2 id="switches-h">Switches</h2><div id="switches-body"></div></section>
+<section id="call-centers" aria-labelledby="call-centers-h"><h2 id="call-centers-h">Call centers</h2><div id="call-centers-body"></div></section>
 <section id="outcomes" aria-labelledby="outcomes-h">
 <h2 id="outcomes-h">Outcomes, last 24 hours</h2>
 <div class="charts">

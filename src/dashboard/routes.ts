@@ -11,6 +11,7 @@ import type { CallbackStatus } from '../callbacks/types.js';
 import { CrosslineError } from '../errors.js';
 import { dashboardPage, loginPage } from './pages.js';
 import { cookieValue, SESSION_COOKIE, type OperatorSessions } from './session.js';
+import type { CallCenterQueueView } from './call-centers.js';
 import type { OperatorView } from './stats.js';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -122,6 +123,15 @@ export function operatorSessionDoor(sessions: OperatorSessions): Router {
     const safe = req.method === 'GET' || req.method === 'HEAD';
     if (safe || (sameOrigin(req) && sessions.checkCsrf(nonce, req.get('x-csrf-token')))) markOperatorSession(res);
     next();
+  });
+  return router;
+}
+
+/** /v1/admin/call-centers (operator's door): every call center's queue and expected wait. */
+export function adminCallCenterRoutes(view: CallCenterQueueView): Router {
+  const router = Router();
+  router.get('/', async (_req, res) => {
+    res.json({ items: await view.list() });
   });
   return router;
 }

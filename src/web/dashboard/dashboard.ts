@@ -61,6 +61,31 @@ async function loadSwitches(): Promise<void> {
   );
 }
 
+interface QueueRow {
+  owner: string; callCenter: string;
+  queue?: { source: string; waiting?: number; agentsAvailable?: number; agentsBusy?: number; oldestWaitSeconds?: number; expectedWaitSeconds?: number; method?: string; at: string };
+  error?: { code: string; message: string };
+}
+
+const seconds = (s: number | undefined): string => (s === undefined ? '–' : s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
+const count = (n: number | undefined): string => (n === undefined ? '–' : String(n));
+
+async function loadCallCenters(): Promise<void> {
+  const { items } = await api<{ items: QueueRow[] }>('/v1/admin/call-centers');
+  $('call-centers-body').replaceChildren(
+    table(
+      `${items.length} call center(s): the queue now and the expected wait of a caller joining it`,
+      ['Call center', 'API key', 'Queue', 'Waiting', 'Agents available', 'Agents busy', 'Longest wait', 'Expected wait'],
+      items.map(({ owner, callCenter, queue, error }) => {
+        if (error) return [callCenter, owner, `not readable: ${error.code}`, '–', '–', '–', '–', '–'];
+        if (!queue || queue.source === 'none') return [callCenter, owner, 'none (hours only)', '–', '–', '–', '–', '–'];
+        const wait = queue.expectedWaitSeconds === undefined ? 'no agent staffed' : `${seconds(queue.expectedWaitSeconds)}${queue.method === 'provider' ? ' (ACD)' : ''}`;
+        return [callCenter, owner, queue.source, count(queue.waiting), count(queue.agentsAvailable), count(queue.agentsBusy), seconds(queue.oldestWaitSeconds), wait];
+      }),
+    ),
+  );
+}
+
 function showDetail(c: CallbackView): void {
   const legs = c.attempts.flatMap((a) => a.legs.map((l) => [String(a.number), l.role, l.endpoint, time(l.startedAt), time(l.answeredAt), time(l.endedAt), l.hangupCause ?? '']));
   $('detail').replaceChildren(
@@ -125,7 +150,7 @@ async function loadSites(): Promise<void> {
 }
 
 async function refresh(): Promise<void> {
-  const results = await Promise.allSettled([loadSwitches(), loadCallbacks(), loadStats(), loadSites()]);
+  const results = await Promise.allSettled([loadSwitches(), loadCallCenters(), loadCallbacks(), loadStats(), loadSites()]);
   const failed = results.filter((r) => r.status === 'rejected').length;
   $('live').textContent = failed ? `Updated ${new Date().toLocaleTimeString()} (${failed} part(s) could not be read)` : `Updated ${new Date().toLocaleTimeString()}`;
 }

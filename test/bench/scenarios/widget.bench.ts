@@ -34,6 +34,8 @@ export const scenario: BenchScenario = {
     const resolved = await resolveRedis(process.env.REDIS_URL);
     const prefix = `bw${Date.now().toString(36)}`;
     const redis = new Redis(resolved.url);
+    // the app's Redis commands do not queue while it connects: start once it is ready
+    await redis.ping();
     const config = loadConfig({}, { apiKeys: [KEY], keyPrefix: prefix, rateLimitPerMinute: 1_000_000, widgetSecret: 'bench-widget-secret-0123', widgetChallengeMaxNumber: 1000, widgetPerIpPerHour: n + 10, widgetPerNumberPerDay: n + 10 });
     const callbacks = new FakeCallbackService();
     const logger = pino({ level: 'silent' });
@@ -43,12 +45,17 @@ export const scenario: BenchScenario = {
     await new Promise((r) => server.once('listening', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const site = await (await fetch(`${base}/v1/sites`, { method: 'POST', headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'Bench', allowedOrigins: [ORIGIN], target: { number: '+12025550100' }, dailyCap: n + 10 }) })).json() as { publicKey: string };
+      const created = await fetch(`${base}/v1/sites`, { method: 'POST', headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'Bench', allowedOrigins: [ORIGIN], target: { number: '+12025550100' }, dailyCap: n + 10 }) });
+      if (created.status !== 201) throw new Error(`creating the bench site: ${created.status} ${await created.text()}`);
+      const site = (await created.json()) as { publicKey: string };
       // solve beforehand (not timed)
       const bodies: string[] = [];
       for (let i = 0; i < n; i++) {
-        const c = (await (await fetch(`${base}/v1/widget/sites/${site.publicKey}/challenge`, { headers: { Origin: ORIGIN } })).json()) as { algorithm: string; challenge: string; salt: string; signature: string; maxnumber: number };
+        const issued = await fetch(`${base}/v1/widget/sites/${site.publicKey}/challenge`, { headers: { Origin: ORIGIN } });
+        if (issued.status !== 200) throw new Error(`getting a challenge: ${issued.status} ${await issued.text()}`);
+        const c = (await issued.json()) as { algorithm: string; challenge: string; salt: string; signature: string; maxnumber: number };
         const s = await solveChallenge(c.challenge, c.salt, c.algorithm, c.maxnumber).promise;
+        if (!s) throw new Error('a challenge had no solution below its maxnumber');
         bodies.push(JSON.stringify({ number: `+1202555${String(1000 + (i % 8999)).padStart(4, '0')}`, consent: true, pow: { algorithm: c.algorithm, challenge: c.challenge, number: s?.number, salt: c.salt, signature: c.signature } }));
       }
       let next = 0;

@@ -88,6 +88,9 @@ describe('the call-me-back button and the dashboard in a real Chromium', { skip 
     const site = await crossline.api().post('/v1/sites').send({ name: 'Example Shop', allowedOrigins: [host.origin, germanHost.origin], target: { number: '+12025550100' } });
     assert.equal(site.status, 201, JSON.stringify(site.body));
     siteKey = site.body.publicKey;
+    // a call center whose queue is the switch's mod_callcenter queue (the simulator's), and one without a queue
+    await crossline.api().post('/v1/call-centers').send({ name: 'acme', numbers: ['+12025550103'], queue: { type: 'freeswitch', queue: 'support@default' } }).expect(201);
+    await crossline.api().post('/v1/call-centers').send({ name: 'walk-in', numbers: ['+12025550104'] }).expect(201);
     browser = await launchBrowser();
   });
 
@@ -238,7 +241,7 @@ describe('the call-me-back button and the dashboard in a real Chromium', { skip 
     await page.close();
   });
 
-  test('the operator signs in to the dashboard and sees callbacks, outcomes, switches and sites; axe finds nothing serious', async () => {
+  test('the operator signs in to the dashboard and sees callbacks, outcomes, switches, call-center queues and sites; axe finds nothing serious', async () => {
     const page = await browser.context.newPage();
     const res = await page.goto(`${api}/dashboard/`);
     assert.match(res?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
@@ -252,6 +255,15 @@ describe('the call-me-back button and the dashboard in a real Chromium', { skip 
     await page.locator('#chart-outcomes canvas').waitFor();
     await page.locator('#switches-body td', { hasText: 'yes' }).first().waitFor();
     await page.locator('#sites-body td', { hasText: 'Example Shop' }).waitFor();
+    // per call center: the queue now and the expected wait (one agent on a long call, three callers in line)
+    crossline.sim.addAgent({ name: '1000@default', queues: ['support@default'], answerAfterMs: 100, talkMs: 600_000, wrapUpSec: 0 });
+    for (let i = 0; i < 4; i++) crossline.sim.joinQueue('support@default', { cidNumber: `+1202555014${i}`, cidName: `Customer ${i}` });
+    const acme = page.locator('#call-centers-body tr', { hasText: 'acme' });
+    await acme.locator('td', { hasText: /^3$/ }).waitFor({ timeout: 20_000 });
+    const cells = await acme.locator('td').allTextContents();
+    assert.deepEqual(cells.slice(2, 6), ['freeswitch', '3', '0', '1'], cells.join(' | '));
+    assert.match(cells[7] ?? '', /^\d+ (s|min \d+ s)$/, 'an expected wait');
+    assert.equal((await page.locator('#call-centers-body tr', { hasText: 'walk-in' }).locator('td').allTextContents())[2], 'none (hours only)');
     await page.locator('#callbacks-body tr', { hasText: '+12025550101' }).first().getByRole('button').click();
     await page.locator('#detail td', { hasText: 'bridged' }).first().waitFor();
     await page.screenshot({ path: path.join(SHOTS, '9-dashboard.png'), fullPage: true });
