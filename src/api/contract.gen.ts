@@ -2133,9 +2133,19 @@ export interface components {
         };
         /** @description An exact origin as browsers send it, `https://shop.example` (no path, no trailing slash). */
         Origin: string;
-        /** @description A signed `site.volume-jump` POST when an hour's requests pass `factor` x the mean of the 24 hours before (and `minPerHour`); once per hour. */
+        /**
+         * @description When an hour's requests pass `factor` x the mean of the 24 hours before (and `minPerHour`):
+         *     a signed `site.volume-jump` POST to `webhook`, an e-mail to `email`, or both; once per hour.
+         *     At least one of `webhook` and `email` (else `VALIDATION_FAILED`).
+         */
         VolumeAlert: {
-            webhook: string;
+            webhook?: string;
+            /**
+             * Format: email
+             * @description Where the alert e-mail goes (through Crossline's e-mail channel, `SMTP_RELAY_URL` or the local outbox).
+             * @example ops@shop.example
+             */
+            email?: string;
             /** @default 3 */
             factor?: number;
             /** @default 20 */

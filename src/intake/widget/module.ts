@@ -66,7 +66,15 @@ export const widgetModule: CapabilityModule = {
     if (config.widgetSecret === undefined) ctx.logger.info('WIDGET_SECRET not set: widget challenges and status tokens are signed with a secret of this process only');
     const prefix = widgetPrefix(ctx);
     const sites = new SiteStore(ctx.redis, prefix);
-    const volume = new SiteVolume(ctx.redis, prefix, webhookAlertSender(config.webhookSecret ?? secret, { allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs }), ctx.logger);
+    const volume = new SiteVolume(
+      ctx.redis,
+      prefix,
+      {
+        webhook: webhookAlertSender(config.webhookSecret ?? secret, { allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs }),
+        ...(ctx.services.messageSender ? { messages: ctx.services.messageSender } : {}),
+      },
+      ctx.logger,
+    );
     const tokens = new StatusTokens(secret, config.widgetStatusTokenTtlSec);
     const intake = new WidgetIntake({
       sites,

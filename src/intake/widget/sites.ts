@@ -12,10 +12,12 @@ import type { CallCenterDirectory } from '../../callbacks/ports.js';
  */
 export type SiteTarget = { number: string } | { callCenter: string; route?: string };
 
-/** When a site's volume jumps, who hears about it. */
+/** When a site's volume jumps, who hears about it: a webhook, an e-mail address, or both. */
 export interface VolumeAlert {
   /** Signed POST (Crossline-Signature) of a `site.volume-jump` event. */
-  webhook: string;
+  webhook?: string;
+  /** An e-mail through the channels' message queue (relay or local outbox). */
+  email?: string;
   /** An hour with more than `factor` x the mean of the previous 24 hours sets it off. @defaultValue 3 */
   factor: number;
   /** ... and at least this many requests. @defaultValue 20 */
@@ -59,7 +61,7 @@ export interface SiteInput {
   hours?: { timeZone: string; weekly: WeeklyRange[]; holidays?: string[] } | null;
   dailyCap?: number;
   webhook?: string | null;
-  alert?: { webhook: string; factor?: number; minPerHour?: number } | null;
+  alert?: { webhook?: string; email?: string; factor?: number; minPerHour?: number } | null;
   enabled?: boolean;
 }
 
@@ -77,7 +79,7 @@ export const newPublicKey = (): string => `pk_${randomBytes(18).toString('base64
 /** What a public key looks like; anything else is not looked up. */
 export const PUBLIC_KEY = /^pk_[A-Za-z0-9_-]{24}$/;
 
-const fail = (code: 'VALIDATION_FAILED' | 'INVALID_NAME' | 'INVALID_WEBHOOK_URL', details: ErrorDetail[]): CrosslineError => new CrosslineError(code, undefined, details);
+const fail = (code: 'VALIDATION_FAILED' | 'INVALID_NAME' | 'INVALID_WEBHOOK_URL' | 'INVALID_ADDRESS', details: ErrorDetail[]): CrosslineError => new CrosslineError(code, undefined, details);
 
 /** `https://shop.example[:port]` exactly as browsers send it in `Origin`; undefined otherwise. */
 export function normaliseOrigin(text: string): string | undefined {
@@ -91,6 +93,27 @@ export function normaliseOrigin(text: string): string | undefined {
   if (url.username || url.password || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) return undefined;
   // the origin as given must be the origin as serialised: no trailing slash, lower-case host
   return url.origin === text ? url.origin : undefined;
+}
+
+/** A plain mailbox (`local@domain.tld`, lower-cased): nothing a mail header could be bent with. */
+const EMAIL = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+function parseEmail(text: string, path: string): string {
+  const address = text.trim().toLowerCase();
+  if (address.length > 254 || !EMAIL.test(address)) throw fail('INVALID_ADDRESS', [{ path, message: 'not an e-mail address (local@domain)' }]);
+  return address;
+}
+
+async function parseAlert(input: NonNullable<SiteInput['alert']>, policy: SitePolicy): Promise<VolumeAlert> {
+  if (input.webhook === undefined && input.email === undefined) throw fail('VALIDATION_FAILED', [{ path: '/alert', message: 'give a webhook, an email, or both' }]);
+  const webhook = input.webhook !== undefined ? parseWebhook(input.webhook, '/alert/webhook') : undefined;
+  if (webhook !== undefined) await policy.webhookGuard(webhook);
+  return {
+    ...(webhook !== undefined ? { webhook } : {}),
+    ...(input.email !== undefined ? { email: parseEmail(input.email, '/alert/email') } : {}),
+    factor: input.factor ?? 3,
+    minPerHour: input.minPerHour ?? 20,
+  };
 }
 
 function parseWebhook(url: string, path: string): string {
@@ -146,10 +169,7 @@ export async function applySiteInput(owner: string, base: Omit<Site, 'id' | 'own
   if (input.webhook !== undefined) webhook = input.webhook === null ? undefined : parseWebhook(input.webhook, '/webhook');
   if (input.webhook) await policy.webhookGuard(webhook ?? '');
   let alert = base?.alert;
-  if (input.alert !== undefined) {
-    alert = input.alert === null ? undefined : { webhook: parseWebhook(input.alert.webhook, '/alert/webhook'), factor: input.alert.factor ?? 3, minPerHour: input.alert.minPerHour ?? 20 };
-    if (alert) await policy.webhookGuard(alert.webhook);
-  }
+  if (input.alert !== undefined) alert = input.alert === null ? undefined : await parseAlert(input.alert, policy);
   return {
     name,
     allowedOrigins,

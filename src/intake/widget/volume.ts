@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import type { MessageSender, OutboundMessage } from '../../channels/types.js';
 import { assertAllowedAddresses, createGuardedLookup, SIGNATURE_HEADER, signPayload } from '../../notify/index.js';
 import type { RedisClient } from '../../store/index.js';
 import type { Site } from './sites.js';
@@ -23,6 +24,31 @@ export interface VolumeAlertEvent {
 
 /** Sends an alert; the default POSTs it signed, through the SSRF-guarded lookup. */
 export type AlertSender = (url: string, event: VolumeAlertEvent) => Promise<void>;
+
+/** How a volume-jump alert goes out: the site's webhook, and its e-mail through the message queue. */
+export interface VolumeAlertSenders {
+  webhook: AlertSender;
+  /** The channels' queued sender (runtime `Services.messageSender`); e-mail alerts need it. */
+  messages?: MessageSender;
+}
+
+/** The alert e-mail: plain text, once per site, hour and address (its dedup key). */
+export function volumeAlertMail(to: string, event: VolumeAlertEvent): OutboundMessage {
+  const hour = event.hour.slice(0, 16).replace('T', ' ');
+  return {
+    to: { channel: 'email', address: to },
+    subject: `Call-me-back requests jumped on ${event.site.name}`,
+    text: [
+      `${event.site.name} received ${event.count} call-me-back requests in the hour from ${hour} UTC, against a mean of ${event.baseline.toFixed(1)} an hour over the 24 hours before.`,
+      '',
+      'If this is not a campaign or an expected peak, the button may be abused: each request is a call on your account.',
+      `To stop the button at once: PATCH /v1/sites/${event.site.id} with {"enabled": false}. To see the volume: GET /v1/sites/${event.site.id}/volume.`,
+      '',
+      `Site id: ${event.site.id}`,
+    ].join('\n'),
+    dedupKey: `site-volume:${event.site.id}:${event.hour}:${to}`,
+  };
+}
 
 export function webhookAlertSender(secret: string, options: { allowPrivate: boolean; timeoutMs: number }): AlertSender {
   const lookup = createGuardedLookup({ allowPrivate: options.allowPrivate });
@@ -54,13 +80,14 @@ export function webhookAlertSender(secret: string, options: { allowPrivate: bool
 
 /**
  * Per-site hourly request counts (`<p>:wvol:<site>:<hour>`), and the volume-jump alert: an hour
- * whose count passes `factor` x the mean of the 24 hours before (and `minPerHour`) alerts once.
+ * whose count passes `factor` x the mean of the 24 hours before (and `minPerHour`) alerts once,
+ * to the site's webhook and / or e-mail address.
  */
 export class SiteVolume {
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-    private readonly send: AlertSender,
+    private readonly senders: VolumeAlertSenders,
     private readonly logger: Logger,
   ) {}
 
@@ -81,7 +108,14 @@ export class SiteVolume {
       if (first === null) return;
       const event: VolumeAlertEvent = { type: 'site.volume-jump', site: { id: site.id, name: site.name }, hour: new Date(hour * HOUR_MS).toISOString(), count, baseline };
       this.logger.warn({ siteId: site.id, count, baseline }, 'widget volume jump');
-      this.send(alert.webhook, event).catch((err: unknown) => this.logger.warn({ err, siteId: site.id }, 'volume alert not delivered'));
+      if (alert.webhook !== undefined) {
+        this.senders.webhook(alert.webhook, event).catch((err: unknown) => this.logger.warn({ err, siteId: site.id }, 'volume alert webhook not delivered'));
+      }
+      if (alert.email !== undefined) {
+        const { messages } = this.senders;
+        if (!messages) this.logger.warn({ siteId: site.id }, 'volume alert e-mail not sent: no message sender in this process');
+        else await messages.enqueue(volumeAlertMail(alert.email, event)).catch((err: unknown) => this.logger.warn({ err, siteId: site.id }, 'volume alert e-mail not queued'));
+      }
     } catch (err) {
       this.logger.warn({ err, siteId: site.id }, 'widget volume not counted');
     }
