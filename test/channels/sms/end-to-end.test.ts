@@ -54,7 +54,7 @@ describe('text messages end to end: SMS in, callbacks, SMS replies and receipts'
     await smsc?.close();
   });
 
-  it('a phone number is verified by a code sent to it by SMS and texted back; then alerts may go to it', async () => {
+  it('a phone number is verified by a code sent to it by SMS and texted back; then call-attempt alerts may go to it', async () => {
     const api = crossline.api;
     const early = await api().post('/v1/alerts/interests').send({ userId: bobId, kind: 'callee', line: BOB, recipients: [{ channel: 'sms', address: BOB }] });
     assert.equal(early.status, 400, 'an unverified number is no alert recipient');
@@ -71,9 +71,11 @@ describe('text messages end to end: SMS in, callbacks, SMS replies and receipts'
     const interest = await api().post('/v1/alerts/interests').send({ userId: bobId, kind: 'callee', line: BOB, recipients: [{ channel: 'sms', address: '+1 202 555 0123' }] });
     assert.equal(interest.status, 201, JSON.stringify(interest.body));
     assert.deepEqual(interest.body.recipients, [{ channel: 'sms', address: BOB }]);
+    const approved = await ops().post(`/v1/admin/alerts/interests/${interest.body.id}/approve`);
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
   });
 
-  it('"call +1 202 555 0101" texted from the verified number places the callback, and the replies go back by SMS', async () => {
+  it('"call +1 202 555 0101" texted from the verified number places the callback; the replies and the alert for Bob\'s line go back by SMS', async () => {
     assert.equal(await smsc.deliverMo(BOB, CROSSLINE_NUMBER, 'call +1 202 555 0101'), 0);
     const reply = await waitForText(BOB, /^Calling .*0101.* now; your phone \(\+1 202 555 0123\) rings/);
     assert.equal(reply.dataCoding, 0);
@@ -84,6 +86,8 @@ describe('text messages end to end: SMS in, callbacks, SMS replies and receipts'
     assert.equal(JSON.stringify(callback).includes('+12025550101'), true);
     assert.equal(JSON.stringify(callback).includes(BOB), true);
     await waitForText(BOB, /You are connected with/, 20_000);
+    // Bob registered interest in calls to his line: the callback's leg to it is one, told by SMS.
+    await waitForText(BOB, /^Call from .* to \+12025550123 at /);
     // The SMSC reports the reply delivered: the operator sees it.
     assert.equal(await smsc.deliverReceipt(reply, 'DELIVRD'), 0);
     const sent = await ops().get('/v1/admin/sms').query({ to: BOB });
