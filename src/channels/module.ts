@@ -68,6 +68,8 @@ export function createChannelsModule(options: ChannelsModuleOptions = {}): Capab
         services.im = {
           isReachable: (jid) => channel.isAvailable(jid, { reachable: true }),
           onChat: (listener) => channel.onChat((chat) => listener({ id: chat.id, from: chat.from.address, body: chat.body })),
+          formResource: (jid) => channel.formResource(jid),
+          onFormAnswer: (listener) => channel.onForm((form) => listener({ id: form.id, from: form.from.address, type: form.type, fields: form.fields })),
         };
       }
       let sms: SmsChannel | undefined;

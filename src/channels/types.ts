@@ -49,6 +49,34 @@ export interface OutboundAttachment {
   path: string;
 }
 
+/**
+ * A question the recipient may answer with a button where the client can: on XMPP an XEP-0004 data
+ * form (`type="form"`) in the same message as the text; other channels send the text alone, which
+ * always says how to answer in plain words.
+ */
+export interface OutboundForm {
+  /** The form's FORM_TYPE, e.g. `urn:crossline:call-offer`. */
+  type: string;
+  /** Echoed back in the submission (hidden field `ref`): what the answer is about. */
+  ref: string;
+  title: string;
+  instructions?: string;
+  /** Label of the one list-single field, `answer`. */
+  label: string;
+  options: Array<{ value: string; label: string }>;
+}
+
+/** A submitted form (XMPP: an XEP-0004 `type="submit"` data form), as the channel received it. */
+export interface FormSubmission {
+  /** The stanza id, or one made up when the client sent none. */
+  id: string;
+  from: ChannelAddress;
+  /** FORM_TYPE of the submission. */
+  type: string;
+  /** Each field's first value, by `var` (FORM_TYPE left out). */
+  fields: Record<string, string>;
+}
+
 /** A message to send. `dedupKey` makes sending idempotent: one key is sent at most once. */
 export interface OutboundMessage {
   to: ChannelAddress;
@@ -57,6 +85,8 @@ export interface OutboundMessage {
   html?: string;
   thread?: ThreadRef;
   attachments?: OutboundAttachment[];
+  /** A question answered with a button where the client can (see {@link OutboundForm}). */
+  form?: OutboundForm;
   /** e.g. `callback:<id>:status:<n>`, `reply:<inbound id>`, `alert:<attempt id>:<address>`. */
   dedupKey: string;
 }

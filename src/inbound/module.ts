@@ -81,6 +81,10 @@ export function createInboundModule(options: InboundModuleOptions = {}): Capabil
         const unsubscribe = options.im?.()?.onChat((chat) => {
           replies.handle(chat).catch((error: unknown) => log.warn({ err: error }, 'IM reply to a call offer failed'));
         });
+        // The buttons of an offer (XEP-0004 submissions) come from the channel directly: they are no chat.
+        const unsubscribeForms = im()?.onFormAnswer?.((form) => {
+          replies.handleForm(form).catch((error: unknown) => log.warn({ err: error }, 'IM button answer to a call offer failed'));
+        });
         const server = await OutboundSocketServer.listen({
           host: settings.socketHost, port: socketPort, commandTimeoutMs: 5000, tts: { engine: config.ttsEngine, voice: config.ttsVoice },
         });
@@ -106,6 +110,7 @@ export function createInboundModule(options: InboundModuleOptions = {}): Capabil
         log.info({ address: server.address }, 'inbound calls: outbound-socket server listening');
         closers.push(async () => {
           unsubscribe?.();
+          unsubscribeForms?.();
           await server.close();
           await Promise.allSettled([...running]);
           offers.close();

@@ -10,6 +10,9 @@ import type { RedisClient } from '../store/index.js';
 
 export type OfferAnswer = 'accept' | 'voicemail' | 'timeout' | 'gone';
 
+/** FORM_TYPE of the accept / voicemail buttons of an offer (XEP-0004); the form's `ref` is the offer id. */
+export const OFFER_FORM_TYPE = 'urn:crossline:call-offer';
+
 export interface Offer {
   id: string;
   owner: string;
@@ -154,6 +157,20 @@ export class OfferBoard {
     if (offer === undefined) return { error: 'no-such-offer', live };
     const { answer, first } = await this.settle(offer, parsed.answer);
     return { offer, answer, won: first };
+  }
+
+  /**
+   * A button pressed on offer `id` (the form's `ref`) by `jid`: settles it when it is live and was
+   * offered to that JID. Undefined when there is no such offer for that JID (never reveals others').
+   */
+  async answerById(id: string, jid: string, answer: 'accept' | 'voicemail'): Promise<{ offer: Offer; answer: OfferAnswer; won: boolean } | undefined> {
+    if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+    const text = await this.redis.get(this.offerKey(id));
+    if (text === null) return undefined;
+    const offer = JSON.parse(text) as Offer;
+    if (offer.jid !== jid) return undefined;
+    const { answer: held, first } = await this.settle(offer, offer.expiresAt <= Date.now() ? 'timeout' : answer);
+    return { offer, answer: held, won: first && held === answer };
   }
 
   close(): void {

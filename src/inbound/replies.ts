@@ -4,9 +4,9 @@
  * from any other JID never settles an offer: offers are looked up by the sender's bare JID only.
  */
 import type { MessageSender } from '../channels/types.js';
-import type { OfferBoard } from './offers.js';
+import { OFFER_FORM_TYPE, type Offer, type OfferAnswer, type OfferBoard } from './offers.js';
 import type { ProfileStore } from './profiles.js';
-import type { ImChat } from './types.js';
+import type { ImChat, ImFormAnswer } from './types.js';
 
 export class OfferReplies {
   constructor(
@@ -22,16 +22,32 @@ export class OfferReplies {
     if (users.length === 0) return false;
     const outcome = await this.offers.reply(users, jid, chat.body);
     if (outcome === undefined) return false;
-    const sender = this.sender();
-    let text: string;
-    if ('error' in outcome) {
-      text = `No call ${chat.body.trim().split(/\s+/)[1] ?? ''} is waiting. Waiting: ${outcome.live.map((o) => `${o.number} (${o.callerNumber})`).join(', ')}.`;
-    } else if (!outcome.won) {
-      text = `The call from ${outcome.offer.callerNumber} was already ${outcome.answer === 'gone' ? 'hung up by the caller' : outcome.answer === 'timeout' ? 'sent on (no reply in time)' : 'answered'}.`;
-    } else {
-      text = outcome.answer === 'accept' ? `Connecting the call from ${outcome.offer.callerNumber} to you.` : `The call from ${outcome.offer.callerNumber} goes to voicemail.`;
-    }
-    await sender?.enqueue({ to: { channel: 'xmpp', address: jid }, text, dedupKey: `offer-reply:${chat.id}` });
+    const text = 'error' in outcome
+      ? `No call ${chat.body.trim().split(/\s+/)[1] ?? ''} is waiting. Waiting: ${outcome.live.map((o) => `${o.number} (${o.callerNumber})`).join(', ')}.`
+      : confirmation(outcome);
+    await this.sender()?.enqueue({ to: { channel: 'xmpp', address: jid }, text, dedupKey: `offer-reply:${chat.id}` });
     return true;
   }
+
+  /**
+   * A button of an offer pressed (an XEP-0004 submission with the offer's FORM_TYPE): settles the
+   * offer named by `ref` when it went to this JID. True when the form was an offer's.
+   */
+  async handleForm(form: ImFormAnswer): Promise<boolean> {
+    if (form.type !== OFFER_FORM_TYPE) return false;
+    const jid = form.from.toLowerCase();
+    const answer = form.fields.answer === 'accept' ? 'accept' : form.fields.answer === 'voicemail' ? 'voicemail' : undefined;
+    const outcome = answer === undefined ? undefined : await this.offers.answerById(form.fields.ref ?? '', jid, answer);
+    // A JID that is no user's IM address gets no reply (no backscatter); the offer is untouched.
+    if (outcome === undefined && (await this.profiles.byJid(jid)).length === 0) return true;
+    const text = outcome === undefined ? 'That call is no longer waiting.' : confirmation(outcome);
+    await this.sender()?.enqueue({ to: { channel: 'xmpp', address: jid }, text, dedupKey: `offer-form:${jid}:${form.id}` });
+    return true;
+  }
+}
+
+/** What the user is told after answering an offer. */
+function confirmation(outcome: { offer: Offer; answer: OfferAnswer; won: boolean }): string {
+  if (!outcome.won) return `The call from ${outcome.offer.callerNumber} was already ${outcome.answer === 'gone' ? 'hung up by the caller' : outcome.answer === 'timeout' ? 'sent on (no reply in time)' : 'answered'}.`;
+  return outcome.answer === 'accept' ? `Connecting the call from ${outcome.offer.callerNumber} to you.` : `The call from ${outcome.offer.callerNumber} goes to voicemail.`;
 }

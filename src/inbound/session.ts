@@ -15,7 +15,7 @@ import { buildDialString, buildVariableBlock, type DialStringOptions } from '../
 import type { OutboundCall } from '../telephony/esl/outbound-call.js';
 import { isDisplayName, isE164 } from '../telephony/grammar.js';
 import type { Endpoint, HangupCause } from '../telephony/types.js';
-import type { OfferBoard } from './offers.js';
+import { OFFER_FORM_TYPE, type OfferBoard } from './offers.js';
 import { pinMatches } from './pin.js';
 import type { ProfileStore, StoredProfile } from './profiles.js';
 import { routeAt } from './schedule.js';
@@ -255,7 +255,21 @@ export class InboundCallSession {
     }, user.ringSeconds * 1000);
     const who = this.#callerName !== undefined ? `${this.#callerName} (${this.#callerNumber})` : this.#callerNumber;
     const replies = offer.number === 1 ? 'reply 1 to accept, 9 to send to voicemail' : `reply "1 ${offer.number}" to accept, "9 ${offer.number}" to send to voicemail`;
-    await sender.enqueue({ to: { channel: 'xmpp', address: jid }, text: `Incoming call from ${who} on ${this.#did ?? ''} — ${replies}.`, dedupKey: `offer:${offer.id}` });
+    // Buttons where the user's client takes XEP-0004 forms (asked by disco#info); the text says the same in words.
+    const resource = await this.#deps.presence()?.formResource?.(jid).catch(() => undefined);
+    await sender.enqueue({
+      to: { channel: 'xmpp', address: jid, ...(resource !== undefined ? { resource } : {}) },
+      text: `Incoming call from ${who} on ${this.#did ?? ''} — ${replies}.`,
+      ...(resource !== undefined
+        ? {
+            form: {
+              type: OFFER_FORM_TYPE, ref: offer.id, title: `Incoming call from ${who}`, instructions: `Take the call on ${this.#did ?? 'your number'}?`,
+              label: 'Answer', options: [{ value: 'accept', label: 'Accept' }, { value: 'voicemail', label: 'Send to voicemail' }],
+            },
+          }
+        : {}),
+      dedupKey: `offer:${offer.id}`,
+    });
     if ((await this.#call.ringReady()).outcome === 'hung-up') return 'hung-up';
     const ringback = this.#call.ringback();
     const answer = await this.#deps.offers.wait(offer, this.#call.ended);

@@ -44,6 +44,18 @@ export type Voicemail = Omit<Schemas['Voicemail'], 'url'> & { owner: string; use
 export interface ImPresence {
   /** True when the JID has an available resource that is not dnd / xa. */
   isReachable(jid: string): boolean;
+  /** The resource to send a question with buttons to, when the user's client takes XEP-0004 forms (disco#info). */
+  formResource?(jid: string): Promise<string | undefined>;
+}
+
+/** A form the user submitted from their IM client (XEP-0004 `submit`). */
+export interface ImFormAnswer {
+  id: string;
+  /** Bare JID. */
+  from: string;
+  /** FORM_TYPE. */
+  type: string;
+  fields: Record<string, string>;
 }
 
 /** A chat message from a JID, as the XMPP channel receives it. */
@@ -57,4 +69,6 @@ export interface ImChat {
 /** The XMPP side the IM offer needs: presence and the chat messages users send. */
 export interface ImLink extends ImPresence {
   onChat(listener: (chat: ImChat) => void): () => void;
+  /** Forms submitted by users (the buttons of a call offer). */
+  onFormAnswer?(listener: (answer: ImFormAnswer) => void): () => void;
 }

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { prosodyUnavailable } from '../support/prosody.js';
-import { startImWorld, type ImWorld } from '../support/im-user.js';
+import { answerDisco, startImWorld, type ImWorld } from '../support/im-user.js';
+import { connectTestUser, xml, type TestXmppUser } from '../support/xmpp-client.js';
 
 const skip = prosodyUnavailable();
 const DID = '+12025550300';
@@ -69,5 +70,65 @@ describe('IM calls end to end: XMPP offer, reply, bridge or voicemail link', { s
     assert.equal(bytes.subarray(8, 12).toString(), 'WAVE');
     const forged = await fetch(link.replace(/sig=[^&]+/, `sig=${'A'.repeat(43)}`));
     assert.equal(forged.status, 404);
+  });
+
+  it('a client that takes XEP-0004 forms (disco#info) gets Accept / Send-to-voicemail buttons; a button and a plain "9 2" answer two calls at once', async () => {
+    const { crossline, prosody } = world;
+    // Ada's desk client: forms supported, preferred over the laptop (priority 10).
+    const desk: TestXmppUser = await connectTestUser(prosody.service, prosody.domain, 'ada', 'ada-secret', 'desk', { available: false });
+    try {
+      answerDisco(desk, ['http://jabber.org/protocol/disco#info', 'jabber:x:data', 'urn:xmpp:receipts']);
+      await desk.send(xml('presence', {}, xml('priority', {}, '10')));
+      // A chat round trip from the desk proves the bot has read its presence.
+      await desk.send(xml('message', { to: world.bot, type: 'chat', id: 'desk-1' }, xml('body', {}, 'help')));
+      await desk.waitFor((s) => s.is('message') && (s.getChildText('body') ?? '').includes('status'));
+
+      const first = await crossline.sim.inboundCall({ from: '+12025550103', to: DID, socket: world.socket, caller: { keys: ['1'] } });
+      const offer1 = await desk.waitFor((s) => s.is('message') && (s.getChildText('body') ?? '').startsWith('Incoming call from +12025550103'));
+      await crossline.sim.inboundCall({ from: '+12025550104', to: DID, socket: world.socket, caller: { keys: ['1'], talkMs: 2000 } });
+      const offer2 = await desk.waitFor((s) => s.is('message') && (s.getChildText('body') ?? '').startsWith('Incoming call from +12025550104'));
+      assert.equal(offer1.attrs.to, `${world.ada.jid}/desk`, 'the offer goes to the resource that takes forms');
+      assert.match(offer2.getChildText('body') ?? '', /reply "1 2" to accept, "9 2" to send to voicemail\.$/);
+      const form = offer1.getChild('x', 'jabber:x:data');
+      assert.ok(form, 'the offer carries a data form');
+      assert.equal(form.attrs.type, 'form');
+      const fields = new Map(form.getChildren('field').map((f) => [f.attrs.var, f]));
+      assert.equal(fields.get('FORM_TYPE')?.getChildText('value'), 'urn:crossline:call-offer');
+      assert.deepEqual(fields.get('answer')?.getChildren('option').map((o) => o.getChildText('value')), ['accept', 'voicemail']);
+      const ref = fields.get('ref')?.getChildText('value') ?? '';
+
+      // "9 2" in plain words still works next to the buttons.
+      await desk.send(xml('message', { to: world.bot, type: 'chat', id: 'desk-2' }, xml('body', {}, '9 2')));
+      await desk.waitFor((s) => (s.getChildText('body') ?? '') === 'The call from +12025550104 goes to voicemail.');
+
+      const submit = (answer: string): ReturnType<typeof xml> => xml('message', { to: world.bot, type: 'normal', id: `form-${answer}` }, xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
+        xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, 'urn:crossline:call-offer')),
+        xml('field', { var: 'ref', type: 'hidden' }, xml('value', {}, ref)),
+        xml('field', { var: 'answer' }, xml('value', {}, answer))));
+      // Someone else pressing "Accept" with this offer's ref: not Ada, so nothing happens and no reply.
+      prosody.addAccount('eve', 'eve-secret');
+      const eve = await connectTestUser(prosody.service, prosody.domain, 'eve', 'eve-secret');
+      try {
+        await eve.send(submit('accept'));
+        await eve.send(xml('message', { to: world.bot, type: 'chat', id: 'eve-1' }, xml('body', {}, 'help')));
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(eve.stanzas.filter((st) => st.is('message')).length, 0, 'no reply to a stranger');
+      } finally {
+        await eve.stop();
+      }
+      assert.equal(crossline.sim.channels().find((c) => c.uuid === first)?.bridgedTo, undefined, 'the call is not bridged by a stranger');
+      await desk.send(submit('accept'));
+      await desk.waitFor((s) => (s.getChildText('body') ?? '') === 'Connecting the call from +12025550103 to you.');
+      const leg = await bridgedLeg(first);
+      assert.equal(crossline.sim.channels().find((c) => c.uuid === leg)?.destination, 'sofia/external/ada@127.0.0.1');
+      // The same button pressed again changes nothing.
+      await desk.send(submit('voicemail'));
+      await desk.waitFor((s) => (s.getChildText('body') ?? '') === 'The call from +12025550103 was already answered.');
+      // Messages to the bare JID go to the preferred resource: the desk.
+      await desk.waitFor((s) => (s.getChildText('body') ?? '').startsWith('Voicemail from +12025550104'), 20_000);
+      crossline.sim.remoteHangup(first);
+    } finally {
+      await desk.stop();
+    }
   });
 });

@@ -16,7 +16,7 @@ import pino from 'pino';
 import { createApp, loadOpenApi } from '../../src/api/index.js';
 import type { MessageSender, OutboundMessage } from '../../src/channels/types.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { ImChat, ImLink, SessionOutcome, UserFacts } from '../../src/inbound/index.js';
+import type { ImChat, ImFormAnswer, ImLink, SessionOutcome, UserFacts } from '../../src/inbound/index.js';
 import { createInboundModule } from '../../src/inbound/module.js';
 import type { Services } from '../../src/runtime/modules/index.js';
 import { createEslSimulator, type CallerScript, type EslSimulator } from '../../src/simulator/index.js';
@@ -53,6 +53,23 @@ export class TestChannels implements MessageSender, ImLink {
   onChat(listener: (chat: ImChat) => void): () => void {
     this.#events.on('chat', listener);
     return () => this.#events.off('chat', listener);
+  }
+
+  /** JIDs whose client takes XEP-0004 forms, and on which resource. */
+  readonly formClients = new Map<string, string>();
+
+  async formResource(jid: string): Promise<string | undefined> {
+    return this.#online.has(jid) ? this.formClients.get(jid) : undefined;
+  }
+
+  onFormAnswer(listener: (answer: ImFormAnswer) => void): () => void {
+    this.#events.on('form', listener);
+    return () => this.#events.off('form', listener);
+  }
+
+  /** A user presses a button of a form (an XEP-0004 submission). */
+  submitForm(from: string, type: string, fields: Record<string, string>): void {
+    this.#events.emit('form', { id: `form-${Math.random().toString(36).slice(2)}`, from, type, fields } satisfies ImFormAnswer);
   }
 
   /** A user types `body` in their IM client. */

@@ -61,6 +61,32 @@ describe('inbound calls to an IM user', () => {
     assert.equal(await rig.ended(uuid), 'bridged');
   });
 
+  it('a client that takes forms gets Accept / voicemail buttons on its resource; pressing Accept bridges, only from the user\'s JID', async (t) => {
+    const rig = await startInbound(t);
+    knowAda(rig);
+    assert.equal((await putProfile(rig, 'ada', adaProfile())).status, 200);
+    rig.channels.setOnline(ADA.jid, true);
+    rig.channels.formClients.set(ADA.jid, 'desk');
+    const uuid = await rig.call('+12025550101', DID, { keys: ['1'] });
+    const offer = await rig.channels.next((m) => m.text.startsWith('Incoming call'));
+    assert.equal(offer.to.resource, 'desk');
+    assert.equal(offer.form?.type, 'urn:crossline:call-offer');
+    assert.deepEqual(offer.form?.options.map((o) => o.value), ['accept', 'voicemail']);
+    const ref = offer.form?.ref ?? '';
+    rig.channels.submitForm('mallory@im.example.com', 'urn:crossline:call-offer', { ref, answer: 'accept' });
+    rig.channels.submitForm(ADA.jid, 'urn:crossline:call-offer', { ref, answer: 'accept' });
+    await rig.channels.next((m) => m.text === 'Connecting the call from +12025550101 to you.');
+    assert.ok(!rig.channels.sent.some((m) => m.to.address === 'mallory@im.example.com'), 'no reply to a JID that is no user\'s');
+    let bridged: string | undefined;
+    for (let i = 0; i < 300 && bridged === undefined; i++) {
+      bridged = simChannel(rig, uuid)?.bridgedTo;
+      if (bridged === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(bridged, 'the caller is bridged');
+    rig.sim.remoteHangup(uuid);
+    assert.equal(await rig.ended(uuid), 'bridged');
+  });
+
   it('"9" sends the call to voicemail; the recording reaches the user online as an IM with a signed link that downloads it, once', async (t) => {
     const rig = await startInbound(t);
     knowAda(rig);

@@ -3,7 +3,7 @@ import { client as xmppClient, jid as parseJid, xml, type Client, type Element }
 import type { Logger } from 'pino';
 import { ChannelSendError } from '../errors.js';
 import { messageToken } from '../sender.js';
-import type { Channel, ChannelAddress, OutboundMessage, SenderDirectory, SentMessage } from '../types.js';
+import type { Channel, ChannelAddress, FormSubmission, OutboundForm, OutboundMessage, SenderDirectory, SentMessage } from '../types.js';
 
 /**
  * The XMPP channel: one bot account (`XMPP_JID`) on a server, kept connected with backoff. It
@@ -17,6 +17,38 @@ import type { Channel, ChannelAddress, OutboundMessage, SenderDirectory, SentMes
  */
 
 const NS_RECEIPTS = 'urn:xmpp:receipts';
+const NS_DATA = 'jabber:x:data';
+const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+/** How long a disco#info of a user's resource may take before it counts as "no forms". */
+const DISCO_TIMEOUT_MS = 2000;
+
+/** An XEP-0004 form element for `form`: FORM_TYPE and `ref` hidden, `answer` a required list-single. */
+export function dataForm(form: OutboundForm): Element {
+  const hidden = (name: string, value: string): Element => xml('field', { var: name, type: 'hidden' }, xml('value', {}, value));
+  return xml(
+    'x', { xmlns: NS_DATA, type: 'form' },
+    xml('title', {}, form.title),
+    ...(form.instructions !== undefined ? [xml('instructions', {}, form.instructions)] : []),
+    hidden('FORM_TYPE', form.type),
+    hidden('ref', form.ref),
+    xml('field', { var: 'answer', type: 'list-single', label: form.label }, xml('required'), ...form.options.map((o) => xml('option', { label: o.label }, xml('value', {}, o.value)))),
+  );
+}
+
+/** The fields of a submitted data form (first value of each), or undefined when `x` is not a submission. */
+export function submittedFields(x: Element): { type: string; fields: Record<string, string> } | undefined {
+  if (x.attrs.type !== 'submit') return undefined;
+  const fields: Record<string, string> = {};
+  let type = '';
+  for (const field of x.getChildren('field').slice(0, 32)) {
+    const name = field.attrs.var;
+    const value = (field.getChildText('value') ?? '').slice(0, 256);
+    if (name === undefined) continue;
+    if (name === 'FORM_TYPE') type = value;
+    else fields[name.slice(0, 64)] = value;
+  }
+  return { type, fields };
+}
 
 /** `show` of an available resource (RFC 6121 §4.7.2.1); `online` when the presence has no `show`. */
 export type PresenceShow = 'online' | 'chat' | 'away' | 'xa' | 'dnd';
@@ -91,6 +123,8 @@ export class XmppChannel implements Channel {
   private readonly client: Client;
   private readonly events = new EventEmitter();
   private readonly presences = new Map<string, Map<string, ResourcePresence>>();
+  /** disco#info features per full JID, asked once per presence session of the resource. */
+  private readonly features = new Map<string, Promise<Set<string>>>();
   private readonly reconnectMs: number;
   private readonly maxReconnectMs: number;
   private readonly maxBodyChars: number;
@@ -228,6 +262,39 @@ export class XmppChannel implements Channel {
     return () => this.events.off('presence', listener);
   }
 
+  /** The features (XEP-0030 disco#info) of one resource of a contact; empty when it does not answer in time. */
+  async discoFeatures(jid: string, resource: string): Promise<Set<string>> {
+    const full = `${bareJid(jid)}/${resource}`;
+    let known = this.features.get(full);
+    if (known === undefined) {
+      known = this.client.iqCaller
+        .request(xml('iq', { type: 'get', to: full }, xml('query', { xmlns: NS_DISCO_INFO })), DISCO_TIMEOUT_MS)
+        .then((result) => new Set(result.getChild('query', NS_DISCO_INFO)?.getChildren('feature').map((f) => f.attrs.var ?? '').filter((v) => v !== '') ?? []))
+        .catch((err: unknown) => {
+          this.logger.debug({ jid: bareJid(jid), resource, err: { message: (err as Error).message } }, 'disco#info not answered');
+          return new Set<string>();
+        });
+      this.features.set(full, known);
+    }
+    return known;
+  }
+
+  /**
+   * The resource a question with buttons should go to: the most preferred reachable resource of
+   * `jid`, when its client announces XEP-0004 data forms (disco#info); undefined otherwise.
+   */
+  async formResource(jid: string): Promise<string | undefined> {
+    const best = this.presence(jid).find((p) => p.priority >= 0 && p.show !== 'dnd' && p.show !== 'xa');
+    if (best === undefined) return undefined;
+    return (await this.discoFeatures(jid, best.resource)).has(NS_DATA) ? best.resource : undefined;
+  }
+
+  /** Called for every submitted data form (XEP-0004) a contact sends; returns the unsubscribe function. */
+  onForm(listener: (submission: FormSubmission) => void): () => void {
+    this.events.on('form', listener);
+    return () => this.events.off('form', listener);
+  }
+
   /** Called for every chat message with a body; returns the unsubscribe function. */
   onChat(listener: (message: ChatMessage) => void): () => void {
     this.events.on('chat', listener);
@@ -240,6 +307,7 @@ export class XmppChannel implements Channel {
     const to = message.to.resource ? `${message.to.address}/${message.to.resource}` : message.to.address;
     const children: Element[] = [xml('body', {}, message.text)];
     if (message.thread?.messageId) children.push(xml('thread', {}, message.thread.messageId));
+    if (message.form) children.push(dataForm(message.form));
     await this.sendStanza(xml('message', { to, type: 'chat', id }, ...children));
     return { channel: 'xmpp', messageId: id };
   }
@@ -259,6 +327,7 @@ export class XmppChannel implements Channel {
       for (const resource of resources.keys()) this.events.emit('presence', { jid, resource, presence: undefined } satisfies PresenceChange);
     }
     this.presences.clear();
+    this.features.clear();
   }
 
   private async onStanza(stanza: Element): Promise<void> {
@@ -295,6 +364,7 @@ export class XmppChannel implements Channel {
     let presence: ResourcePresence | undefined;
     if (type === 'unavailable') {
       resources.delete(resource);
+      this.features.delete(`${bare}/${resource}`);
     } else {
       const showText = stanza.getChildText('show');
       const show: PresenceShow = showText === 'chat' || showText === 'away' || showText === 'xa' || showText === 'dnd' ? showText : 'online';
@@ -327,8 +397,20 @@ export class XmppChannel implements Channel {
     if (id !== undefined && stanza.getChild('request', NS_RECEIPTS) && body !== null) {
       await this.client.send(xml('message', { to: from, id: `r-${id}`.slice(0, 128) }, xml('received', { xmlns: NS_RECEIPTS, id }))).catch(() => undefined);
     }
-    if (body === null || bareJid(from) === this.botJid) return;
+    if (bareJid(from) === this.botJid) return;
     const at = parseJid(from);
+    const x = stanza.getChild('x', NS_DATA);
+    const submitted = x === undefined ? undefined : submittedFields(x);
+    if (submitted !== undefined) {
+      const submission: FormSubmission = {
+        id: id ?? `${bareJid(from)}:${Date.now()}:${Math.random().toString(36).slice(2, 10)}`,
+        from: { channel: 'xmpp', address: bareJid(from), ...(at.resource ? { resource: at.resource } : {}) },
+        ...submitted,
+      };
+      this.events.emit('form', submission);
+      return;
+    }
+    if (body === null) return;
     const thread = stanza.getChildText('thread');
     const message: ChatMessage = {
       id: id ?? `${bareJid(from)}:${Date.now()}:${Math.random().toString(36).slice(2, 10)}`,
