@@ -13,7 +13,7 @@ import type { MessageSender } from '../channels/types.js';
 import type { RedisClient } from '../store/index.js';
 import { buildDialString, buildVariableBlock, type DialStringOptions } from '../telephony/dial-string.js';
 import type { OutboundCall } from '../telephony/esl/outbound-call.js';
-import { isDisplayName, isE164 } from '../telephony/grammar.js';
+import { isDisplayName, isE164, sipAorOf } from '../telephony/grammar.js';
 import type { Endpoint, HangupCause } from '../telephony/types.js';
 import { OFFER_FORM_TYPE, type OfferBoard } from './offers.js';
 import { pinMatches } from './pin.js';
@@ -214,7 +214,7 @@ export class InboundCallSession {
       case 'mobile':
       case 'home':
       case 'sip': {
-        const endpoint = this.#endpoint(user, target);
+        const endpoint = target === 'sip' ? await this.#softphone(user) : this.#endpoint(user, target);
         if (endpoint === undefined) return 'not-taken';
         if (!(await this.#say('Please hold while we connect your call.'))) return 'hung-up';
         return this.#bridge(user, endpoint);
@@ -228,6 +228,26 @@ export class InboundCallSession {
     if (target === 'sip') return { kind: 'sip', uri: value };
     const parsed = parsePhoneNumberFromString(value);
     return { kind: 'number', e164: value, country: parsed?.country ?? 'ZZ' };
+  }
+
+  /**
+   * The softphone of the profile when it is registered on the switch now (seed 002's "current
+   * network address": presence plus the registered SIP device). Not registered: undefined, so the
+   * schedule's next destination is tried; the switch unable to tell: the softphone, tried anyway.
+   */
+  async #softphone(user: StoredProfile): Promise<Endpoint | undefined> {
+    const endpoint = this.#endpoint(user, 'sip');
+    if (endpoint === undefined || endpoint.kind !== 'sip') return endpoint;
+    const aor = sipAorOf(endpoint.uri);
+    const registered = aor === undefined ? undefined : await this.#call.isRegistered(aor).catch((error: unknown) => {
+      this.#log.warn({ err: error }, 'SIP registration check failed; trying the softphone anyway');
+      return undefined;
+    });
+    if (registered === false) {
+      this.#log.info({ userId: user.userId }, 'softphone not registered; next destination');
+      return undefined;
+    }
+    return endpoint;
   }
 
   async #bridge(user: StoredProfile, endpoint: Endpoint): Promise<SessionOutcome | 'not-taken'> {
@@ -250,6 +270,12 @@ export class InboundCallSession {
     const jid = user.imAddress;
     const sender = this.#deps.sender();
     if (jid === undefined || sender === undefined || this.#deps.presence()?.isReachable(jid) !== true) return 'not-taken';
+    // Where an accepted call goes: the registered softphone, else a phone of the profile. None: no offer.
+    const device = (await this.#softphone(user)) ?? this.#endpoint(user, 'mobile') ?? this.#endpoint(user, 'home');
+    if (device === undefined) {
+      this.#log.info({ userId: user.userId }, 'online on IM but no registered softphone or phone to take the call; no offer');
+      return 'not-taken';
+    }
     const offer = await this.#deps.offers.open({
       owner: user.owner, userId: user.userId, jid, callerNumber: this.#callerNumber, ...(this.#callerName !== undefined ? { callerName: this.#callerName } : {}),
     }, user.ringSeconds * 1000);
@@ -281,12 +307,9 @@ export class InboundCallSession {
     await this.#call.breakMedia().catch(() => undefined);
     await ringback;
     if (answer === 'accept') {
-      const device = this.#endpoint(user, 'sip') ?? this.#endpoint(user, 'mobile') ?? this.#endpoint(user, 'home');
-      if (device !== undefined) {
-        const bridged = await this.#bridge(user, device);
-        if (bridged !== 'not-taken') return bridged;
-        await sender.enqueue({ to: { channel: 'xmpp', address: jid }, text: `Your device did not answer the call from ${who}; it goes to voicemail.`, dedupKey: `offer:${offer.id}:device` });
-      }
+      const bridged = await this.#bridge(user, device);
+      if (bridged !== 'not-taken') return bridged;
+      await sender.enqueue({ to: { channel: 'xmpp', address: jid }, text: `Your device did not answer the call from ${who}; it goes to voicemail.`, dedupKey: `offer:${offer.id}:device` });
       return this.#voicemail(user, `${user.alias} could not be connected.`);
     }
     if (answer === 'timeout') {

@@ -34,6 +34,7 @@ function handlers(deps: ApiDeps): Record<string, Handler> {
     version: (_ctx, _arg, done) => done(`FreeSWITCH Version ${FREESWITCH_VERSION} (1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit)\n`),
     callcenter_config: (_ctx, arg, done) => done(deps.callCenter.command(arg)),
     uuid_exists: (ctx, arg, done) => done(ctx.live.get(arg ?? '')?.up ? 'true' : 'false'),
+    sofia_contact: sofiaContact,
     // `true` / `false` without a newline (o-app-failures).
     module_exists: (ctx, arg, done) => done(ctx.media.hasModule((arg ?? '').trim()) ? 'true' : 'false'),
     uuid_kill: uuidKill,
@@ -55,6 +56,19 @@ export function runApi(ctx: SwitchContext, deps: ApiDeps, command: string, arg: 
   if (!handler) return false;
   handler(ctx, arg, done);
   return true;
+}
+
+/**
+ * `sofia_contact [profile|*]/user@domain`: the registered contact as a dial string
+ * (`sofia/internal/sip:…`), or `error/user_not_registered` — no newline after either, as
+ * FreeSWITCH 1.10.12 answers (also for an argument it cannot read).
+ */
+function sofiaContact(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {
+  const text = (arg ?? '').trim();
+  const aor = text.slice(text.lastIndexOf('/') + 1);
+  const [user = '', domain = ''] = aor.split('@');
+  const contact = ctx.registrations.get(`${user}@${domain.toLowerCase()}`);
+  done(contact === undefined ? 'error/user_not_registered' : `sofia/internal/${contact}`);
 }
 
 function uuidKill(ctx: SwitchContext, arg: string | undefined, done: ApiDone): void {

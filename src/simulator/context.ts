@@ -21,6 +21,8 @@ export interface SwitchContext {
   readonly capacity: SwitchCapacity;
   /** Test hooks that change the switch's timing. */
   readonly hooks: { /** Simulated ms between an originate's arrival and its channel's creation. */ originateDelayMs: number };
+  /** SIP registrations by address-of-record (`user@domain`, domain lower-case) → contact URI (`sofia_contact`). */
+  readonly registrations: Map<string, string>;
   /** Live channels by UUID (removed at CHANNEL_DESTROY). */
   readonly live: Map<string, Channel>;
   /** Every channel ever created, for EslSimulator.channels(). */

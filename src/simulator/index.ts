@@ -150,6 +150,10 @@ export interface EslSimulator {
    * dies right after sending an originate, whose successor finds the leg absent at first.
    */
   setOriginateDelay(ms: number): void;
+  /** A SIP user registers (`ada@127.0.0.1`), as a softphone would on the profile: `sofia_contact` finds it. */
+  registerSipUser(aor: string, contact?: string): void;
+  /** The registration of `aor` ends (expired, or the softphone signed out). */
+  unregisterSipUser(aor: string): void;
   /** Loads or unloads a module at run time (e.g. `setModule('mod_flite', false)`: no TTS). */
   setModule(name: string, loaded: boolean): void;
   /**

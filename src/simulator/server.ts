@@ -63,7 +63,7 @@ export class SimulatorServer implements EslSimulator {
       media: new MediaLibrary(options.modules ?? DEFAULT_MODULES, options.soundFiles),
       capacity: new SwitchCapacity(this.clock, () => this.ctx.live.size, options),
       hooks: { originateDelayMs: 0 },
-      live: new Map(), all: [], startedAt: nowMicros(),
+      live: new Map(), all: [], startedAt: nowMicros(), registrations: new Map(),
       fire: (event) => this.broadcast(event),
       nextSessionId: () => ++this.sessionCount,
       sessionsSinceStart: () => this.sessionCount,
@@ -125,6 +125,16 @@ export class SimulatorServer implements EslSimulator {
 
   setEventLag(ms: number): void {
     this.eventLag = checkedLag(ms);
+  }
+
+  registerSipUser(aor: string, contact?: string): void {
+    const [user = '', domain = ''] = aor.split('@');
+    this.ctx.registrations.set(`${user}@${domain.toLowerCase()}`, contact ?? `sip:${user}@127.0.0.1:5062;transport=udp`);
+  }
+
+  unregisterSipUser(aor: string): void {
+    const [user = '', domain = ''] = aor.split('@');
+    this.ctx.registrations.delete(`${user}@${domain.toLowerCase()}`);
   }
 
   setModule(name: string, loaded: boolean): void {

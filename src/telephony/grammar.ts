@@ -58,3 +58,18 @@ export const isIvrValue = (s: string): boolean => IVR_VALUE.test(s);
 export const isIvrValueName = (s: string): boolean => IVR_VALUE_NAME.test(s);
 export const isSoundPath = (s: string): boolean => SOUND_PATH.test(s);
 export const isUuid = (s: string): boolean => UUID.test(s);
+
+/**
+ * A registered SIP user's address-of-record as `sofia_contact` takes it: `user@domain`, user of
+ * letters, digits and `._+-` (no escapes, parameters or spaces), domain a host name or IPv4 address.
+ */
+export const SIP_AOR = /^[A-Za-z0-9._+-]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** The address-of-record of `sip:user@host[:port][;params]` (lower-cased host, port and parameters dropped), or undefined. */
+export function sipAorOf(uri: string): string | undefined {
+  const m = /^sips?:([^@;?\s]{1,64})@([^:;?\s]{1,253})(?::[0-9]{1,5})?(?:;[^\s]*)?$/i.exec(uri.trim());
+  if (!m?.[1] || !m[2]) return undefined;
+  const aor = `${m[1]}@${m[2].toLowerCase()}`;
+  return SIP_AOR.test(aor) ? aor : undefined;
+}
+

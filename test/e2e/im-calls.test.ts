@@ -23,6 +23,8 @@ describe('IM calls end to end: XMPP offer, reply, bridge or voicemail link', { s
       destinations: { sip: 'sip:ada@127.0.0.1' }, default: { target: 'im', alternate: 'voicemail' }, ringSeconds: 5,
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));
+    // Her softphone is registered on the switch: accepted calls go to it.
+    world.crossline.sim.registerSipUser('ada@127.0.0.1');
   });
 
   after(async () => {

@@ -40,6 +40,7 @@ describe('inbound calls to an IM user', () => {
     const bob = await putProfile(rig, 'bob', { alias: 'Bob', dids: [DID], pin: '1234', imAddress: 'bob@im.example.com' });
     assert.equal(bob.status, 200, JSON.stringify(bob.body));
     rig.channels.setOnline(ADA.jid, true);
+    rig.sim.registerSipUser('ada@127.0.0.1');
 
     const uuid = await rig.call('+12025550101', DID, { keys: ['4321#', '1'] });
     const offer = await rig.channels.next((m) => m.to.address === ADA.jid && m.text.startsWith('Incoming call'));
@@ -59,6 +60,42 @@ describe('inbound calls to an IM user', () => {
     assert.equal(device?.variables.crossline_inbound, uuid, 'the leg carries its inbound call');
     rig.sim.remoteHangup(uuid);
     assert.equal(await rig.ended(uuid), 'bridged');
+  });
+
+  it('the softphone counts only while registered: unregistered, an accepted offer rings the mobile and a softphone route falls to its alternate', async (t) => {
+    const rig = await startInbound(t);
+    knowAda(rig);
+    assert.equal((await putProfile(rig, 'ada', adaProfile())).status, 200);
+    rig.channels.setOnline(ADA.jid, true);
+    const first = await rig.call('+12025550101', DID, { keys: ['1'] });
+    await rig.channels.next((m) => m.text.startsWith('Incoming call'));
+    rig.channels.chat(ADA.jid, '1');
+    let bridged: string | undefined;
+    for (let i = 0; i < 300 && bridged === undefined; i++) {
+      bridged = simChannel(rig, first)?.bridgedTo;
+      if (bridged === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(rig.sim.channels().find((c) => c.uuid === bridged)?.destination, 'sofia/gateway/default/+12025550123', 'the mobile, not the unregistered softphone');
+    assert.ok(rig.sim.commands.some((c) => c.text === 'api sofia_contact */ada@127.0.0.1'), 'the switch was asked, with the strict user@domain');
+    rig.sim.remoteHangup(first);
+    assert.equal(await rig.ended(first), 'bridged');
+
+    // A softphone-first schedule, not registered: the alternate (voicemail) at once, no ring.
+    assert.equal((await putProfile(rig, 'ada', adaProfile({ default: { target: 'sip', alternate: 'voicemail' } }))).status, 200);
+    const second = await rig.call('+12025550102', DID, { keys: ['1'], talkMs: 2000 });
+    assert.equal(await rig.ended(second), 'voicemail');
+    assert.ok(!rig.sim.channels().some((c) => c.destination === 'sofia/external/ada@127.0.0.1'), 'the softphone was never dialled');
+
+    // Registered again: the same route bridges to it.
+    rig.sim.registerSipUser('ada@127.0.0.1');
+    const third = await rig.call('+12025550103', DID, { keys: ['1'] });
+    let leg: string | undefined;
+    for (let i = 0; i < 300 && leg === undefined; i++) {
+      leg = simChannel(rig, third)?.bridgedTo;
+      if (leg === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(rig.sim.channels().find((c) => c.uuid === leg)?.destination, 'sofia/external/ada@127.0.0.1');
+    rig.sim.remoteHangup(third);
   });
 
   it('a client that takes forms gets Accept / voicemail buttons on its resource; pressing Accept bridges, only from the user\'s JID', async (t) => {

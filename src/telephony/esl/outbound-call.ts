@@ -16,7 +16,7 @@ import { Connection, type Event as EslEvent, type FrameHeaders } from 'drachtio-
 import { CrosslineError } from '../../errors.js';
 import { playMessage, type TtsOptions } from '../commands.js';
 import { assertSafeCommand } from '../dial-string.js';
-import { isSoundPath, isUuid } from '../grammar.js';
+import { SIP_AOR, isSoundPath, isUuid } from '../grammar.js';
 import { HANGUP_CAUSES, type Announcement, type HangupCause } from '../types.js';
 import { exchangeWithTimeout, unavailable, type InFlight } from './connection.js';
 import { isHangup, toChannelEvent, type ChannelEvent } from './events.js';
@@ -263,6 +263,19 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> {
     if (!text.startsWith('+OK') && this.#cause === undefined && !/no such channel|not found|invalid/i.test(text)) {
       throw new CrosslineError('SWITCH_COMMAND_FAILED', 'The switch refused to stop the playback.');
     }
+  }
+
+  /**
+   * Whether the SIP user `aor` (`user@domain`, {@link SIP_AOR}) has a live registration on the
+   * switch (`api sofia_contact` on every profile, `*` / aor): true, false, or undefined when the switch
+   * gives an answer of neither kind. An `aor` outside the grammar never reaches the switch.
+   */
+  async isRegistered(aor: string): Promise<boolean | undefined> {
+    if (!SIP_AOR.test(aor)) throw new CrosslineError('INVALID_SIP_URI', 'Not a SIP user@domain the switch may be asked about.');
+    const text = (await this.#api(`sofia_contact */${aor}`)).trim();
+    if (text === 'error/user_not_registered') return false;
+    if (/^sofia\/[A-Za-z0-9_.-]+\/sips?:/.test(text)) return true;
+    return undefined;
   }
 
   /** record with silence detection and a time limit; the file is written by the switch. */
