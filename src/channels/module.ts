@@ -93,6 +93,7 @@ export function createChannelsModule(options: ChannelsModuleOptions = {}): Capab
         closers.push(() => channel.close());
         const detach = attachSmsIntake({ channel, messages, redis, keyBase, logger: logger.child({ part: 'sms-intake' }) });
         closers.push(async () => detach());
+        if (s.sourceTon === 5) logger.warn({ sourceAddr: s.sourceAddr }, 'SMPP_SOURCE_ADDR is an alphanumeric sender id: phones cannot reply to it, so texts reach Crossline only on a number the carrier routes to this account');
         await channel.start();
       }
       if (roles.workers) {

@@ -45,6 +45,9 @@ export class TestSmsc extends EventEmitter {
   private nextSessionId = 1;
   private nextMessageId = 0x1a2b3c00;
   private refuseBinds = false;
+  private answerEnquireLinks = true;
+  /** enquire_link requests received from Crossline. */
+  enquireLinks = 0;
 
   private constructor(
     private readonly server: Server,
@@ -84,6 +87,11 @@ export class TestSmsc extends EventEmitter {
   /** Refuse (true) or accept (false) binds from now on, whatever the credentials. */
   setRefuseBinds(refuse: boolean): void {
     this.refuseBinds = refuse;
+  }
+
+  /** Answer enquire_link (true) or leave it unanswered (false: a link that died half-way). */
+  setAnswerEnquireLink(answer: boolean): void {
+    this.answerEnquireLinks = answer;
   }
 
   /** Cuts every connection without unbinding (a network failure or an SMSC restart). */
@@ -186,7 +194,10 @@ export class TestSmsc extends EventEmitter {
     };
     session.on('bind_transceiver', bind);
     session.on('bind_transmitter', bind);
-    session.on('enquire_link', (pdu: PDU) => session.send(pdu.response()));
+    session.on('enquire_link', (pdu: PDU) => {
+      this.enquireLinks += 1;
+      if (this.answerEnquireLinks) session.send(pdu.response());
+    });
     session.on('unbind', (pdu: PDU) => {
       this.boundSessions.delete(id);
       session.send(pdu.response());

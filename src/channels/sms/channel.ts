@@ -81,6 +81,8 @@ const ESM_TYPE_MASK = 0x3c;
 const ESM_RECEIPT = 0x04;
 const ESM_INTERMEDIATE = 0x20;
 const REASSEMBLY_TTL_SEC = 600;
+/** Parts a concatenated MO message may have; more is not a person typing (and would fill Redis). */
+const MAX_MO_PARTS = 16;
 
 // Stores one part of a concatenated MO message; when the last one arrives, returns them all and forgets them.
 const JOIN_PART = new Script(`
@@ -335,6 +337,10 @@ export class SmsChannel implements Channel {
     }
     const concat = this.concatInfo(pdu, field);
     let body = text;
+    if (concat !== undefined && (concat.total > MAX_MO_PARTS || concat.seq < 1 || concat.seq > concat.total)) {
+      this.logger.info({ from, total: concat.total, seq: concat.seq }, 'MO SMS part of an over-long or malformed concatenated message; dropped');
+      return 0;
+    }
     if (concat !== undefined && concat.total > 1) {
       const key = `${this.options.keyBase}:mo:${from}:${concat.ref}:${concat.total}`;
       const all = (await JOIN_PART.run(this.options.redis, [key], [String(concat.seq), text, String(concat.total), String(REASSEMBLY_TTL_SEC)])) as string[] | null;

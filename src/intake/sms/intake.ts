@@ -53,7 +53,9 @@ export function attachSmsIntake(options: SmsIntakeOptions): () => void {
       return;
     }
     try {
-      await messages.accept({ ...message, text });
+      const outcome = await messages.accept({ ...message, text });
+      // The conversation is not running in this process yet: let the SMSC deliver it again later.
+      if (outcome === 'no-handler') throw new Error('the messaging conversation is not running');
     } catch (err) {
       // Not handled: the SMSC is told to try again, and that delivery must not look like a repeat.
       await redis.del(recent).catch(() => undefined);

@@ -24,14 +24,15 @@ interface Rig {
 }
 
 /** A test SMSC, and an SMS channel bound to it over a real socket, on the real Redis under a prefix of its own. */
-async function rig(t: TestContext, options: Partial<SmsChannelOptions> & { password?: string; waitBound?: boolean } = {}): Promise<Rig> {
+async function rig(t: TestContext, options: Partial<SmsChannelOptions> & { password?: string; waitBound?: boolean; linkOptions?: Partial<SmsChannelOptions['link']> } = {}): Promise<Rig> {
   const smsc = await TestSmsc.start();
   const redis = new Redis(await testRedisUrl(), { maxRetriesPerRequest: null });
   const prefix = uniquePrefix();
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, cb) => (logs.push(String(chunk)), cb()) }));
+  const { linkOptions, password, waitBound, ...channelOptions } = options;
   const channel = new SmsChannel({
-    link: { host: '127.0.0.1', port: smsc.port, systemId: smsc.systemId, password: options.password ?? smsc.password, reconnectMs: 50, maxReconnectMs: 200, responseTimeoutMs: 1000, enquireLinkMs: 60_000 },
+    link: { host: '127.0.0.1', port: smsc.port, systemId: smsc.systemId, password: password ?? smsc.password, reconnectMs: 50, maxReconnectMs: 200, responseTimeoutMs: 1000, enquireLinkMs: 60_000, ...linkOptions },
     source: { address: '+12025550199', ton: 1, npi: 1 },
     redis,
     keyBase: `${prefix}:sms`,
@@ -41,7 +42,7 @@ async function rig(t: TestContext, options: Partial<SmsChannelOptions> & { passw
     throttleBackoffMs: 20,
     bindWaitMs: 1500,
     logger,
-    ...options,
+    ...channelOptions,
   });
   t.after(async () => {
     await channel.close();
@@ -50,7 +51,7 @@ async function rig(t: TestContext, options: Partial<SmsChannelOptions> & { passw
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   });
-  if (options.waitBound !== false) await channel.start(3000);
+  if (waitBound !== false) await channel.start(3000);
   let n = 0;
   const send: Rig['send'] = (text, o = {}) => channel.send({ to: { channel: 'sms', address: o.to ?? ADA }, text, dedupKey: o.dedupKey ?? `test:${prefix}:${n++}` });
   return { smsc, channel, redis, prefix, logs, send };
@@ -191,6 +192,18 @@ describe('the SMS channel over SMPP', () => {
     await r.smsc.waitFor(() => r.channel.status().bound, 3000, 'bound again');
     await r.send('after the drop');
     assert.equal(r.smsc.submitted.at(-1)?.text, 'after the drop');
+  });
+
+  test('enquire_link keeps the bind alive; when the SMSC stops answering it, the link is dropped and bound again', async (t) => {
+    const r = await rig(t, { linkOptions: { enquireLinkMs: 50, responseTimeoutMs: 300 } });
+    await r.smsc.waitFor(() => r.smsc.enquireLinks >= 3, 3000, 'enquire_link');
+    assert.equal(r.smsc.binds.filter((b) => b.ok).length, 1, 'answered keepalives keep the one bind');
+    r.smsc.setAnswerEnquireLink(false);
+    await r.smsc.waitForBinds(2, 3000);
+    r.smsc.setAnswerEnquireLink(true);
+    await r.smsc.waitFor(() => r.channel.status().bound, 3000, 'bound again');
+    await r.send('still here');
+    assert.equal(r.smsc.submitted.at(-1)?.text, 'still here');
   });
 
   test('an SMSC that stops answering is dropped and rebound; the send in flight fails as retryable', async (t) => {
