@@ -7,7 +7,7 @@
  * ends (releasePacing), or lapses with its lease if every process that could give it back died.
  */
 import type { Logger } from 'pino';
-import type { CallCenterDirectory, CallCenterPacer, CallbackNotifier, CallbackRepository, CancelSignal } from './ports.js';
+import type { AttemptScheduler, CallCenterDirectory, CallCenterPacer, CallbackNotifier, CallbackRepository, CancelSignal } from './ports.js';
 import { nextAllowedAt } from './policies/hours.js';
 import { schedulesOf } from './policies/schedule.js';
 import { isFinal, record, transition } from './state-machine.js';
@@ -122,16 +122,38 @@ async function waitRecorded(
  * failed, canceled, completed): the next callback in line may start. Never throws: a slot not given
  * back lapses with its lease.
  */
-export async function releasePacing(deps: Pick<AdmissionDeps, 'repository' | 'pacer' | 'logger'>, callbackId: string): Promise<void> {
+export async function releasePacing(deps: Pick<AdmissionDeps, 'repository' | 'pacer' | 'logger'> & { scheduler?: { wake?: AttemptScheduler['wake'] } }, callbackId: string): Promise<void> {
   if (!deps.pacer) return;
+  let center: { owner: string; name: string } | undefined;
   try {
     const callback = await deps.repository.get(callbackId);
     const ref = callback?.request.callee.callCenter;
     if (!callback || !ref) return;
     if (!isFinal(callback.status) && callback.attempts.some((a) => a.endedAt === undefined)) return;
     await deps.pacer.release(callback.owner, ref.name, callbackId);
+    center = { owner: callback.owner, name: ref.name };
   } catch (err) {
     deps.logger.warn({ err, callbackId }, 'call-center pacing slot not released; it lapses with its lease');
+  }
+  if (center) await wakeNextInLine(deps, center);
+}
+
+/**
+ * A slot freed: the callback that has waited longest is woken now rather than at its next look
+ * (which may be seconds away for one far back when it last asked). It asks like any waiter: if the
+ * originate rate or another worker gets there first, it sleeps again. Never throws.
+ */
+async function wakeNextInLine(deps: Pick<AdmissionDeps, 'repository' | 'pacer' | 'logger'> & { scheduler?: { wake?: AttemptScheduler['wake'] } }, center: { owner: string; name: string }): Promise<void> {
+  const { pacer, scheduler } = deps;
+  if (!pacer?.nextInLine || !scheduler?.wake) return;
+  try {
+    const next = await pacer.nextInLine(center.owner, center.name);
+    if (next === undefined) return;
+    const waiting = await deps.repository.get(next);
+    if (!waiting || isFinal(waiting.status)) return;
+    await scheduler.wake(next, waiting.attempts.length + 1);
+  } catch (err) {
+    deps.logger.debug({ err, center: center.name }, 'next callback in line not woken; it asks at its own time');
   }
 }
 

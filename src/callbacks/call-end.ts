@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { isCrosslineError } from '../errors.js';
 import { parseHangupCause, type HangupCause, type LegEnd, type Telephony } from '../telephony/types.js';
 import { releasePacing } from './attempt-admission.js';
-import { RevisionConflictError, type CallCenterPacer, type SwitchRouter, type CallbackNotifier, type CallbackRepository, type CancelSignal, type LegFacts, type LegFactsRepository } from './ports.js';
+import { RevisionConflictError, type AttemptScheduler, type CallCenterPacer, type SwitchRouter, type CallbackNotifier, type CallbackRepository, type CancelSignal, type LegFacts, type LegFactsRepository } from './ports.js';
 import { isFinal, record, transition } from './state-machine.js';
 import { allTelephonies, telephonyOf } from './switch-of.js';
 import type { Attempt, Callback, CallbackStatus, Leg, TimelineEntry, TimelineEvent } from './types.js';
@@ -26,6 +26,8 @@ export interface CallEndDeps {
   legFacts: LegFactsRepository;
   /** Per-center pacing: a conversation that ends gives its in-progress slot back. @defaultValue none */
   pacer?: CallCenterPacer;
+  /** Wakes the next callback in line for that slot. @defaultValue none: it asks at its own time */
+  scheduler?: { wake?: AttemptScheduler['wake'] };
   clock: () => Date;
   logger: Logger;
 }

@@ -129,6 +129,11 @@ export interface CallCenterPacer {
   renew(owner: string, center: string, callbackId: string, leaseMs: number): Promise<void>;
   /** Frees the slot `callbackId` holds (and its place in line); harmless when it holds none. */
   release(owner: string, center: string, callbackId: string): Promise<void>;
+  /**
+   * The callback that has waited longest for a slot and is still expected to ask (its job asleep),
+   * so that a freed slot can wake it at once instead of at its next look. @defaultValue absent: waiters wake on their own time
+   */
+  nextInLine?(owner: string, center: string): Promise<string | undefined>;
   /** How many hold a slot now. */
   inProgress(owner: string, center: string): Promise<number>;
 }

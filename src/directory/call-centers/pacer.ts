@@ -73,6 +73,16 @@ redis.call('HDEL', KEYS[4], ARGV[1])
 return 1
 `;
 
+/** The first waiter in line still expected to ask again (one past its grace is left for ACQUIRE to drop). */
+const NEXT_IN_LINE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, head in ipairs(redis.call('ZRANGE', KEYS[1], 0, 31)) do
+  if tonumber(redis.call('HGET', KEYS[2], head) or '0') >= now then return head end
+end
+return false
+`;
+
 const RENEW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -153,6 +163,12 @@ export class RedisCallCenterPacer implements CallCenterPacer {
 
   async release(owner: string, center: string, callbackId: string): Promise<void> {
     await this.redis.eval(RELEASE, 4, ...this.keys(owner, center), callbackId);
+  }
+
+  async nextInLine(owner: string, center: string): Promise<string | undefined> {
+    const [, , line, seen] = this.keys(owner, center);
+    const head = (await this.redis.eval(NEXT_IN_LINE, 2, line as string, seen as string)) as string | null;
+    return head ?? undefined;
   }
 
   async inProgress(owner: string, center: string): Promise<number> {

@@ -97,6 +97,21 @@ describe('call-center pacing over Redis', () => {
     assert.equal(await p.inProgress('o', 'acme'), 5);
   });
 
+  it('names the longest-waiting waiter still expected back, so a freed slot can wake it at once', async () => {
+    const p = pacer({ lateGraceMs: 0 });
+    const pacing = { maxInProgress: 1, originatesPerMinute: 100 };
+    assert.equal(await p.nextInLine('o', 'acme'), undefined, 'nobody waits');
+    assert.equal((await p.acquire('o', 'acme', 'holder', pacing, LEASE)).granted, true);
+    assert.equal((await p.acquire('o', 'acme', 'first', pacing, LEASE)).granted, false);
+    assert.equal((await p.acquire('o', 'acme', 'second', pacing, LEASE)).granted, false);
+    assert.equal(await p.nextInLine('o', 'acme'), 'first');
+    await p.release('o', 'acme', 'holder');
+    assert.equal((await p.acquire('o', 'acme', 'first', pacing, LEASE)).granted, true);
+    assert.equal(await p.nextInLine('o', 'acme'), 'second', 'the one let in leaves the line');
+    await p.release('o', 'acme', 'second');
+    assert.equal(await p.nextInLine('o', 'acme'), undefined, 'a canceled waiter leaves the line');
+  });
+
   it('waiters far back in line ask less often than the head', () => {
     const pacing = { maxInProgress: 10, originatesPerMinute: 600 };
     const head = retryDelay('CALL_CENTER_IN_PROGRESS_LIMIT', 0, 0, pacing);
