@@ -1,7 +1,8 @@
 /**
  * The call-attempt alerts capability in the composition root: registrations over REST (API role);
- * detection (workers role) from the first switch's events (own ESL connection, CHANNEL_CREATE and
- * CHANNEL_HANGUP_COMPLETE only) and from the inbound IVR (services.inboundAttempts).
+ * detection (workers role) from every switch's events (an ESL connection of its own to each switch
+ * of ESL_URL, CHANNEL_CREATE and CHANNEL_HANGUP_COMPLETE only) and from the inbound IVR
+ * (services.inboundAttempts).
  */
 import type { ChannelAddress, MessageSender } from '../channels/types.js';
 import {
@@ -13,7 +14,7 @@ import type { CapabilityModule, ModuleContext, StartedModule } from '../runtime/
 export interface AlertsModuleOptions {
   user?: (owner: string, userId: string) => Promise<UserAddresses>;
   sender?: () => MessageSender | undefined;
-  /** The switch whose events are watched (tests); default the first of ESL_URL. */
+  /** The switches whose events are watched (tests; a comma-separated ESL_URL list); default ESL_URL, every switch of it. */
   eslUrl?: string;
   onAlert?: (attempt: Attempt, to: ChannelAddress) => void;
 }
@@ -55,15 +56,17 @@ export function createAlertsModule(options: AlertsModuleOptions = {}): Capabilit
       if (ctx.roles.workers) {
         const fromIvr = services.inboundAttempts?.on((a) => void notifier.handle({ uuid: a.uuid, callerNumber: a.callerNumber, ...(a.callerName !== undefined ? { callerName: a.callerName } : {}), line: a.did, at: a.at }));
         if (fromIvr) closers.push(fromIvr);
+        // Every switch of the pool: a call to a registered line may reach any of them. One attempt is
+        // one channel UUID, unique across switches; the notifier sends each once.
         const url = options.eslUrl ?? config.eslUrl;
-        const first = url === undefined ? undefined : parseSwitchList(url)[0];
-        if (first !== undefined) {
-          const detector = new SwitchAttemptDetector({ host: first.host, port: first.port, password: first.password });
+        const switches = url === undefined ? [] : parseSwitchList(url);
+        await Promise.all(switches.map(async (sw) => {
+          const detector = new SwitchAttemptDetector({ host: sw.host, port: sw.port, password: sw.password });
           detector.on('attempt', (attempt) => void notifier.handle(attempt));
-          detector.on('status', (up) => log[up ? 'info' : 'warn']({ switch: first.id }, up ? 'call-attempt events subscribed' : 'call-attempt events lost; reconnecting'));
-          await detector.start();
+          detector.on('status', (up) => log[up ? 'info' : 'warn']({ switch: sw.id }, up ? 'call-attempt events subscribed' : 'call-attempt events lost; reconnecting'));
           closers.push(() => detector.close());
-        }
+          await detector.start();
+        }));
       }
       return {
         http: ctx.roles.api

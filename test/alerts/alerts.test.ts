@@ -28,11 +28,12 @@ const auth = { Authorization: `Bearer ${API_KEY}` };
 const ops = { Authorization: `Bearer ${OPS_TOKEN}` };
 const silent = pino({ level: 'silent' });
 
-async function startAlerts(t: TestContext, options: { telephony?: boolean } = {}): Promise<{ sim: EslSimulator; app: ReturnType<typeof createApp>; channels: TestChannels; alerted: Array<{ attempt: Attempt; at: number }> }> {
+async function startAlerts(t: TestContext, options: { telephony?: boolean; secondSwitch?: boolean } = {}): Promise<{ sim: EslSimulator; sim2?: EslSimulator; app: ReturnType<typeof createApp>; channels: TestChannels; alerted: Array<{ attempt: Attempt; at: number }> }> {
   const redis = new Redis(await testRedisUrl(), { maxRetriesPerRequest: 1 });
   await redis.ping();
   const prefix = uniquePrefix();
   const sim = await createEslSimulator({ timeScale: 0.05 });
+  const sim2 = options.secondSwitch ? await createEslSimulator({ timeScale: 0.05 }) : undefined;
   const config = loadConfig({}, { apiKeys: [API_KEY], keyPrefix: prefix, rateLimitPerMinute: 10_000, opsToken: OPS_TOKEN });
   const channels = new TestChannels();
   const alerted: Array<{ attempt: Attempt; at: number }> = [];
@@ -46,7 +47,7 @@ async function startAlerts(t: TestContext, options: { telephony?: boolean } = {}
   const module = createAlertsModule({
     user: async (_owner, userId) => ({ exists: userId === 'ada' || userId === 'bob', verified }),
     sender: () => channels,
-    eslUrl: sim.url,
+    eslUrl: sim2 === undefined ? sim.url : `${sim.url},${sim2.url}`,
     onAlert: (attempt) => alerted.push({ attempt, at: Date.now() }),
   });
   const started = await module.start({ config, roles: { api: true, workers: true }, redis, prefixes: keyPrefixes(prefix, false), api: loadOpenApi(), logger: silent, services, metrics: new Registry() });
@@ -55,11 +56,12 @@ async function startAlerts(t: TestContext, options: { telephony?: boolean } = {}
     await started.close?.();
     await services.telephony?.close();
     await sim.close();
+    await sim2?.close();
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   });
-  return { sim, app, channels, alerted };
+  return { sim, ...(sim2 !== undefined ? { sim2 } : {}), app, channels, alerted };
 }
 
 async function register(app: ReturnType<typeof createApp>, body: Record<string, unknown>): Promise<string> {
@@ -117,6 +119,25 @@ describe('call-attempt alerts', () => {
     assert.match(toAda[0]?.text ?? '', /^\+12025550199 tried to call \+12025550181 at .* UTC; the network could not complete the call \(NETWORK_OUT_OF_ORDER\)\.$/);
     assert.ok(channels.sent.some((m) => m.to.address === 'ada@im.example.com' && m.dedupKey.includes(':attempt:')), 'the callee heard of the attempt too');
     assert.ok(!channels.sent.some((m) => m.to.address === 'bob@example.com' && m.dedupKey.includes(':attempt:')), 'the caller\'s list hears only of failures');
+  });
+
+  it('every switch of the pool is watched: a failed call on the second switch is alerted like one on the first', async (t) => {
+    const { sim, sim2, app, channels } = await startAlerts(t, { secondSwitch: true });
+    assert.ok(sim2);
+    await register(app, { userId: 'ada', kind: 'callee', line: '+12025550181', recipients: [{ channel: 'xmpp', address: 'ada@im.example.com' }] });
+    const failOn = async (s: EslSimulator, from: string): Promise<void> => {
+      const esl = await connectModesl(s.host, s.port, s.password);
+      try {
+        await new Promise((resolve) => esl.api('originate', `{origination_caller_id_number=${from},crossline=true}sofia/gateway/default/+12025550181 &park()`, resolve));
+      } finally {
+        closeModesl(esl);
+      }
+    };
+    await failOn(sim2, '+12025550198');
+    await channels.next((m) => m.dedupKey.includes(':failure:') && m.text.startsWith('+12025550198 tried to call +12025550181'));
+    await failOn(sim, '+12025550197');
+    await channels.next((m) => m.dedupKey.includes(':failure:') && m.text.startsWith('+12025550197 tried to call +12025550181'));
+    assert.equal(channels.sent.filter((m) => m.dedupKey.includes(':failure:')).length, 2, 'one failure alert per attempt, whichever switch');
   });
 
   it('one alert per attempt whoever reports it; a burst becomes a summary', async (t) => {
