@@ -46,7 +46,11 @@ export function createAlertsModule(options: AlertsModuleOptions = {}): Capabilit
           throw error;
         }
       });
-      const alerts = new AlertService({ registry, user, telephony: () => services.telephony });
+      const alerts = new AlertService({
+        registry, user, telephony: () => services.telephony,
+        // A code texted to a mobile line goes through the message queue to the SMS channel (SMPP_URL).
+        ...(config.messaging.sms !== undefined ? { sms: options.sender ?? (() => services.messageSender) } : {}),
+      });
       services.alertRegistrations = alerts;
       const notifier = new AlertNotifier({
         redis: ctx.redis, base, registry, sender: options.sender ?? (() => services.messageSender), logger: log,

@@ -70,6 +70,11 @@ export class InterestRegistry {
   }
 
   /** Whether a code issued for the interest is still outstanding. */
+  /** True at most once per `windowSec` for an interest: how often a code may be texted to its line. */
+  async mayText(interest: Interest, windowSec: number): Promise<boolean> {
+    return (await this.redis.set(`${this.key(interest.id)}:texted`, '1', 'EX', windowSec, 'NX')) === 'OK';
+  }
+
   async hasCode(interest: Interest): Promise<boolean> {
     return (await this.redis.exists(`${this.key(interest.id)}:code`)) === 1;
   }

@@ -16,6 +16,7 @@ export function alertRoutes(api: OpenApi, alerts: AlertService): Router {
   const router = Router();
   const validateCreate = api.validateBody<InterestInput>('createAlertInterest');
   const validateVerify = api.validateBody<{ code: string }>('verifyAlertInterest');
+  const validateCode = api.validateBody<{ via?: 'call' | 'sms' }>('sendAlertInterestCode');
   const idPath = api.validateParameters<{ interestId: string }>('deleteAlertInterest', 'path');
   const idOf = (params: Record<string, unknown>): string => {
     try {
@@ -35,8 +36,10 @@ export function alertRoutes(api: OpenApi, alerts: AlertService): Router {
     await alerts.remove(idOf(req.params), ownerOf(res));
     res.status(204).end();
   });
-  router.post('/interests/:interestId/code', async (req, res) => {
-    res.status(202).json(await alerts.sendCode(idOf(req.params), ownerOf(res)));
+  router.post('/interests/:interestId/code', ...jsonBody(), async (req, res) => {
+    const id = idOf(req.params);
+    const body = req.body === undefined || (typeof req.body === 'object' && req.body !== null && Object.keys(req.body as object).length === 0) ? {} : validateCode(req.body);
+    res.status(202).json(await alerts.sendCode(id, ownerOf(res), body.via ?? 'call'));
   });
   router.post('/interests/:interestId/verify', ...jsonBody(), async (req, res) => {
     const id = idOf(req.params);

@@ -3,7 +3,7 @@
  * alerts go; nothing is sent for the line until its ownership is proven, by a six-digit code the
  * switch speaks to the line (POST …/code, then …/verify), or by an operator's flag.
  */
-import type { ChannelAddress } from '../channels/types.js';
+import type { ChannelAddress, MessageSender } from '../channels/types.js';
 import { CrosslineError } from '../errors.js';
 import type { Telephony } from '../telephony/types.js';
 import { randomUUID } from 'node:crypto';
@@ -23,7 +23,12 @@ export interface AlertServiceDeps {
   telephony: () => Telephony | undefined;
   /** Caller id the code call presents. */
   callerId?: string;
+  /** Texts the code instead (`via: 'sms'`); undefined when no SMS channel is configured. */
+  sms?: () => MessageSender | undefined;
 }
+
+/** One texted code per registration per minute: a line is not flooded, nor the account billed for it. */
+const TEXT_CODE_WINDOW_SEC = 60;
 
 /** Registrations one user may keep (REST and message commands alike). */
 export const MAX_INTERESTS_PER_USER = 25;
@@ -55,9 +60,24 @@ export class AlertService {
     return this.deps.registry.create({ userId: input.userId, kind: input.kind, line, targets, recipients }, owner);
   }
 
-  /** Calls the line and speaks a new code (the line's owner types it back with verify). */
-  async sendCode(id: string, owner: string): Promise<{ calledLine: string }> {
+  /**
+   * Calls the line and speaks a new code, or (`via: 'sms'`, a mobile line) texts it; the line's
+   * owner types it back with verify.
+   */
+  async sendCode(id: string, owner: string, via: 'call' | 'sms' = 'call'): Promise<{ calledLine: string; via: 'call' | 'sms' }> {
     const interest = await this.deps.registry.getFor(id, owner);
+    if (via === 'sms') {
+      const sender = this.deps.sms?.();
+      if (sender === undefined) throw new CrosslineError('VERIFICATION_UNAVAILABLE', 'No SMS channel is configured (SMPP_URL): ask for the code by call.');
+      if (!(await this.deps.registry.mayText(interest, TEXT_CODE_WINDOW_SEC))) throw new CrosslineError('VERIFICATION_RATE_LIMITED', undefined, [], { retryAfterSec: TEXT_CODE_WINDOW_SEC });
+      const code = await this.deps.registry.issueCode(interest);
+      await sender.enqueue({
+        to: { channel: 'sms', address: interest.line },
+        text: `Your Crossline code for call alerts on this line is ${code}. It expires in 15 minutes. If you did not ask for it, ignore this message.`,
+        dedupKey: `alert-code:${interest.id}:${Date.now()}`,
+      });
+      return { calledLine: interest.line, via: 'sms' };
+    }
     const telephony = this.deps.telephony();
     if (telephony === undefined) throw new CrosslineError('SWITCH_UNAVAILABLE');
     const code = await this.deps.registry.issueCode(interest);
@@ -70,7 +90,7 @@ export class AlertService {
     const spoken = code.split('').join(' ');
     await telephony.play(uuid, { kind: 'speak', text: `Your Crossline code is ${spoken}. Again: ${spoken}.` });
     await telephony.hangup(uuid);
-    return { calledLine: interest.line };
+    return { calledLine: interest.line, via: 'call' };
   }
 
   async verify(id: string, code: string, owner: string): Promise<Interest> {

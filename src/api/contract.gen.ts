@@ -1039,8 +1039,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Call the line and speak a code that proves it is the user's
-         * @description The switch calls the line and speaks a six-digit code, valid 15 minutes (5 tries); a new one voids the old.
+         * Call the line and speak a code that proves it is the user's (or text it)
+         * @description The switch calls the line and speaks a six-digit code, valid 15 minutes (5 tries); a new one
+         *     voids the old. With `{"via": "sms"}` the code is texted to the line instead (a mobile; the
+         *     SMS channel, `SMPP_URL`; at most one a minute per registration). No body: a call.
          */
         post: operations["sendAlertInterestCode"];
         delete?: never;
@@ -4537,21 +4539,36 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * @default call
+                     * @enum {string}
+                     */
+                    via?: "call" | "sms";
+                };
+            };
+        };
         responses: {
-            /** @description The line answered and heard the code. */
+            /** @description The line answered and heard the code (call), or the text with the code is queued (sms). */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
+                        /** @description The line the code went to. */
                         calledLine: string;
+                        /** @enum {string} */
+                        via?: "call" | "sms";
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["AlertNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];

@@ -103,6 +103,24 @@ describe('text messages end to end: SMS in, callbacks, SMS replies and receipts'
     assert.equal(missing.body.error.code, 'SMS_NOT_FOUND');
   });
 
+  it('a line is proven the user\'s by a code texted to it (POST …/code {"via":"sms"}), at most one text a minute', async () => {
+    const api = crossline.api;
+    const line = '+12025550125';
+    const interest = await api().post('/v1/alerts/interests').send({ userId: bobId, kind: 'callee', line, recipients: [{ channel: 'sms', address: BOB }] });
+    assert.equal(interest.status, 201, JSON.stringify(interest.body));
+    const sent = await api().post(`/v1/alerts/interests/${interest.body.id}/code`).send({ via: 'sms' });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    assert.deepEqual(sent.body, { calledLine: line, via: 'sms' });
+    const text = await waitForText(line, /code for call alerts on this line is \d{6}/);
+    const again = await api().post(`/v1/alerts/interests/${interest.body.id}/code`).send({ via: 'sms' });
+    assert.equal(again.status, 429, JSON.stringify(again.body));
+    const code = /is (\d{6})/.exec(text.text)?.[1];
+    const verified = await api().post(`/v1/alerts/interests/${interest.body.id}/verify`).send({ code });
+    assert.equal(verified.status, 200, JSON.stringify(verified.body));
+    assert.equal(verified.body.verified, true);
+    assert.equal(verified.body.verifiedBy, 'code');
+  });
+
   it('the same text from an unverified number, or from a number nobody has, gets no call and no reply', async () => {
     const before = (await crossline.api().get('/v1/callbacks')).body.items.length as number;
     assert.equal(await smsc.deliverMo(EVE, CROSSLINE_NUMBER, 'call +1 202 555 0101'), 0);
