@@ -84,6 +84,10 @@ describe('IM calls end to end: XMPP offer, reply, bridge or voicemail link', { s
       // A chat round trip from the desk proves the bot has read its presence.
       await desk.send(xml('message', { to: world.bot, type: 'chat', id: 'desk-1' }, xml('body', {}, 'help')));
       await desk.waitFor((s) => s.is('message') && (s.getChildText('body') ?? '').includes('status'));
+      // The bot says what it understands (XEP-0030): forms and receipts.
+      const info = await desk.client.iqCaller.request(xml('iq', { type: 'get', to: `${world.bot}/crossline` }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
+      const features = info.getChild('query', 'http://jabber.org/protocol/disco#info')?.getChildren('feature').map((f) => f.attrs.var) ?? [];
+      assert.ok(features.includes('jabber:x:data') && features.includes('urn:xmpp:receipts'), JSON.stringify(features));
 
       const first = await crossline.sim.inboundCall({ from: '+12025550103', to: DID, socket: world.socket, caller: { keys: ['1'] } });
       const offer1 = await desk.waitFor((s) => s.is('message') && (s.getChildText('body') ?? '').startsWith('Incoming call from +12025550103'));

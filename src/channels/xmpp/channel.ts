@@ -183,6 +183,10 @@ export class XmppChannel implements Channel {
       this.client.send(xml('presence', {}, xml('priority', {}, '1'))).catch(() => undefined);
       this.events.emit('online');
     });
+    // XEP-0030: what the bot understands, for clients that ask before showing forms or receipts.
+    this.client.iqCallee.get(NS_DISCO_INFO, 'query', () =>
+      xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'client', type: 'bot', name: 'Crossline' }), ...[NS_DISCO_INFO, NS_DATA, NS_RECEIPTS].map((v) => xml('feature', { var: v }))),
+    );
     this.client.on('stanza', (stanza: Element) => {
       this.onStanza(stanza).catch((err: unknown) => this.logger.warn({ err }, 'XMPP stanza not handled'));
     });
