@@ -16,22 +16,47 @@ function calleeName(callback: Callback): string {
   return callee.endpoint.kind === 'number' ? callee.endpoint.e164 : callee.endpoint.uri;
 }
 
+interface ZoneFormats {
+  /** UTC when the requester's zone is not one Intl knows. */
+  zone: string;
+  time: Intl.DateTimeFormat;
+  day: Intl.DateTimeFormat;
+  date: Intl.DateTimeFormat;
+}
+
+/** Intl formatters are costly to build (a locale and zone lookup each): one set per zone, kept. */
+const formatsByZone = new Map<string, ZoneFormats>();
+const MAX_ZONES = 1000;
+
+function formatsFor(timeZone: string): ZoneFormats {
+  const known = formatsByZone.get(timeZone);
+  if (known) return known;
+  let zone = timeZone;
+  let time: Intl.DateTimeFormat;
+  try {
+    time = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  } catch {
+    zone = 'UTC';
+    time = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  }
+  const formats: ZoneFormats = {
+    zone,
+    time,
+    day: new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }),
+    date: new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short' }),
+  };
+  if (formatsByZone.size >= MAX_ZONES) formatsByZone.clear();
+  formatsByZone.set(timeZone, formats);
+  return formats;
+}
+
 /** `15:10` in the requester's zone (and the date when it is not today there). */
 export function tellTime(at: Date, now: Date, timeZone: string): string {
-  const zone = (() => {
-    try {
-      new Intl.DateTimeFormat('en-GB', { timeZone });
-      return timeZone;
-    } catch {
-      return 'UTC';
-    }
-  })();
-  const time = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
-  const day = (d: Date): string => new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
-  const suffix = zone === 'UTC' ? ' UTC' : '';
-  if (day(at) === day(now)) return `${time}${suffix}`;
-  const date = new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short' }).format(at);
-  return `${date} ${time}${suffix}`;
+  const f = formatsFor(timeZone);
+  const time = f.time.format(at);
+  const suffix = f.zone === 'UTC' ? ' UTC' : '';
+  if (f.day.format(at) === f.day.format(now)) return `${time}${suffix}`;
+  return `${f.date.format(at)} ${time}${suffix}`;
 }
 
 const CAUSE_WORDS: Record<string, string> = {
