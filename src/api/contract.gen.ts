@@ -1578,7 +1578,8 @@ export interface components {
              *     on hold longer than this. The callback is held (`waiting-for-agent`, no worker and no
              *     leg held) and re-evaluated until the center's expected wait is at or below it, then the
              *     call is placed. A queue that cannot be read keeps it waiting (`queue-lookup-failed` in
-             *     the timeline); nothing is dialled on a provider error.
+             *     the timeline); nothing is dialled on a provider error, unless the center's
+             *     `onQueueError` is `call-anyway`.
              */
             maxWaitSeconds?: number;
             /**
@@ -1742,6 +1743,15 @@ export interface components {
             confirmation?: components["schemas"]["ConfirmationPolicy"];
             answeringMachine?: components["schemas"]["AnsweringMachinePolicy"];
             keepPlace?: components["schemas"]["KeepPlacePolicy"];
+            /**
+             * @description When the center's queue cannot be read (its provider fails, answers garbage or slowly)
+             *     while a `maxWaitSeconds` callback waits for an agent: `wait` (default: nothing is dialled
+             *     on a provider error, the callback keeps waiting and looks again) or `call-anyway` (the
+             *     call is placed as if an agent were near; `queue-lookup-failed` in the timeline says so).
+             * @default wait
+             * @enum {string}
+             */
+            onQueueError?: "wait" | "call-anyway";
         };
         /**
          * @description Keep-your-place for a center whose `queue` is `freeswitch`: `extension` (in `context`) is the
@@ -1785,6 +1795,8 @@ export interface components {
                 context: string;
                 byDefault: boolean;
             };
+            /** @enum {string} */
+            onQueueError?: "wait" | "call-anyway";
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
         };
@@ -1839,6 +1851,11 @@ export interface components {
                     extension: string;
                     context: string;
                 };
+                /**
+                 * @description The center's `onQueueError` was `call-anyway` when the callback was asked for.
+                 * @enum {boolean}
+                 */
+                callOnQueueError?: true;
             };
         };
         /** @description One outbound call of an attempt. */

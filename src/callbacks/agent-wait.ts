@@ -61,6 +61,15 @@ export async function holdForAgent(deps: AgentWaitDeps, callback: Callback, atte
     expected = answer.expectedWaitSeconds;
   } catch (err) {
     if (!isCrosslineError(err)) throw err;
+    if (callback.request.callee.callCenter?.callOnQueueError) {
+      // The center's policy: a provider error does not hold the call back.
+      log.warn({ code: err.code, reason: err.message }, 'queue not read; calling anyway, as the call center asks');
+      const detail = `${err.message}; calling anyway (the call center's onQueueError policy)`;
+      if (callback.status === 'waiting-for-agent') changes.push(transition(callback, 'queued', { event: 'queue-lookup-failed', attempt: attemptNumber, detail }, now));
+      else record(callback, { event: 'queue-lookup-failed', attempt: attemptNumber, detail }, now);
+      await finish(deps, callback, previous, changes, DONE);
+      return undefined;
+    }
     log.warn({ code: err.code, reason: err.message }, 'queue not read; the callback keeps waiting for an agent');
     const last = callback.timeline.at(-1);
     if (!(last?.event === 'queue-lookup-failed' && last.detail === err.message)) {

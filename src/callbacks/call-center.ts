@@ -83,6 +83,12 @@ export interface CallCenter {
   answeringMachine: AnsweringMachinePolicy;
   /** Absent: callbacks dial the center's numbers and walk its IVR (no place is kept). */
   keepPlace?: KeepPlacePolicy;
+  /**
+   * When its queue cannot be read (provider error) while a `maxWaitSeconds` callback waits for an
+   * agent: `wait` (nothing is dialled; it looks again) or `call-anyway` (the call is placed as if
+   * the agent were near). @defaultValue 'wait'
+   */
+  onQueueError?: 'wait' | 'call-anyway';
   createdAt: string;
   updatedAt: string;
 }
@@ -96,6 +102,8 @@ export interface CallCenterRef {
   numbers: string[];
   /** Keep-your-place: the queue the call-center leg joins instead of dialling a number. */
   keepPlace?: { queue: string; extension: string; context: string };
+  /** The center's policy says to place the call when its queue cannot be read (onQueueError call-anyway). */
+  callOnQueueError?: true;
 }
 
 /** CALL_CENTER_NOT_FOUND naming the centers the owner does have (`details[0].known`). */

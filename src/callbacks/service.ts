@@ -162,7 +162,12 @@ export class DefaultCallbackService implements CallbackService {
     return {
       input: { ...input, callee: callee2, ...personChecksOf(center, input, displayName ?? center.name) },
       center,
-      ref: { name: center.name, ...(route !== undefined ? { route } : {}), numbers: [...center.numbers] },
+      ref: {
+        name: center.name,
+        ...(route !== undefined ? { route } : {}),
+        numbers: [...center.numbers],
+        ...(center.onQueueError === 'call-anyway' ? { callOnQueueError: true as const } : {}),
+      },
     };
   }
 

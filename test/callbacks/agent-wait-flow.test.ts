@@ -173,4 +173,24 @@ describe('a callback that waits for an agent to be near', () => {
     assert.equal(stored.failureCause, 'ALLOTTED_TIMEOUT');
     assert.equal(sim.originates().length, originatesBefore, 'never dialled');
   });
+  it("when the call center's policy is call-anyway, a provider error does not hold the call back: it is placed, and the timeline says why", async () => {
+    centers.set('lenient', { type: 'http', url: 'http://127.0.0.1:9/queue' });
+    const now = new Date().toISOString();
+    const callback: Callback = callbackFixture(
+      { timeline: [], createdAt: now, updatedAt: now },
+      {
+        callee: { endpoint: { kind: 'number', e164: '+12025550101', country: 'US' }, callCenter: { name: 'lenient', numbers: ['+12025550101'], callOnQueueError: true } },
+        maxWaitSec: 60,
+      },
+    );
+    await repository.create(callback);
+    const originatesBefore = sim.originates().length;
+    const outcome = await runAttempt(deps, callback.id, 1);
+    assert.ok(outcome.kind === 'done' || outcome.wait.step !== 'agent', JSON.stringify(outcome));
+    const stored = (await repository.get(callback.id)) as Callback;
+    const failed = stored.timeline.find((e) => e.event === 'queue-lookup-failed');
+    assert.match(failed?.detail ?? '', /calling anyway \(the call center's onQueueError policy\)$/);
+    assert.ok(stored.timeline.some((e) => e.event === 'leg-dialing'), stored.timeline.map((e) => e.event).join(', '));
+    assert.ok(sim.originates().length > originatesBefore, 'the call was placed');
+  });
 });

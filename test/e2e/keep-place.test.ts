@@ -23,7 +23,7 @@ describe('keep-your-place end to end', () => {
     await h.close();
   });
 
-  it('refuses keep-your-place without a freeswitch queue, for a center without it set up, for a number, and with caller-first order', async () => {
+  it("refuses keep-your-place without a freeswitch queue, for a center without it set up, for a number, and with caller-first order; keeps the center's onQueueError policy", async () => {
     const bad = await h.api().post('/v1/call-centers').send({ name: 'httpq', numbers: ['+12025550103'], queue: { type: 'http', url: 'https://acd.example/q' }, keepPlace: { extension: '7000' } });
     assert.equal(bad.status, 400, JSON.stringify(bad.body));
     assert.equal(bad.body.error.details[0].path, '/keepPlace');
@@ -39,6 +39,14 @@ describe('keep-your-place end to end', () => {
       assert.equal(res.body.error.code, 'VALIDATION_FAILED');
       assert.ok(res.body.error.details.some((d: { path?: string }) => d.path === '/keepPlace'), JSON.stringify(res.body.error.details));
     }
+    // The provider-error policy is part of the center, and snapshotted on its callbacks.
+    const lenient = await h.api().post('/v1/call-centers').send({ name: 'lenient', numbers: ['+12025550106'], queue: { type: 'http', url: 'https://acd.example/q' }, onQueueError: 'call-anyway' });
+    assert.equal(lenient.status, 201, JSON.stringify(lenient.body));
+    assert.equal(lenient.body.onQueueError, 'call-anyway');
+    const policy = await h.api().post('/v1/call-centers').send({ name: 'sometimes', numbers: ['+12025550106'], onQueueError: 'sometimes' });
+    assert.equal(policy.status, 400);
+    const snap = await h.create({ caller: { number: '+12025550100' }, callee: { callCenter: 'lenient' }, at: new Date(Date.now() + 3_600_000).toISOString() });
+    assert.equal(snap.body.request.callee.callCenter.callOnQueueError, true, JSON.stringify(snap.body));
     // Opting out of the center's default is allowed: the number is dialled as usual.
     const out = await h.create({ caller: { number: '+12025550100' }, callee: { callCenter: 'acme' }, keepPlace: false, at: new Date(Date.now() + 3_600_000).toISOString() });
     assert.equal(out.status, 202, JSON.stringify(out.body));

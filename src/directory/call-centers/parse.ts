@@ -21,6 +21,7 @@ export interface CallCenterInput {
   confirmation?: Partial<ConfirmationPolicy>;
   answeringMachine?: Partial<AnsweringMachinePolicy>;
   keepPlace?: Partial<KeepPlacePolicy> & { extension: string };
+  onQueueError?: 'wait' | 'call-anyway';
 }
 
 /** A dialplan extension and context, as the queue leg's dial string takes them (telephony/dial-string.ts). */
@@ -152,6 +153,7 @@ export function parseCallCenterInput(input: CallCenterInput, policy: { defaultRe
     confirmation,
     answeringMachine,
     ...(keepPlace !== undefined ? { keepPlace } : {}),
+    ...(input.onQueueError === 'call-anyway' ? { onQueueError: 'call-anyway' as const } : {}),
     createdAt: previous?.createdAt ?? stamp,
     updatedAt: stamp,
   };
