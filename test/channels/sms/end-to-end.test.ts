@@ -121,6 +121,14 @@ describe('text messages end to end: SMS in, callbacks, SMS replies and receipts'
     assert.equal(verified.body.verifiedBy, 'code');
   });
 
+  it('"alert me when … calls" texted from the verified number registers alerts to that number, answered by SMS', async () => {
+    assert.equal(await smsc.deliverMo(BOB, CROSSLINE_NUMBER, 'alert me when +1 202 555 0126 calls'), 0);
+    await waitForText(BOB, /^Registered: .*\+1 202 555 0126/);
+    const list = await crossline.api().get('/v1/alerts/interests');
+    const interest = (list.body.items as Array<{ line: string; recipients: unknown[] }>).find((i) => i.line === '+12025550126');
+    assert.deepEqual(interest?.recipients, [{ channel: 'sms', address: BOB }]);
+  });
+
   it('the same text from an unverified number, or from a number nobody has, gets no call and no reply', async () => {
     const before = (await crossline.api().get('/v1/callbacks')).body.items.length as number;
     assert.equal(await smsc.deliverMo(EVE, CROSSLINE_NUMBER, 'call +1 202 555 0101'), 0);
