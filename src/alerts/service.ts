@@ -143,12 +143,12 @@ export class AlertService {
     return gone;
   }
 
-  /** Calls the user's pending registration of `line` with a code; undefined when there is none pending. */
-  async sendCodeFor(owner: string, userId: string, line: string): Promise<Interest | undefined> {
+  /** Calls (or texts) the user's pending registration of `line` with a code; undefined when there is none pending. */
+  async sendCodeFor(owner: string, userId: string, line: string, via: 'call' | 'sms' = 'call'): Promise<Interest | undefined> {
     const e164 = lineOf(line) ?? invalid('Not a valid phone number in international form.', 'line');
     const pending = (await this.of(owner, userId)).find((i) => i.line === e164 && !i.verified);
     if (pending === undefined) return undefined;
-    await this.sendCode(pending.id, owner);
+    await this.sendCode(pending.id, owner, via);
     return pending;
   }
 

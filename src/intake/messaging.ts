@@ -35,7 +35,8 @@ export interface AlertRegistrations {
   watch(owner: string, userId: string, line: string, to: ChannelAddress): Promise<{ interest: AlertRegistration; created: boolean }>;
   unwatch(owner: string, userId: string, line?: string): Promise<AlertRegistration[]>;
   of(owner: string, userId: string): Promise<AlertRegistration[]>;
-  sendCodeFor(owner: string, userId: string, line: string): Promise<AlertRegistration | undefined>;
+  /** Calls the line and speaks a code, or (`via: 'sms'`) texts it. */
+  sendCodeFor(owner: string, userId: string, line: string, via?: 'call' | 'sms'): Promise<AlertRegistration | undefined>;
   verifyCode(owner: string, userId: string, code: string): Promise<AlertRegistration | 'none' | 'wrong'>;
 }
 
@@ -91,6 +92,7 @@ const HELP = [
   '',
   '  alert me when +1 202 555 0101 calls   be told here of every call to that line of yours',
   '  prove +1 202 555 0101         have the line called with a code that proves it is yours',
+  '  prove +1 202 555 0101 by text the code as a text message instead',
   '  alerts                        the lines you are alerted of',
   '  alerts off                    stop them all (or: alerts off for +1 202 555 0101)',
   '',
@@ -261,12 +263,19 @@ export class MessagingIntake implements MessageHandler {
         case 'alert-code': {
           const line = this.lineOf(user, command.line);
           if (typeof line === 'object') return line.refusal;
-          const pending = await alerts.sendCodeFor(owner, user.id, line);
+          const pending = await alerts.sendCodeFor(owner, user.id, line, command.via ?? 'call');
           if (pending === undefined) return `You have no call alert waiting for proof on ${formatNumber(line)}. Send "alert me when ${formatNumber(line)} calls" first, or "alerts" to see yours.`;
-          return `I called ${formatNumber(pending.line)} and said a six-digit code. Send it back here as "verify" and the code.`;
+          return command.via === 'sms'
+            ? `I texted a six-digit code to ${formatNumber(pending.line)}. Send it back here as "verify" and the code.`
+            : `I called ${formatNumber(pending.line)} and said a six-digit code. Send it back here as "verify" and the code.`;
         }
       }
     } catch (err) {
+      // The code cannot go out now: said so, not retried as if the message had not been read.
+      if (err instanceof CrosslineError && (err.code === 'VERIFICATION_UNAVAILABLE' || err.code === 'SWITCH_UNAVAILABLE')) {
+        this.deps.logger.warn({ owner, userId: user.id, code: err.code }, 'alert code not sent');
+        return err.code === 'VERIFICATION_UNAVAILABLE' ? 'I cannot send text messages here. Send "prove" and the number, and I will call the line with the code instead.' : 'I cannot call the line right now; try "prove" again in a few minutes.';
+      }
       if (err instanceof CrosslineError && err.status < 500) {
         this.deps.logger.info({ owner, userId: user.id, code: err.code }, 'alert command refused');
         switch (err.code) {
@@ -274,6 +283,8 @@ export class MessagingIntake implements MessageHandler {
             return 'You have as many call alerts as one person may keep. Send "alerts" to see them and "alerts off for" a number to remove one.';
           case 'SWITCH_COMMAND_FAILED':
             return `I could not reach the line: ${err.message}`;
+          case 'VERIFICATION_RATE_LIMITED':
+            return 'A code was texted to that line less than a minute ago; wait a minute before asking for another.';
           default:
             return `I could not do that: ${err.details[0]?.message ?? err.message}`;
         }

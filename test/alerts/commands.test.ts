@@ -90,6 +90,8 @@ describe('call alerts managed by message', () => {
     assert.match(await c.say('tell me when Ada calls'), /^Which line\? Name it by its number.*\("Ada" is not a number\)/);
     assert.match(await c.say('alert me when +1 999 calls'), /is not a phone number I can read|Which line/);
     assert.match(await c.say('prove +1 202 555 0188'), /^You have no call alert waiting for proof on \+1 202 555 0188/);
+    // No SMS channel here: the code by text is refused in words, and the message counts as read.
+    assert.match(await c.say('prove +1 202 555 0171 by text'), /^I cannot send text messages here\. Send "prove" and the number/);
     // Filled through the service (a person's messages are rate-limited long before 25).
     const alerts = c.services.alertRegistrations;
     assert.ok(alerts);

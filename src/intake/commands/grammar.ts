@@ -20,7 +20,7 @@ export type Command =
   /** "alerts": the sender's registrations. */
   | { kind: 'alert-list' }
   /** "prove +1 202 555 0101": call the line with a code that proves it is the sender's. */
-  | { kind: 'alert-code'; line: LineSpec }
+  | { kind: 'alert-code'; line: LineSpec; via?: 'sms' }
   | { kind: 'unknown' };
 
 /** The line an alert command names: a number, one of the sender's own phones by label, or "my line". */
@@ -87,11 +87,12 @@ const RULES: readonly Rule[] = [
   {
     kind: 'alert-code',
     patterns: [
-      /^(?:prove|verify|confirm|check)\s+(?:(?:my|the|that)\s+)?(?:line|number|phone|phone number)\s+(.+)$/i,
-      /^prove\s+(?:that\s+)?(.+?)(?:\s+is mine)?$/i,
-      /^(?:send|call|ring)\s+(?:me\s+)?(?:the\s+|a\s+)?(?:line\s+|alert\s+)?code\s+(?:to|on|for)\s+(.+)$/i,
+      /^(?:text|sms)\s+(?:me\s+)?(?:the\s+|a\s+)?(?:line\s+|alert\s+)?code\s+(?:to|on|for)\s+(.+)$()/i,
+      /^(?:prove|verify|confirm|check)\s+(?:(?:my|the|that)\s+)?(?:line|number|phone|phone number)\s+(.+?)(?:\s+(by (?:text|sms|text message)))?$/i,
+      /^prove\s+(?:that\s+)?(.+?)(?:\s+is mine)?(?:\s+(by (?:text|sms|text message)))?$/i,
+      /^(?:send|call|ring)\s+(?:me\s+)?(?:the\s+|a\s+)?(?:line\s+|alert\s+)?code\s+(?:to|on|for)\s+(.+?)(?:\s+(by (?:text|sms|text message)))?$/i,
     ],
-    build: (m) => ({ kind: 'alert-code', line: lineSpec(m[1]) ?? { kind: 'unknown', text: '' } }),
+    build: (m) => ({ kind: 'alert-code', line: lineSpec(m[1]) ?? { kind: 'unknown', text: '' }, ...(m[2] !== undefined ? { via: 'sms' as const } : {}) }),
   },
   {
     kind: 'alert-on',

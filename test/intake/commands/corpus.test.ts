@@ -28,6 +28,7 @@ describe('the command grammar over the phrase corpus', () => {
         assert.equal(command.index, expect.index);
       } else if ((command.kind === 'alert-on' || command.kind === 'alert-code' || command.kind === 'alert-off') && 'line' in expect) {
         assert.deepEqual(command.line, expect.line);
+        if (command.kind === 'alert-code' && expect.kind === 'alert-code') assert.equal(command.via, expect.via);
       } else if (command.kind === 'alert-off') {
         assert.equal(command.line, undefined);
       }
