@@ -672,7 +672,8 @@ export interface paths {
         };
         /**
          * The API key's do-not-call list
-         * @description No button of this API key's sites rings a number on it (`422 NUMBER_DO_NOT_CALL`).
+         * @description No callback of this API key rings a number on it, however it was asked for (`POST /v1/callbacks`,
+         *     a message, the button of a site): `422 NUMBER_DO_NOT_CALL`, with `details` naming the field.
          */
         get: operations["listDoNotCall"];
         put?: never;
@@ -772,9 +773,10 @@ export interface paths {
          *     order: the site and the page's `Origin` (`ORIGIN_NOT_ALLOWED`), the site enabled
          *     (`SITE_DISABLED`), the client address's hourly budget (`VISITOR_RATE_LIMITED`; every
          *     submission counts), the proof of work (`CHALLENGE_FAILED`, `CHALLENGE_REPLAYED`), the number
-         *     (`INVALID_NUMBER`, `NUMBER_DO_NOT_CALL`), the business hours (`OUTSIDE_BUSINESS_HOURS`), the
-         *     number's daily budget (`VISITOR_RATE_LIMITED`), the site's daily cap
-         *     (`SITE_DAILY_CAP_REACHED`), then the REST API's toll-fraud and call-bombing rules. The
+         *     (`INVALID_NUMBER`), the business hours (`OUTSIDE_BUSINESS_HOURS`), the number's daily budget
+         *     (`VISITOR_RATE_LIMITED`), the site's daily cap (`SITE_DAILY_CAP_REACHED`), then the callback
+         *     domain's rules for every intake: the owner's do-not-call list (`NUMBER_DO_NOT_CALL`, the
+         *     budgets given back), toll fraud and call bombing. The
          *     answer carries a status token that reads this callback's live status, and nothing else.
          */
         post: operations["createWidgetCallback"];
@@ -2512,7 +2514,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `DESTINATION_NOT_ALLOWED`, `PREMIUM_RATE_DENIED`, `SIP_DOMAIN_NOT_ALLOWED`, `CALLER_ID_NOT_ALLOWED`, `WEBHOOK_URL_NOT_ALLOWED`, `CALL_CENTER_ROUTE_NOT_FOUND` or `CALL_CENTER_CLOSED` (with `nextOpenAt`), `TOO_MANY_CALL_CENTERS`. */
+        /** @description `DESTINATION_NOT_ALLOWED`, `PREMIUM_RATE_DENIED`, `SIP_DOMAIN_NOT_ALLOWED`, `CALLER_ID_NOT_ALLOWED`, `WEBHOOK_URL_NOT_ALLOWED`, `NUMBER_DO_NOT_CALL` (a number the callback would ring is on the API key's do-not-call list; `details` names the field), `CALL_CENTER_ROUTE_NOT_FOUND` or `CALL_CENTER_CLOSED` (with `nextOpenAt`), `TOO_MANY_CALL_CENTERS`. */
         Unprocessable: {
             headers: {
                 [name: string]: unknown;

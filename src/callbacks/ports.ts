@@ -102,6 +102,24 @@ export interface RescheduleInput {
 }
 
 /**
+ * The numbers each owner was asked never to call (`/v1/do-not-call`; src/store/do-not-call.ts keeps
+ * them in Redis). Every intake's callback is checked against it (policies/do-not-call.ts).
+ */
+export interface DoNotCallList {
+  /** Which of `numbers` (E.164) are on the owner's list. */
+  listed(owner: string, numbers: readonly string[]): Promise<string[]>;
+}
+
+/** The list as its owner edits it (`/v1/do-not-call`). */
+export interface DoNotCallStore extends DoNotCallList {
+  add(owner: string, e164: string): Promise<void>;
+  /** Whether it was on the list. */
+  remove(owner: string, e164: string): Promise<boolean>;
+  /** The owner's numbers, sorted. */
+  list(owner: string): Promise<string[]>;
+}
+
+/**
  * The owner's call centers (src/directory/call-centers implements it over Redis). Intake resolves
  * `callee: {callCenter}` with it; the flow reads hours and pacing from it at each attempt.
  */

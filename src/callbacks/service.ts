@@ -14,6 +14,7 @@ import {
   type CallCenterPacer,
   type CancelSignal,
   type CreateOptions,
+  type DoNotCallList,
   type RescheduleInput,
   type IntakeLimits,
   type ListQuery,
@@ -21,6 +22,7 @@ import {
 } from './ports.js';
 import { assertCallerIdAllowed } from './fraud.js';
 import { callCenterNotFound, callCenterRouteNotFound, type CallCenter, type CallCenterRef } from './call-center.js';
+import { assertNotOnDoNotCallList } from './policies/do-not-call.js';
 import { parseCallWindow, type CallWindow } from './policies/hours.js';
 import { firstAttemptAt, schedulesOf } from './policies/schedule.js';
 import { parseAt, parseCallbackInput, type RequestPolicy } from './request.js';
@@ -47,6 +49,8 @@ export interface CallbackServiceDeps {
   callCenters?: CallCenterDirectory;
   /** Per-center pacing: a callback canceled while waiting in line gives its place up. @defaultValue none */
   pacer?: CallCenterPacer;
+  /** The owners' do-not-call numbers: a callback that would ring one is refused. @defaultValue none: nothing refused */
+  doNotCall?: DoNotCallList;
 }
 
 const CANCEL_POLL_MS = 50;
@@ -77,6 +81,7 @@ export class DefaultCallbackService implements CallbackService {
     }
     if (input.window !== undefined) request.window = parseCallWindow(input.window, '/window');
     assertCallerIdAllowed(request.callerId, owner, deps.policy.callerIds);
+    await assertNotOnDoNotCallList(request, owner, deps.doNotCall);
     if (request.webhook !== undefined) await deps.webhookGuard(request.webhook);
     const at = this.firstAttempt(request, center, now);
     const createdAt = now.toISOString();

@@ -121,6 +121,8 @@ function refusal(err: CrosslineError): string {
     case 'PREMIUM_RATE_DENIED':
     case 'SIP_DOMAIN_NOT_ALLOWED':
       return 'I may not call that destination: it is outside what this account is allowed to call.';
+    case 'NUMBER_DO_NOT_CALL':
+      return 'I may not call that number: it is on this account\'s do-not-call list.';
     case 'DESTINATION_RATE_LIMITED':
       return 'That number has been called too often recently; try again later.';
     case 'DAILY_QUOTA_EXCEEDED':

@@ -24,6 +24,7 @@ import {
   duplicateClient,
   isClusterUrl,
   keyPrefixes,
+  RedisDoNotCallList,
   RedisIntakeLimits,
   resolveRedis,
   SwitchStatusBoard,
@@ -109,7 +110,8 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
     const board = new SwitchStatusBoard(commands, prefixes.spread);
     const callCenters = new CallCenterStore(commands, prefixes.spread);
     const pacer = new RedisCallCenterPacer(commands, prefixes.spread);
-    const services: Services = { callCenters, callCenterPacer: pacer, callCenterQueueSources: callCenters, messageSender };
+    const doNotCall = new RedisDoNotCallList(commands, prefixes.spread);
+    const services: Services = { callCenters, callCenterPacer: pacer, callCenterQueueSources: callCenters, messageSender, doNotCall };
     const metricsRegistry = new Registry();
     collectDefaultMetrics({ register: metricsRegistry });
 
@@ -288,6 +290,7 @@ export async function startRuntime(config: Readonly<Config>, roles: Roles, logge
         limitPolicy,
         callCenters,
         pacer,
+        doNotCall,
         clock: () => new Date(),
         newId: () => uuidv7(),
         logger: logger.child({ component: 'callbacks' }),

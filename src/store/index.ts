@@ -6,3 +6,4 @@ export { createRedis, createRedisClient, describeClient, duplicateClient, isClus
 export { freePort, resolveRedis, redisAnswers, RedisUnavailableError, startRedisServer, type ResolvedRedis } from './embedded-redis.js';
 export { uuidv7 } from './ids.js';
 export { SwitchStatusBoard, type PostedSwitch } from './switch-status.js';
+export { RedisDoNotCallList } from './do-not-call.js';

@@ -6,7 +6,6 @@ import type { RedisClient } from './redis.js';
  * - `<p>:site:<id>`         the site (JSON)
  * - `<p>:sites:<owner>`     the ids of an owner's sites (set)
  * - `<p>:sitekey:<key>`     public key → id
- * - `<p>:dnc:<owner>`       the owner's do-not-call numbers (set of E.164)
  * On a Redis Cluster `<p>` is `{<prefix>:sites}`, so a site and its indexes change in one MULTI.
  */
 export class SiteStore {
@@ -18,7 +17,6 @@ export class SiteStore {
   private siteKey = (id: string): string => `${this.prefix}:site:${id}`;
   private ownerKey = (owner: string): string => `${this.prefix}:sites:${owner}`;
   private publicKeyKey = (key: string): string => `${this.prefix}:sitekey:${key}`;
-  private dncKey = (owner: string): string => `${this.prefix}:dnc:${owner}`;
 
   async create(site: Site): Promise<void> {
     await this.redis
@@ -55,21 +53,5 @@ export class SiteStore {
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(...ids.map(this.siteKey));
     return raws.flatMap((raw) => (raw === null ? [] : [JSON.parse(raw) as Site]));
-  }
-
-  async doNotCall(owner: string, e164: string): Promise<boolean> {
-    return (await this.redis.sismember(this.dncKey(owner), e164)) === 1;
-  }
-
-  async addDoNotCall(owner: string, e164: string): Promise<void> {
-    await this.redis.sadd(this.dncKey(owner), e164);
-  }
-
-  async removeDoNotCall(owner: string, e164: string): Promise<boolean> {
-    return (await this.redis.srem(this.dncKey(owner), e164)) === 1;
-  }
-
-  async listDoNotCall(owner: string): Promise<string[]> {
-    return (await this.redis.smembers(this.dncKey(owner))).sort();
   }
 }

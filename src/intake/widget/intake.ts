@@ -134,7 +134,6 @@ export class WidgetIntake {
 
     const region = input.country !== undefined && this.countriesOf(site).includes(input.country) ? input.country : site.defaultCountry;
     const visitor = parseNumber(input.number, region, '/number').e164;
-    if (await deps.sites.doNotCall(site.owner, visitor)) throw new CrosslineError('NUMBER_DO_NOT_CALL', undefined, [{ path: '/number', message: 'the site owner was asked never to call this number' }]);
     const now = this.clock();
     const times = new OpenTimes(await this.schedulesOf(site), now.getTime());
     if (input.at !== undefined) {

@@ -111,8 +111,8 @@ export const widgetModule: CapabilityModule = {
       { door: 'public', path: '/demo', router: demoRoutes(() => demoKey) },
       { door: 'api-key', path: '/v1/sites', router: siteRoutes({ api: ctx.api, sites, policy, volume }) },
       { door: 'ops', path: '/v1/admin/sites', router: adminSiteRoutes({ sites, volume, owners: () => config.apiKeys.map(apiKeyId) }) },
-      { door: 'api-key', path: '/v1/do-not-call', router: doNotCallRoutes({ sites, defaultRegion: config.defaultRegion }) },
     ];
+    if (ctx.services.doNotCall) http.push({ door: 'api-key', path: '/v1/do-not-call', router: doNotCallRoutes({ list: ctx.services.doNotCall, defaultRegion: config.defaultRegion }) });
     return {
       http,
       banner: (apiUrl) =>

@@ -4,7 +4,7 @@ import { Router, type Request, type Response } from 'express';
 import { ownerOf } from '../../api/context.js';
 import { jsonBody } from '../../api/json-body.js';
 import type { OpenApi } from '../../api/openapi.js';
-import type { CallbackService } from '../../callbacks/ports.js';
+import type { CallbackService, DoNotCallStore } from '../../callbacks/ports.js';
 import { parseNumber } from '../../callbacks/request.js';
 import { CrosslineError, isCrosslineError } from '../../errors.js';
 import { uuidv7 } from '../../store/index.js';
@@ -99,21 +99,24 @@ export function adminSiteRoutes({ sites, volume, owners }: { sites: SiteStore; v
   return router;
 }
 
-/** /v1/do-not-call (API key door): numbers no widget of the owner's sites will ring. */
-export function doNotCallRoutes({ sites, defaultRegion }: { sites: SiteStore; defaultRegion: string }): Router {
+/**
+ * /v1/do-not-call (API key door): numbers the owner's callbacks never ring, whatever the intake
+ * (REST, messages, the button); the callback domain checks them (callbacks/policies/do-not-call.ts).
+ */
+export function doNotCallRoutes({ list, defaultRegion }: { list: DoNotCallStore; defaultRegion: string }): Router {
   const router = Router();
   const numberOf = (req: Request): string => parseNumber(decodeURIComponent(String(req.params.number ?? '')), defaultRegion, 'path.number').e164;
   router.get('/', async (_req, res) => {
-    res.json({ items: await sites.listDoNotCall(ownerOf(res)) });
+    res.json({ items: await list.list(ownerOf(res)) });
   });
   router.put('/:number', async (req, res) => {
     const number = numberOf(req);
-    await sites.addDoNotCall(ownerOf(res), number);
+    await list.add(ownerOf(res), number);
     res.json({ number });
   });
   router.delete('/:number', async (req, res) => {
     const number = numberOf(req);
-    await sites.removeDoNotCall(ownerOf(res), number);
+    await list.remove(ownerOf(res), number);
     res.status(204).end();
   });
   return router;

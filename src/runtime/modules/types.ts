@@ -3,7 +3,7 @@ import type { ImChat, ImLink, InboundAttempt } from '../../inbound/index.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { OpenApi } from '../../api/openapi.js';
-import type { CallbackService, CallCenterDirectory, CallCenterPacer } from '../../callbacks/ports.js';
+import type { CallbackService, CallCenterDirectory, CallCenterPacer, DoNotCallStore } from '../../callbacks/ports.js';
 import type { Config } from '../../config/index.js';
 import type { Directory } from '../../directory/types.js';
 import type { AlertRegistrations } from '../../intake/messaging.js';
@@ -28,6 +28,8 @@ export interface Roles {
 export interface Services {
   /** The domain of callbacks (API role). */
   callbacks?: CallbackService;
+  /** The owners' do-not-call lists: every callback is checked against them; `/v1/do-not-call` edits them. */
+  doNotCall?: DoNotCallStore;
   /** The first switch's telephony (workers role); calls that are not callbacks go through it. */
   telephony?: Telephony;
   /** Queues messages to any channel (e-mail, XMPP, SMS), once per `dedupKey` (channels module). */

@@ -2,6 +2,7 @@
  * A site whose target is a call center, live through the whole Crossline (simulator): the visitor's
  * submission through the public intake becomes a callback to the center (its number, its IVR route
  * walked), then to the visitor, and the visitor's status stream reports each step to "connected".
+ * And the owner's do-not-call list, kept by the callback domain, stops the button too.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -107,5 +108,28 @@ describe('a site that targets a call center, live', () => {
     });
     const last = (await rest).at(-1);
     assert.deepEqual(last, { ...last, state: 'completed', final: true });
+  });
+
+  test('a visitor whose number the site owner put on the do-not-call list is refused by the callback domain, and nothing is called', async () => {
+    const site = await h.api().post('/v1/sites').send({ name: 'Quiet Shop', allowedOrigins: [ORIGIN], target: { number: '+12025550100' } });
+    assert.equal(site.status, 201, JSON.stringify(site.body));
+    await h.api().put('/v1/do-not-call/%2B12025550105').expect(200);
+    const base = `${api}/v1/widget/sites/${site.body.publicKey}`;
+    const challenge = (await (await fetch(`${base}/challenge`, { headers: { Origin: ORIGIN } })).json()) as { algorithm: string; challenge: string; salt: string; signature: string; maxnumber: number };
+    const solution = await solveChallenge(challenge.challenge, challenge.salt, challenge.algorithm, challenge.maxnumber).promise;
+    assert.ok(solution);
+    const originates = h.sim.originates().length;
+    const res = await fetch(`${base}/callbacks`, {
+      method: 'POST',
+      headers: { Origin: ORIGIN, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ number: '+12025550105', consent: true, pow: { algorithm: challenge.algorithm, challenge: challenge.challenge, number: solution.number, salt: challenge.salt, signature: challenge.signature } }),
+    });
+    const body = (await res.json()) as { error: { code: string; details: Array<{ path: string }> } };
+    assert.equal(res.status, 422, JSON.stringify(body));
+    assert.equal(body.error.code, 'NUMBER_DO_NOT_CALL');
+    assert.deepEqual(body.error.details.map((d) => d.path), ['/caller/number']);
+    const list = (await h.api().get('/v1/callbacks?limit=100').expect(200)).body as { items: Array<{ request: { caller: { number?: string } } }> };
+    assert.ok(!list.items.some((cb) => cb.request.caller.number === '+12025550105'), 'no callback stored');
+    assert.equal(h.sim.originates().length, originates, 'nothing dialled');
   });
 });

@@ -8,7 +8,7 @@ import { loadOpenApi } from '../../../src/api/index.js';
 import type { CallbackService } from '../../../src/callbacks/ports.js';
 import { loadConfig, type Config } from '../../../src/config/index.js';
 import { widgetModule } from '../../../src/intake/widget/index.js';
-import { keyPrefixes } from '../../../src/store/index.js';
+import { keyPrefixes, RedisDoNotCallList } from '../../../src/store/index.js';
 import { API_KEY, FakeCallbackService, startApp, type TestApp } from '../../api/helpers.js';
 import { testRedisUrl, uniquePrefix } from '../../support/redis.js';
 
@@ -39,7 +39,7 @@ export async function startWidgetApp(t: TestContext, overrides: Partial<Config> 
     api: loadOpenApi(),
     logger: pino({ level: 'silent' }),
     metrics: new Registry(),
-    services: { callbacks },
+    services: { callbacks, doNotCall: new RedisDoNotCallList(redis, keyPrefix) },
   });
   const app = await startApp(t, Promise.resolve(url), { config: { ...config }, mounts: started.http ?? [] });
   return { ...app, callbacks: callbacks as FakeCallbackService };
