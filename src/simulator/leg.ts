@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * The life of one leg as a sequence of FreeSWITCH events: creation, ringing, answer, application
  * execution, hangup, reporting and destruction. Each function fires the events the traces show for
@@ -54,6 +55,8 @@ export function createOutboundLeg(ctx: SwitchContext, spec: OutboundLegSpec): Ch
   if (spec.originator) ch.other = { type: 'originator', profile: copyProfile(spec.originator.profile) };
   ctx.live.set(ch.uuid, ch);
   ctx.all.push(ch);
+  // mod_loopback creates the leg under a UUID of its own, then renames it to origination_uuid (p-callcenter).
+  if (spec.peer.profile === 'loopback') fire(ctx, 'CHANNEL_UUID', ch, { lead: [['Old-Unique-ID', randomUUID()]] });
   fire(ctx, 'CHANNEL_OUTGOING', ch);
   if (spec.originator) ch.vars.set('call_uuid', spec.originator.uuid);
   setRunning(ctx, ch, 'CS_INIT');
@@ -130,7 +133,7 @@ export function markAnswered(ch: Channel): void {
 }
 
 /** An answered outbound leg now presents the callee as its caller id (switch_channel_flip_cid). */
-function flipCallerId(ctx: SwitchContext, ch: Channel): void {
+export function flipCallerId(ctx: SwitchContext, ch: Channel): void {
   const p = ch.profile;
   ch.vars.setAll([['endpoint_disposition', 'ANSWER'], ['pre_transfer_caller_id_number', p.callerIdNumber], ['channel_cid_flipped', 'yes']]);
   const callerNumber = p.callerIdNumber;

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel } from './channel.js';
 import type { SwitchContext } from './context.js';
 import type { QueueDialplan } from './callcenter.js';
-import { answerNow } from './dial.js';
+import { fire, flipCallerId, markAnswered, setCallState } from './leg.js';
 
 /** From the originate to the B leg's `answer` (and so A's CHANNEL_ANSWER), simulated ms. */
 const ANSWER_MS = 20;
@@ -22,7 +22,7 @@ export function enterQueue(ctx: SwitchContext, queues: QueueDialplan, ch: Channe
   let joined = false;
   ch.own(ctx.clock.after(ANSWER_MS, () => {
     if (ch.phase !== 'ringing') return;
-    answerNow(ctx, ch);
+    answerLoopback(ctx, ch);
     ch.own(ctx.clock.after(JOIN_MS, () => {
       if (ch.phase !== 'answered') return;
       const score = where.variables.find(([name]) => name === 'cc_base_score')?.[1];
@@ -38,4 +38,21 @@ export function enterQueue(ctx: SwitchContext, queues: QueueDialplan, ch: Channe
   ch.own(() => {
     if (joined) queues.leave(sessionUuid);
   });
+}
+
+/**
+ * The A leg answers when its B leg runs `answer`: no SIP dialog and no codec negotiation (no CODEC
+ * events; loopback legs carry L16), then the caller id flip as any answered outbound leg
+ * (p-callcenter: CHANNEL_ANSWER, CHANNEL_CALLSTATE, CALL_UPDATE).
+ */
+function answerLoopback(ctx: SwitchContext, ch: Channel): void {
+  ch.codecs = true;
+  ch.hasMedia = true;
+  ch.readCodec = { name: 'L16', rate: '8000', bitRate: '128000' };
+  ch.vars.setAll([['read_codec', 'L16'], ['read_rate', '8000'], ['write_codec', 'L16'], ['write_rate', '8000']]);
+  markAnswered(ch);
+  fire(ctx, 'CHANNEL_ANSWER', ch);
+  setCallState(ctx, ch, 'ACTIVE');
+  flipCallerId(ctx, ch);
+  ch.settle({ answered: true });
 }

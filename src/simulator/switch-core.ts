@@ -41,6 +41,8 @@ const CALL_SITES: Record<string, CallSite> = {
   CHANNEL_STATE: ['switch_channel.c', 'switch_channel_perform_set_running_state', 2408],
   CHANNEL_UNBRIDGE: ['switch_ivr_bridge.c', 'switch_ivr_multi_threaded_bridge', 1879],
   CHANNEL_UNPARK: ['switch_ivr.c', 'switch_ivr_park', 1213],
+  // A loopback leg takes origination_uuid by renaming itself (p-callcenter).
+  CHANNEL_UUID: ['switch_core_session.c', 'switch_core_session_set_uuid', 2051],
   'CODEC/read': ['switch_core_codec.c', 'switch_core_session_set_real_read_codec', 168],
   'CODEC/write': ['switch_core_codec.c', 'switch_core_session_set_write_codec', 450],
   'CODEC/set_read': ['switch_core_codec.c', 'switch_core_session_set_read_codec', 279],

@@ -205,3 +205,32 @@ test('an agent that lets an offer ring out is a no-answer as in mod_callcenter: 
     await sim.close();
   }
 });
+
+for (const format of ['plain', 'json'] as const) {
+  test(`the loopback/7000/default leg (${format}) goes from its rename to its park with the events of the p-callcenter capture, in its order`, async () => {
+    const capture = eventsOf(loadCapture(`p-callcenter.${format}`).bytes);
+    const a = header(capture.find((e) => header(e.headers, 'Event-Name') === 'CHANNEL_UUID')?.headers ?? [], 'Unique-ID');
+    const legEvents = (events: DecodedEvent[], uuid: string | undefined): string[] => {
+      const names = events.filter((e) => header(e.headers, 'Unique-ID') === uuid).map((e) => header(e.headers, 'Event-Name') ?? '');
+      return names.slice(0, names.indexOf('CHANNEL_PARK') + 1);
+    };
+    const expected = legEvents(capture, a);
+    assert.equal(expected[0], 'CHANNEL_UUID');
+    const sim = await createEslSimulator({ timeScale: 0.05 });
+    const client = await rawClient(sim, format, 'ALL');
+    try {
+      const uuid = '6f1c5e0a-1111-4c2b-9d6e-000000000002';
+      client.send(`bgapi originate {origination_uuid=${uuid},origination_caller_id_number=+12025550109,origination_caller_id_name=Ada}loopback/7000/default &park()`);
+      await until(() => legEvents(eventsOf(client.bytes()), uuid).includes('CHANNEL_PARK'));
+      const got = eventsOf(client.bytes()).filter((e) => header(e.headers, 'Unique-ID') === uuid);
+      assert.deepEqual(legEvents(eventsOf(client.bytes()), uuid), expected);
+      const renamed = got[0]?.headers ?? [];
+      assert.ok(header(renamed, 'Old-Unique-ID') !== undefined && header(renamed, 'Old-Unique-ID') !== uuid);
+      assert.equal(header(renamed, 'Event-Calling-Function'), 'switch_core_session_set_uuid');
+      assert.equal(header(got.find((e) => header(e.headers, 'Event-Name') === 'CHANNEL_ANSWER')?.headers ?? [], 'Channel-Read-Codec-Name'), 'L16');
+    } finally {
+      client.close();
+      await sim.close();
+    }
+  });
+}
