@@ -374,8 +374,8 @@ class AttemptRun {
     let connecting: Promise<void> | undefined;
     if (keepsPlace(this.callback)) {
       // The call-center leg waits in the queue; the caller is rung once an agent has picked it up.
-      const agent = await this.holdPlace(attempt, first.leg);
-      if (agent === undefined) return this.attemptFailed(attempt, first.leg.hangupCause ?? 'NO_ANSWER', firstRole);
+      const place = await this.holdPlace(attempt, first.leg);
+      if (place.kind === 'left') return this.attemptFailed(attempt, place.cause, firstRole);
       connecting = (await this.tellAgent(attempt, first.leg))?.said;
     } else {
       const firstUp = await this.afterAnswer(attempt, first.leg);
@@ -739,23 +739,23 @@ class AttemptRun {
   }
 
   /**
-   * Keep-your-place: holds the call-center leg's place in its queue until an agent picks it up (the
-   * agent's name), or it leaves the queue (undefined; the leg is recorded ended). Still in line, the
-   * job sleeps (QueuePlaceWait) and holds no worker.
+   * Keep-your-place: holds the call-center leg's place in its queue until an agent picks it up, or
+   * it leaves the queue (the leg recorded ended, and the cause the attempt fails with). Still in
+   * line, the job sleeps (QueuePlaceWait) and holds no worker.
    */
-  private async holdPlace(attempt: Attempt, leg: Leg): Promise<string | undefined> {
+  private async holdPlace(attempt: Attempt, leg: Leg): Promise<{ kind: 'picked-up'; agent: string } | { kind: 'left'; cause: HangupCause }> {
     const config = this.deps.keepPlace;
     if (!config) {
       this.log.error('keep-your-place callback but no queue watcher is configured');
       await this.hangupLeg(leg, 'NORMAL_CLEARING');
-      return undefined;
+      return { kind: 'left', cause: 'NORMAL_TEMPORARY_FAILURE' };
     }
     const outcome = await holdPlace(this.stepContext(attempt, leg), config, attempt.switchId, async (detail) => {
       this.move('waiting-for-agent', 'queue-joined', { role: leg.role, uuid: leg.uuid, detail });
       await this.commit();
     });
     if (outcome.kind === 'wait') throw new QueuePlaceWait(outcome.wakeInMs);
-    return outcome.kind === 'picked-up' ? outcome.agent : undefined;
+    return outcome;
   }
 
   /**

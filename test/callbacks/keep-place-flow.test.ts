@@ -201,4 +201,18 @@ describe('keep-your-place: the call-center leg waits in the queue and the caller
     sim.remoteHangup(callerLeg?.uuid ?? '');
     assert.equal(await drive(late.id), 'bridged');
   });
+  it('a place held longer than the limit without an agent is given up: queue-left, the leg hung up (the member abandons), the attempt fails ALLOTTED_TIMEOUT', async () => {
+    sim.addAgent({ name: '1000@default', queues: ['support@default'], status: 'On Break', wrapUpSec: 0 });
+    const callback = await create('+12025550105', 'Cy', 0, { maxAttempts: 1, delaySeconds: 60 });
+    assert.equal((await runAttempt(deps, callback.id, 1)).kind, 'wait');
+    const later: FlowDeps = { ...deps, keepPlace: { ...(deps.keepPlace as NonNullable<FlowDeps['keepPlace']>), maxHoldMs: 1 }, clock: () => new Date(Date.now() + 1000) };
+    assert.deepEqual(await runAttempt(later, callback.id, 1), { kind: 'done' });
+    const stored = (await repository.get(callback.id)) as Callback;
+    assert.match(stored.timeline.find((e) => e.event === 'queue-left')?.detail ?? '', /^no agent within \d+ min in support@default$/);
+    assert.equal(stored.status, 'failed');
+    assert.equal(stored.failureCause, 'ALLOTTED_TIMEOUT');
+    const leg = stored.attempts[0]?.legs[0];
+    assert.equal(leg?.state, 'ended');
+    assert.equal(sim.channels().find((c) => c.uuid === leg?.uuid)?.state, 'hungup');
+  });
 });

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import { isCrosslineError } from '../../../errors.js';
-import type { QueueEndpoint } from '../../../telephony/types.js';
+import type { HangupCause, QueueEndpoint } from '../../../telephony/types.js';
 import type { QueuePlace, QueuePlaces } from '../../ports.js';
 import type { Callback } from '../../types.js';
 import { entriesOf, type StepContext } from './context.js';
@@ -28,8 +28,12 @@ export interface KeepPlaceConfig {
 export type PlaceOutcome =
   /** An agent answered the member: ring the caller now. */
   | { kind: 'picked-up'; agent: string }
-  /** The member left the queue without an agent (the leg is recorded ended). */
-  | { kind: 'left' }
+  /**
+   * The member left the queue without an agent (the leg is recorded ended): `cause` is what the
+   * attempt fails with (NO_ANSWER: let go by the queue; ALLOTTED_TIMEOUT: held too long;
+   * NORMAL_TEMPORARY_FAILURE: the queue never took it).
+   */
+  | { kind: 'left'; cause: HangupCause }
   /** Still in line: the job sleeps this long (or until woken). */
   | { kind: 'wait'; wakeInMs: number };
 
@@ -64,7 +68,7 @@ export async function holdPlace(ctx: StepContext, config: KeepPlaceConfig, switc
   } else {
     place = await config.places.memberOf(ctx.leg.uuid, config.joinTimeoutMs, ctx.signal, switchId);
     ctx.throwIfCanceled();
-    if (!place) return leave(ctx, `the queue ${keep.queue} did not take the call within ${Math.round(config.joinTimeoutMs / 1000)} s`);
+    if (!place) return leave(ctx, `the queue ${keep.queue} did not take the call within ${Math.round(config.joinTimeoutMs / 1000)} s`, 'NORMAL_TEMPORARY_FAILURE');
     const score = Math.max(0, Math.floor((Date.parse(ctx.leg.startedAt) - Date.parse(ctx.callback.createdAt)) / 1000));
     await joined(`${place.queue}: member ${place.sessionUuid}, in line as if it had joined ${score} s earlier (when the customer asked)`);
   }
@@ -79,20 +83,20 @@ export async function holdPlace(ctx: StepContext, config: KeepPlaceConfig, switc
   const legState = await ctx.telephony.channelState(ctx.leg.uuid);
   if (legState === 'absent') {
     await ctx.legEnded(await ctx.telephony.awaitHangup(ctx.leg.uuid, ctx.signal), 'left the queue');
-    return leave(ctx, `the member left ${keep.queue} before an agent answered`);
+    return leave(ctx, `the member left ${keep.queue} before an agent answered`, 'NO_ANSWER');
   }
-  if (standing?.state === 'gone') return leave(ctx, `${keep.queue} no longer lists the member`);
+  if (standing?.state === 'gone') return leave(ctx, `${keep.queue} no longer lists the member`, 'NO_ANSWER');
   const since = Date.parse(ctx.callback.timeline.find((e) => e.attempt === ctx.attempt.number && e.event === 'queue-joined')?.at ?? ctx.leg.startedAt);
-  if (ctx.now() - since > config.maxHoldMs) return leave(ctx, `no agent within ${Math.round(config.maxHoldMs / 60_000)} min in ${keep.queue}`);
+  if (ctx.now() - since > config.maxHoldMs) return leave(ctx, `no agent within ${Math.round(config.maxHoldMs / 60_000)} min in ${keep.queue}`, 'ALLOTTED_TIMEOUT');
   return { kind: 'wait', wakeInMs: config.recheckMs };
 }
 
 /** The place is given up: the leg is hung up (if still up) and `queue-left` recorded. */
-async function leave(ctx: StepContext, why: string): Promise<PlaceOutcome> {
+async function leave(ctx: StepContext, why: string, cause: HangupCause): Promise<PlaceOutcome> {
   ctx.note('queue-left', why);
   await ctx.commit();
   await ctx.hangup('NORMAL_CLEARING');
-  return { kind: 'left' };
+  return { kind: 'left', cause };
 }
 
 /** A switch that cannot be asked now is asked at the next wake-up: the place is not given up for it. */
