@@ -107,7 +107,7 @@ class CrosslineCallback extends HTMLElement {
   }
 
   private fail(code: string | undefined): void {
-    const key = (code !== undefined && code in this.texts ? code : 'generic') as TextKey;
+    const key = (code !== undefined && Object.hasOwn(this.texts, code) ? code : 'generic') as TextKey;
     this.showStatus(this.t(key), 'failed');
   }
 
