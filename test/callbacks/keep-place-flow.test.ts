@@ -19,6 +19,7 @@ import { LegFactsStore } from '../../src/store/leg-facts.js';
 import type { EslTelephony } from '../../src/telephony/index.js';
 import { callbackFixture } from '../fixtures/callback.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { SleepingJobs } from '../support/sleeping-jobs.js';
 import { connectTestTelephony } from '../support/telephony.js';
 
 const TIME_SCALE = 0.05;
@@ -33,9 +34,8 @@ describe('keep-your-place: the call-center leg waits in the queue and the caller
   let deps: FlowDeps;
   let repository: CallbackRepository;
   const prefix = uniquePrefix();
-  /** Jobs the watcher woke, and the retries the flow queued. */
-  const woken: string[] = [];
-  const wakers = new Map<string, () => void>();
+  /** The worker's part (jobs the watcher wakes), and the retries the flow queued. */
+  const jobs = new SleepingJobs();
   const enqueued: Array<{ id: string; attempt: number }> = [];
 
   before(async () => {
@@ -46,12 +46,7 @@ describe('keep-your-place: the call-center leg waits in the queue and the caller
     repository = new CallbackRepository(redis, prefix);
     places = new QueuePlaceWatcher({
       switches: [{ queues: esl }],
-      wake: (id, attempt) => {
-        woken.push(`${id}/${attempt}`);
-        const wake = wakers.get(id);
-        wake?.();
-        return Promise.resolve(wake !== undefined);
-      },
+      wake: jobs.wake,
       logger: pino({ level: 'silent' }),
     });
     places.start();
@@ -86,26 +81,7 @@ describe('keep-your-place: the call-center leg waits in the queue and the caller
     await sim.close();
   });
 
-  /** Runs the job as the worker does: each `queue-place` wait sleeps until the watcher wakes it (or its wake-up). */
-  async function drive(id: string, attempt = 1, deadlineMs = 20_000): Promise<'bridged' | 'done'> {
-    const end = Date.now() + deadlineMs;
-    while (Date.now() < end) {
-      const outcome = await runAttempt(deps, id, attempt);
-      if (outcome.kind === 'done') return 'done';
-      if (outcome.wait.step === 'call-end') return 'bridged';
-      assert.equal(outcome.wait.step, 'queue-place');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(outcome.wait.wakeInMs, end - Date.now()));
-        wakers.set(id, () => {
-          clearTimeout(timer);
-          wakers.delete(id);
-          resolve();
-        });
-      });
-    }
-    const stuck = await repository.get(id);
-    throw new Error(`the callback never got past the queue: ${stuck?.status}; ${stuck?.timeline.map((e) => `${e.event} ${e.detail ?? ''}`).join(' | ')}`);
-  }
+  const drive = (id: string, attempt = 1): Promise<'bridged' | 'done'> => jobs.drive(deps, id, attempt);
 
   async function create(caller: string, name: string, askedSecondsAgo = 0, retry = { maxAttempts: 2, delaySeconds: 60 }): Promise<Callback> {
     const asked = new Date(Date.now() - askedSecondsAgo * 1000).toISOString();
@@ -147,7 +123,7 @@ describe('keep-your-place: the call-center leg waits in the queue and the caller
     assert.equal(await drive(callback.id), 'bridged');
     stored = (await repository.get(callback.id)) as Callback;
     assert.equal(stored.status, 'bridged');
-    assert.ok(woken.includes(`${callback.id}/1`), 'woken by the pickup');
+    assert.ok(jobs.woken.includes(`${callback.id}/1`), 'woken by the pickup');
     const order = events(stored);
     for (const [a, b] of [['queue-joined', 'agent-answered'], ['agent-answered', 'leg-dialing'], ['announcement-started', 'bridged']] as const) {
       assert.ok(order.indexOf(a) >= 0 && order.indexOf(a) < order.lastIndexOf(b), `${a} before ${b}: ${order.join(', ')}`);

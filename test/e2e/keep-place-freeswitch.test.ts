@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
 import pino from 'pino';
-import { runAttempt, type Callback, type FlowDeps } from '../../src/callbacks/index.js';
+import type { Callback, FlowDeps } from '../../src/callbacks/index.js';
 import { QueuePlaceWatcher } from '../../src/queues/index.js';
 import { CallbackRepository, CancelSignal, createRedis } from '../../src/store/index.js';
 import { LegFactsStore } from '../../src/store/leg-facts.js';
@@ -23,6 +23,7 @@ import { connectTelephony, parseEslUrl, type EslTelephony, type QueueEvent } fro
 import { callbackFixture } from '../fixtures/callback.js';
 import { connectModesl } from '../simulator/modesl.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { SleepingJobs } from '../support/sleeping-jobs.js';
 
 const ESL_URL = process.env.TEST_FREESWITCH_ESL_URL;
 const QUEUE = 'support@default';
@@ -42,14 +43,10 @@ describe('keep-your-place on FreeSWITCH 1.10.12', { skip: ESL_URL === undefined 
     const repository = new CallbackRepository(redis, prefix);
     const heard: QueueEvent[] = [];
     const stopHearing = esl.onQueueEvent((e) => heard.push(e));
-    let wake: (() => void) | undefined;
+    const jobs = new SleepingJobs();
     const places = new QueuePlaceWatcher({
       switches: [{ queues: esl }],
-      wake: () => {
-        const w = wake;
-        w?.();
-        return Promise.resolve(w !== undefined);
-      },
+      wake: jobs.wake,
       logger: pino({ level: 'silent' }),
     });
     places.start();
@@ -101,19 +98,7 @@ describe('keep-your-place on FreeSWITCH 1.10.12', { skip: ESL_URL === undefined 
     );
     await repository.create(callback);
 
-    const deadline = Date.now() + 30_000;
-    let outcome = await runAttempt(deps, callback.id, 1);
-    while (outcome.kind === 'wait' && outcome.wait.step === 'queue-place' && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(outcome.kind === 'wait' ? outcome.wait.wakeInMs : 0, deadline - Date.now()));
-        wake = () => {
-          clearTimeout(timer);
-          wake = undefined;
-          resolve();
-        };
-      });
-      outcome = await runAttempt(deps, callback.id, 1);
-    }
+    await jobs.drive(deps, callback.id, 1, 30_000);
     return { stored: (await repository.get(callback.id)) as Callback, heard, esl };
   }
 
