@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import supertest from 'supertest';
 import type { CallbackView } from '../../src/callbacks/index.js';
@@ -129,8 +130,31 @@ export async function startCrossline(eslUrl: string, options: Omit<HarnessOption
     get,
     waitFor,
     waitForStatus: (id, status, timeoutMs) => waitFor(id, (cb) => cb.status === status, timeoutMs),
-    close: () => runtime.close(),
+    close: async () => {
+      await runtime.close();
+      // A prefix of the harness's own is nobody else's: leave the shared Redis as it was found.
+      if (options.env?.KEY_PREFIX === undefined) await removeKeys(env.REDIS_URL ?? '', `${env.KEY_PREFIX}`);
+    },
   };
+}
+
+/** Unlinks every key under `prefix` on a single Redis node (a cluster's nodes are the cluster test's own). */
+async function removeKeys(redisUrl: string, prefix: string): Promise<void> {
+  if (!redisUrl.startsWith('redis://')) return;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // a test that stopped its Redis on purpose has nothing left to clean
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** A worker process; `up` resolves once it is connected and working (it printed its banner). */
