@@ -1,3 +1,4 @@
+// @parallel: in-process Crossline on the simulator only, mostly waiting (test/run-suite.sh)
 /**
  * Call-attempt alerts over real servers: a registered, approved interest; a call the network fails
  * on the switch (simulator) is seen by the alert detector and reaches Ada's XMPP client through a

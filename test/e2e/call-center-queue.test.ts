@@ -1,3 +1,4 @@
+// @parallel: in-process Crossline on the simulator only, mostly waiting (test/run-suite.sh)
 /**
  * Queue time and "ring me when an agent is near" through the whole Crossline (issue 8, items 3-4):
  * a call center whose queue is the switch's mod_callcenter queue (the simulator's emulation), read

@@ -1,3 +1,4 @@
+// @parallel: in-process Crossline on the simulator only, mostly waiting (test/run-suite.sh)
 /**
  * Calls to a person's IM client over real servers: the inbound IVR runs in a whole Crossline
  * (simulator outbound-socket calls), the offer goes through the real XMPP channel and a private

@@ -1,3 +1,4 @@
+// @parallel: in-process Crossline on the simulator only, mostly waiting (test/run-suite.sh)
 /**
  * Keep-your-place through the whole Crossline (issue 8, item 4): the directory's keepPlace set-up,
  * the request's opt-in and its refusals, and a callback whose call-center leg waits in the

@@ -1,3 +1,4 @@
+// @parallel: in-process Crossline on the simulator only, mostly waiting (test/run-suite.sh)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ParsedMail } from 'mailparser';
