@@ -1,3 +1,4 @@
+// @serial: its last part asks the one real FreeSWITCH of the run (test/run-suite.sh)
 /**
  * The SIP registration check behind the softphone route (seed 002's "current network address"):
  * the strict user@domain grammar that alone reaches `sofia_contact`, and the switch's answers —
