@@ -164,6 +164,21 @@ async function runCell(behaviour: Behaviour, killAt: string | undefined): Promis
   }
 }
 
+/**
+ * runCell, again on a new port when the API's could not listen: a port found free may be taken
+ * (by another cell's, or any outgoing connection's, ephemeral port) before the API binds it.
+ * Nothing was dialled then: the API never started.
+ */
+async function runCellOnFreePort(behaviour: Behaviour, killAt: string | undefined): Promise<CellResult> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await runCell(behaviour, killAt);
+    } catch (err) {
+      if (tries >= 3 || !(err instanceof Error) || !err.message.includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
 async function pool<T, R>(items: readonly T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
@@ -200,7 +215,7 @@ describe('crash-point matrix: kill -9 of the worker right after each command the
 
   before(async () => {
     const behaviours = Object.keys(BEHAVIOURS) as Behaviour[];
-    const base = await pool(behaviours, PARALLEL, (b) => runCell(b, undefined));
+    const base = await pool(behaviours, PARALLEL, (b) => runCellOnFreePort(b, undefined));
     behaviours.forEach((b, i) => baselines.set(b, base[i] as CellResult));
     for (const b of behaviours) {
       const baseline = baselines.get(b) as CellResult;
@@ -208,7 +223,7 @@ describe('crash-point matrix: kill -9 of the worker right after each command the
     }
     await pool(rows, PARALLEL, async (row) => {
       try {
-        row.result = await runCell(row.behaviour, row.killAt);
+        row.result = await runCellOnFreePort(row.behaviour, row.killAt);
       } catch (err) {
         row.error = err instanceof Error ? err.message : String(err);
       }
