@@ -44,14 +44,8 @@ export interface SmsRecord {
   parts: SmsPart[];
 }
 
-interface Meta {
-  id: string;
-  to: string;
-  purpose: string;
-  encoding: SmsEncoding;
-  partCount: number;
-  createdAt: string;
-}
+/** What is stored once per message; status and parts are kept apart. */
+type Meta = Pick<SmsRecord, 'id' | 'to' | 'purpose' | 'encoding' | 'partCount' | 'createdAt'>;
 
 interface Submission {
   smscMessageId: string;

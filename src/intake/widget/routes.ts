@@ -262,17 +262,22 @@ export function webAssetsDir(root: string): string {
   return path.join(root, 'dist', 'web');
 }
 
+/** A file any page may load (the button and its texts): cacheable, cross-origin. */
+function sendPublicAsset(res: Response, file: string, contentType: string): void {
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Cache-Control', 'public, max-age=300');
+  res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.send(readFileSync(file));
+}
+
 /** GET /widget.js: the embeddable button, cacheable, loadable from any page. */
 export function widgetScriptRoutes(dir: string): Router {
   const router = Router();
   router.get('/', (_req, res) => {
     const file = path.join(dir, 'widget.js');
     if (!existsSync(file)) throw new CrosslineError('INTERNAL', 'widget.js is not built: run npm run build.');
-    res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
-    res.setHeader('Cache-Control', 'public, max-age=300');
-    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.send(readFileSync(file));
+    sendPublicAsset(res, file, 'text/javascript; charset=utf-8');
   });
   return router;
 }
@@ -287,11 +292,7 @@ export function widgetTextRoutes(dir: string): Router {
     const lang = /^([a-z]{2,3})\.json$/.exec(String(req.params.file))?.[1];
     const file = lang === undefined ? undefined : path.join(dir, 'widget-i18n', `${lang}.json`);
     if (file === undefined || !existsSync(file)) throw new CrosslineError('ROUTE_NOT_FOUND');
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Cache-Control', 'public, max-age=300');
-    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.send(readFileSync(file));
+    sendPublicAsset(res, file, 'application/json; charset=utf-8');
   });
   return router;
 }
